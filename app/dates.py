@@ -1,0 +1,77 @@
+"""Dates known to the day, the month or only the year.
+
+A partial date is stored and served as a reduced-precision ISO 8601 string: "2020-11-09",
+"2020-11" or "2020". No day is ever invented for a source that gives only a month. ISO
+strings of mixed precision sort correctly as text, so the database needs no second column.
+"""
+
+import calendar
+import datetime as dt
+import re
+from enum import StrEnum
+from typing import Annotated, Any
+
+from pydantic import BeforeValidator
+
+_PATTERN = re.compile(r"^(\d{4})(?:-(\d{2})(?:-(\d{2}))?)?$")
+
+
+class Precision(StrEnum):
+    day = "day"
+    month = "month"
+    year = "year"
+
+
+_LENGTHS = {Precision.year: 4, Precision.month: 7, Precision.day: 10}
+
+
+def parse_partial(value: Any) -> str:
+    """Accept YAML/JSON dates, years and ISO strings; return the canonical string."""
+    if isinstance(value, dt.datetime):
+        raise ValueError("expected a date, not a date and time")
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    if isinstance(value, int) and not isinstance(value, bool):
+        value = str(value)
+    if not isinstance(value, str):
+        raise ValueError("expected an ISO 8601 date: YYYY-MM-DD, YYYY-MM or YYYY")
+    match = _PATTERN.match(value.strip())
+    if not match:
+        raise ValueError(f"{value!r} is not an ISO 8601 date: use YYYY-MM-DD, YYYY-MM or YYYY")
+    year, month, day = match.groups()
+    try:
+        dt.date(int(year), int(month or 1), int(day or 1))
+    except ValueError as exc:
+        raise ValueError(f"{value!r} is not a real calendar date") from exc
+    return value.strip()
+
+
+PartialDate = Annotated[str, BeforeValidator(parse_partial)]
+
+
+def precision_of(value: str | None) -> Precision | None:
+    if value is None:
+        return None
+    return {4: Precision.year, 7: Precision.month, 10: Precision.day}[len(value)]
+
+
+def period(value: str) -> tuple[dt.date, dt.date]:
+    """The first and last day the partial date may stand for."""
+    parts = [int(p) for p in value.split("-")]
+    if len(parts) == 3:
+        day = dt.date(*parts)
+        return day, day
+    if len(parts) == 2:
+        year, month = parts
+        last = calendar.monthrange(year, month)[1]
+        return dt.date(year, month, 1), dt.date(year, month, last)
+    return dt.date(parts[0], 1, 1), dt.date(parts[0], 12, 31)
+
+
+def truncate(day: dt.date, precision: Precision) -> str:
+    return day.isoformat()[: _LENGTHS[precision]]
+
+
+def certainly_by(value: str | None, day: dt.date) -> bool:
+    """True when the whole period of a partial date lies on or before `day`."""
+    return value is not None and period(value)[1] <= day

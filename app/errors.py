@@ -1,0 +1,117 @@
+"""Domain errors and the one RFC 9457 problem+json renderer."""
+
+from http import HTTPStatus
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.encoders import jsonable_encoder
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+PROBLEM_TYPE_BASE = "https://treatykb.org/problems/"
+
+
+class AppError(Exception):
+    """An error a client can act on; subclasses carry the HTTP status and title."""
+
+    status = 400
+    title = "Bad request"
+    slug = "bad-request"
+
+    def __init__(self, detail: str, *, errors: list[dict[str, Any]] | None = None) -> None:
+        super().__init__(detail)
+        self.detail = detail
+        self.errors = errors
+
+
+class NotFound(AppError):
+    status = 404
+    title = "Not found"
+    slug = "not-found"
+
+    def __init__(self, resource: str, key: str) -> None:
+        super().__init__(f"No {resource} with identifier {key!r} exists.")
+
+
+class InvalidParameter(AppError):
+    status = 422
+    title = "Invalid parameter"
+    slug = "invalid-parameter"
+
+
+def problem_response(
+    request: Request,
+    *,
+    status: int,
+    title: str,
+    detail: str,
+    slug: str,
+    errors: list[dict[str, Any]] | None = None,
+    headers: dict[str, str] | None = None,
+) -> JSONResponse:
+    body: dict[str, Any] = {
+        "type": PROBLEM_TYPE_BASE + slug,
+        "title": title,
+        "status": status,
+        "detail": detail,
+        "instance": request.url.path,
+    }
+    if errors is not None:
+        body["errors"] = errors
+    return JSONResponse(
+        jsonable_encoder(body),
+        status_code=status,
+        media_type="application/problem+json",
+        headers=headers,
+    )
+
+
+def _describe(error: dict[str, Any]) -> dict[str, Any]:
+    location = [str(part) for part in error.get("loc", ())]
+    return {"location": location, "message": error.get("msg", ""), "type": error.get("type")}
+
+
+async def _app_error(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, AppError)
+    return problem_response(
+        request, status=exc.status, title=exc.title, detail=exc.detail, slug=exc.slug,
+        errors=exc.errors,
+    )
+
+
+async def _validation_error(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, RequestValidationError)
+    errors = [_describe(e) for e in exc.errors()]
+    detail = "; ".join(f"{'.'.join(e['location'])}: {e['message']}" for e in errors)
+    return problem_response(
+        request, status=422, title="Invalid request", detail=detail, slug="invalid-request",
+        errors=errors,
+    )
+
+
+async def _http_error(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, StarletteHTTPException)
+    phrase = HTTPStatus(exc.status_code).phrase
+    detail = exc.detail if isinstance(exc.detail, str) and exc.detail != phrase else None
+    if exc.status_code == 404 and detail is None:
+        detail = f"There is no resource at {request.url.path}; see /docs for the API."
+    return problem_response(
+        request, status=exc.status_code, title=phrase, detail=detail or phrase,
+        slug=phrase.lower().replace(" ", "-"), headers=getattr(exc, "headers", None),
+    )
+
+
+async def _unexpected_error(request: Request, _exc: Exception) -> JSONResponse:
+    # Never leak a stack trace or SQL to the client; the server log has them.
+    return problem_response(
+        request, status=500, title="Internal server error", slug="internal-error",
+        detail="The server failed to handle this request. It has been logged.",
+    )
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    app.add_exception_handler(AppError, _app_error)
+    app.add_exception_handler(RequestValidationError, _validation_error)
+    app.add_exception_handler(StarletteHTTPException, _http_error)
+    app.add_exception_handler(Exception, _unexpected_error)

@@ -1,0 +1,221 @@
+"""The record formats of seed_data/ and of imports; documented in seed_data/README.md."""
+
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import Annotated, Any, Literal
+
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints, model_validator
+
+from app.dates import PartialDate, period
+
+
+@dataclass(frozen=True)
+class Ref:
+    """Marks a field whose values are keys of another resource."""
+
+    resource: str
+
+
+def _sorted_unique(values: list[str]) -> list[str]:
+    return sorted(set(values))
+
+
+Slug = Annotated[str, StringConstraints(pattern=r"^[a-z0-9]+(?:-[a-z0-9]+)*$", max_length=120)]
+CountryCode = Annotated[str, StringConstraints(pattern=r"^[A-Z]{2}$")]
+Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1)]
+SourceRefs = Annotated[
+    list[Slug], Ref("sources"), Field(min_length=1), AfterValidator(_sorted_unique)
+]
+TreatyRefs = Annotated[list[Slug], Ref("treaties"), AfterValidator(_sorted_unique)]
+
+
+class EventType(StrEnum):
+    signature = "signature"
+    ratification = "ratification"
+    entry_into_force = "entry_into_force"
+    implementation = "implementation"
+    extension = "extension"
+    proposal = "proposal"
+    withdrawal_announced = "withdrawal_announced"
+    withdrawal_notified = "withdrawal_notified"
+    withdrawal_effective = "withdrawal_effective"
+    suspension = "suspension"
+    suspension_rejected = "suspension_rejected"
+    review_conference = "review_conference"
+    meeting = "meeting"
+    expiry = "expiry"
+    other = "other"
+
+
+class Record(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class CountryRecord(Record):
+    code: CountryCode
+    name: Text
+    official_name: str | None = None
+    alpha3: Annotated[str, StringConstraints(pattern=r"^[A-Z]{3}$")] | None = None
+    numeric: Annotated[str, StringConstraints(pattern=r"^\d{3}$")] | None = None
+    historical: bool = False
+    iso_3166_3: Annotated[str, StringConstraints(pattern=r"^[A-Z]{4}$")] | None = None
+    note: str | None = None
+    sources: SourceRefs
+
+
+class SourceRecord(Record):
+    slug: Slug
+    title: Text
+    publisher: str | None = None
+    url: str | None = None
+    published_on: PartialDate | None = None
+    grade: Literal["primary", "primary-mirror", "expert", "wire", "secondary"]
+    note: str | None = None
+
+
+class TreatyRecord(Record):
+    slug: Slug
+    name: Text
+    official_name: Text
+    short_name: Text
+    kind: Literal["bilateral", "multilateral"]
+    signed_at: str | None = None
+    original_expires_on: PartialDate | None = None
+    duration: str | None = None
+    extension_terms: str | None = None
+    depositary: str | None = None
+    summary: Text
+    sources: SourceRefs
+
+
+class LimitRecord(Record):
+    slug: Slug
+    treaty: Annotated[Slug, Ref("treaties")]
+    category: Text
+    counts: Text
+    value: int | None = None
+    min_value: int | None = None
+    max_value: int | None = None
+    unit: Text
+    applies_from: PartialDate | None = None
+    note: str | None = None
+    sources: SourceRefs
+
+    @model_validator(mode="after")
+    def _value_or_band(self) -> "LimitRecord":
+        band = self.min_value is not None and self.max_value is not None
+        if (self.value is None) == (not band):
+            raise ValueError("give either value, or both min_value and max_value")
+        if band and self.min_value > self.max_value:  # type: ignore[operator]
+            raise ValueError("min_value is larger than max_value")
+        return self
+
+
+class EventRecord(Record):
+    id: Slug
+    treaty: Annotated[Slug, Ref("treaties")]
+    type: EventType
+    date: PartialDate
+    country: Annotated[CountryCode | None, Ref("countries")] = None
+    description: Text
+    new_expires_on: PartialDate | None = None
+    sources: SourceRefs
+
+    @model_validator(mode="after")
+    def _extension_has_expiry(self) -> "EventRecord":
+        if (self.type == EventType.extension) != (self.new_expires_on is not None):
+            raise ValueError("new_expires_on is required on extensions and only there")
+        return self
+
+
+class ParticipationRecord(Record):
+    treaty: Annotated[Slug, Ref("treaties")]
+    country: Annotated[CountryCode, Ref("countries")]
+    signed_on: PartialDate | None = None
+    consented_on: PartialDate | None = None
+    consent_type: Literal["ratification", "accession", "succession", "approval"] | None = None
+    in_force_on: PartialDate | None = None
+    party_by_on: PartialDate | None = None
+    withdrawal_announced_on: PartialDate | None = None
+    withdrawal_notified_on: PartialDate | None = None
+    withdrawal_effective_on: PartialDate | None = None
+    ended_on: PartialDate | None = None
+    note: str | None = None
+    sources: SourceRefs
+
+
+class PositionRecord(Record):
+    title: Text
+    organization: Text
+    country: Annotated[CountryCode | None, Ref("countries")] = None
+    start_on: PartialDate | None = None
+    end_on: PartialDate | None = None
+    note: str | None = None
+    sources: SourceRefs
+
+    @model_validator(mode="after")
+    def _ordered(self) -> "PositionRecord":
+        if self.start_on and self.end_on and period(self.start_on)[0] > period(self.end_on)[1]:
+            raise ValueError("end_on is before start_on")
+        return self
+
+
+def _by_start(positions: list[PositionRecord]) -> list[PositionRecord]:
+    return sorted(positions, key=lambda p: (p.start_on or "", p.title))
+
+
+class PersonRecord(Record):
+    slug: Slug
+    name: Text
+    country: Annotated[CountryCode | None, Ref("countries")] = None
+    description: str | None = None
+    sources: SourceRefs
+    aliases: Annotated[list[Text], AfterValidator(_sorted_unique)] = []
+    positions: Annotated[list[PositionRecord], AfterValidator(_by_start)] = []
+
+
+class ArticleRecord(Record):
+    slug: Slug
+    title: Text
+    publication: Text
+    published_on: PartialDate
+    url: str | None = None
+    authors: Annotated[list[Text], Field(min_length=1)]
+    summary: Text
+    treaties: TreatyRefs = []
+
+
+class StatementRecord(Record):
+    id: Slug
+    text: Text
+    speaker: Annotated[Slug | None, Ref("people")] = None
+    speaker_role: str | None = None
+    country: Annotated[CountryCode | None, Ref("countries")] = None
+    said_on: PartialDate
+    venue: str | None = None
+    article: Annotated[Slug | None, Ref("articles")] = None
+    treaties: TreatyRefs = []
+    sources: SourceRefs
+    note: str | None = None
+
+    @model_validator(mode="after")
+    def _attributed(self) -> "StatementRecord":
+        if self.speaker is None and self.country is None:
+            raise ValueError("a statement needs a speaker, a country, or both")
+        return self
+
+
+def refs_of(record: BaseModel, path: tuple[str | int, ...] = ()) -> list[tuple[Any, str, str]]:
+    """Every (field path, resource, key) a record points at, nested records included."""
+    found: list[tuple[Any, str, str]] = []
+    for name, info in type(record).model_fields.items():
+        value = getattr(record, name)
+        marker = next((m for m in info.metadata if isinstance(m, Ref)), None)
+        if marker is not None and value is not None:
+            keys = value if isinstance(value, list) else [value]
+            found.extend(((*path, name), marker.resource, key) for key in keys)
+        elif isinstance(value, list):
+            for index, item in enumerate(value):
+                if isinstance(item, BaseModel):
+                    found.extend(refs_of(item, (*path, name, index)))
+    return found

@@ -1,0 +1,279 @@
+"""How each resource's records map onto its tables: read them all, write one."""
+
+import re
+import unicodedata
+from collections import defaultdict
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import delete, insert, select, update
+from sqlmodel import Session, SQLModel
+
+from app import models as m
+from app.importing import records as r
+
+Key = tuple[Any, ...]
+Fields = dict[str, Any]
+
+
+def slugify(text: str) -> str:
+    ascii_text = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode()
+    return re.sub(r"[^a-z0-9]+", "-", ascii_text.lower()).strip("-")
+
+
+@dataclass(frozen=True)
+class Link:
+    """A list field stored as rows of a link table: (owner key columns..., target)."""
+
+    field: str
+    model: type[SQLModel]
+    owner: tuple[str, ...]
+    target: str
+
+
+@dataclass(frozen=True)
+class Resource:
+    name: str
+    record: type[r.Record]
+    model: type[SQLModel]
+    key: tuple[str, ...]
+    renames: dict[str, str] = field(default_factory=dict)
+    links: tuple[Link, ...] = ()
+    children: frozenset[str] = frozenset()
+    read_children: Callable[[Session, dict[Key, Fields]], None] | None = None
+    write_children: Callable[[Session, Any], None] | None = None
+    write_companion: Callable[[Session, Any], None] | None = None  # rows others may cite
+    only: dict[str, Any] = field(default_factory=dict)  # fixed column values (source.kind)
+
+    def key_of(self, record: r.Record) -> Key:
+        return tuple(getattr(record, name) for name in self.key)
+
+    def column(self, name: str) -> Any:
+        return getattr(self.model, self.renames.get(name, name))
+
+    @property
+    def scalars(self) -> list[str]:
+        linked = {link.field for link in self.links} | self.children
+        return [name for name in self.record.model_fields if name not in linked]
+
+    def read_all(self, session: Session) -> dict[Key, r.Record]:
+        rows = session.exec(select(self.model).filter_by(**self.only)).scalars()  # type: ignore[call-overload]
+        found: dict[Key, Fields] = {}
+        for row in rows:
+            values = {name: getattr(row, self.renames.get(name, name)) for name in self.scalars}
+            found[tuple(values[k] for k in self.key)] = values
+        for link in self.links:
+            for owner, targets in _read_links(session, link).items():
+                if owner in found:
+                    found[owner][link.field] = targets
+        if self.read_children:
+            self.read_children(session, found)
+        return {key: self.record.model_validate(values) for key, values in found.items()}
+
+    def write_row(self, session: Session, record: r.Record, *, existed: bool) -> None:
+        data = record.model_dump(mode="json")
+        values = {self.renames.get(n, n): data[n] for n in self.scalars} | self.only
+        if existed:
+            where = [self.column(k) == v for k, v in zip(self.key, self.key_of(record), strict=True)]
+            session.execute(update(self.model).where(*where).values(**values))
+        else:
+            session.execute(insert(self.model).values(**values))
+        if self.write_companion:
+            self.write_companion(session, record)
+
+    def write_links(self, session: Session, record: r.Record) -> None:
+        key = self.key_of(record)
+        for link in self.links:
+            owner = dict(zip(link.owner, key, strict=True))
+            session.execute(delete(link.model).filter_by(**owner))
+            targets = getattr(record, link.field)
+            if targets:
+                session.execute(insert(link.model), [owner | {link.target: t} for t in targets])
+        if self.write_children:
+            self.write_children(session, record)
+
+
+def _read_links(session: Session, link: Link) -> dict[Key, list[Any]]:
+    columns = [getattr(link.model, c) for c in (*link.owner, link.target)]
+    grouped: dict[Key, list[Any]] = defaultdict(list)
+    for row in session.execute(select(*columns)):
+        grouped[tuple(row[:-1])].append(row[-1])
+    return {key: sorted(values) for key, values in grouped.items()}
+
+
+def _sources(model: type[SQLModel], *owner: str) -> Link:
+    return Link("sources", model, owner, "source_slug")
+
+
+# People: alternative spellings and positions are owned rows, replaced as a whole.
+
+
+def _read_people_children(session: Session, people: dict[Key, Fields]) -> None:
+    for values in people.values():
+        values.update(aliases=[], positions=[])
+    for alias in session.exec(select(m.PersonAlias)).scalars():  # type: ignore[call-overload]
+        people[(alias.person_slug,)]["aliases"].append(alias.name)
+    position_sources = _read_links(session, _sources(m.PositionSource, "position_id"))
+    for pos in session.exec(select(m.Position)).scalars():  # type: ignore[call-overload]
+        people[(pos.person_slug,)]["positions"].append(
+            {
+                "title": pos.title,
+                "organization": pos.organization,
+                "country": pos.country_code,
+                "start_on": pos.start_on,
+                "end_on": pos.end_on,
+                "note": pos.note,
+                "sources": position_sources.get((pos.id,), []),
+            }
+        )
+
+
+def _write_people_children(session: Session, person: r.PersonRecord) -> None:
+    session.execute(delete(m.PersonAlias).filter_by(person_slug=person.slug))
+    session.execute(delete(m.Position).filter_by(person_slug=person.slug))
+    if person.aliases:
+        rows = [{"person_slug": person.slug, "name": name} for name in person.aliases]
+        session.execute(insert(m.PersonAlias), rows)
+    for pos in person.positions:
+        values = pos.model_dump(exclude={"sources", "country"}) | {
+            "person_slug": person.slug,
+            "country_code": pos.country,
+        }
+        new_id = session.execute(insert(m.Position).values(**values).returning(m.Position.id))
+        position_id = new_id.scalar_one()
+        rows = [{"position_id": position_id, "source_slug": s} for s in pos.sources]
+        session.execute(insert(m.PositionSource), rows)
+
+
+# Articles: authors are ordered rows; every article is also a source facts can cite.
+
+
+def _read_article_children(session: Session, articles: dict[Key, Fields]) -> None:
+    for values in articles.values():
+        values["authors"] = []
+    authors = select(m.ArticleAuthor).order_by(m.ArticleAuthor.ordinal)  # type: ignore[arg-type]
+    for author in session.exec(authors).scalars():  # type: ignore[call-overload]
+        articles[(author.article_slug,)]["authors"].append(author.name)
+
+
+def _write_article_children(session: Session, article: r.ArticleRecord) -> None:
+    session.execute(delete(m.ArticleAuthor).filter_by(article_slug=article.slug))
+    rows = [
+        {"article_slug": article.slug, "ordinal": i, "name": name, "slug": slugify(name)}
+        for i, name in enumerate(article.authors, start=1)
+    ]
+    session.execute(insert(m.ArticleAuthor), rows)
+
+
+def _write_article_source(session: Session, article: r.ArticleRecord) -> None:
+    source = {
+        "kind": "article",
+        "title": article.title,
+        "publisher": article.publication,
+        "url": article.url,
+        "published_on": article.published_on,
+        "grade": "expert",
+        "article_slug": article.slug,
+    }
+    exists = session.get(m.Source, article.slug) is not None
+    if exists:
+        session.execute(update(m.Source).filter_by(slug=article.slug).values(**source))
+    else:
+        session.execute(insert(m.Source).values(slug=article.slug, **source))
+
+
+_TREATY_REF = {"treaty": "treaty_slug", "country": "country_code"}
+
+RESOURCES: tuple[Resource, ...] = (
+    Resource(
+        "countries",
+        r.CountryRecord,
+        m.Country,
+        ("code",),
+        links=(_sources(m.CountrySource, "country_code"),),
+    ),
+    Resource("sources", r.SourceRecord, m.Source, ("slug",), only={"kind": "document"}),
+    Resource(
+        "treaties",
+        r.TreatyRecord,
+        m.Treaty,
+        ("slug",),
+        links=(_sources(m.TreatySource, "treaty_slug"),),
+    ),
+    Resource(
+        "articles",
+        r.ArticleRecord,
+        m.Article,
+        ("slug",),
+        links=(Link("treaties", m.ArticleTreaty, ("article_slug",), "treaty_slug"),),
+        children=frozenset({"authors"}),
+        read_children=_read_article_children,
+        write_children=_write_article_children,
+        write_companion=_write_article_source,
+    ),
+    Resource(
+        "limits",
+        r.LimitRecord,
+        m.Limit,
+        ("slug",),
+        renames=_TREATY_REF,
+        links=(_sources(m.LimitSource, "limit_slug"),),
+    ),
+    Resource(
+        "events",
+        r.EventRecord,
+        m.Event,
+        ("id",),
+        renames=_TREATY_REF,
+        links=(_sources(m.EventSource, "event_id"),),
+    ),
+    Resource(
+        "participation",
+        r.ParticipationRecord,
+        m.Participation,
+        ("treaty", "country"),
+        renames=_TREATY_REF,
+        links=(_sources(m.ParticipationSource, "treaty_slug", "country_code"),),
+    ),
+    Resource(
+        "people",
+        r.PersonRecord,
+        m.Person,
+        ("slug",),
+        renames={"country": "country_code"},
+        links=(_sources(m.PersonSource, "person_slug"),),
+        children=frozenset({"aliases", "positions"}),
+        read_children=_read_people_children,
+        write_children=_write_people_children,
+    ),
+    Resource(
+        "statements",
+        r.StatementRecord,
+        m.Statement,
+        ("id",),
+        renames={"speaker": "speaker_slug", "country": "country_code", "article": "article_slug"},
+        links=(
+            Link("treaties", m.StatementTreaty, ("statement_id",), "treaty_slug"),
+            _sources(m.StatementSource, "statement_id"),
+        ),
+    ),
+)
+
+BY_NAME = {resource.name: resource for resource in RESOURCES}
+
+
+def existing_keys(session: Session, resource: Resource) -> set[Any]:
+    """Keys a reference may point at; an article is also a source."""
+    columns = [resource.column(k) for k in resource.key]
+    query = select(*columns).filter_by(**resource.only)
+    keys = {row[0] if len(row) == 1 else tuple(row) for row in session.execute(query)}
+    if resource.name == "sources":
+        keys |= set(session.execute(select(m.Article.slug)).scalars())
+    return keys
+
+
+def ordered(names: Iterable[str]) -> list[Resource]:
+    wanted = set(names)
+    return [res for res in RESOURCES if res.name in wanted]
+

@@ -1,0 +1,44 @@
+"""Every table, in one package, so Alembic and the services import one thing."""
+
+from app.models.article import Article, ArticleAuthor, ArticleTreaty
+from app.models.base import SQLModel
+from app.models.country import Country, CountrySource
+from app.models.person import Person, PersonAlias, PersonSource, Position, PositionSource
+from app.models.source import Source
+from app.models.statement import Statement, StatementSource, StatementTreaty
+from app.models.treaty import (
+    Event,
+    EventSource,
+    Limit,
+    LimitSource,
+    Participation,
+    ParticipationSource,
+    Treaty,
+    TreatySource,
+)
+
+__all__ = [
+    "Article",
+    "ArticleAuthor",
+    "ArticleTreaty",
+    "Country",
+    "CountrySource",
+    "Event",
+    "EventSource",
+    "Limit",
+    "LimitSource",
+    "Participation",
+    "ParticipationSource",
+    "Person",
+    "PersonAlias",
+    "PersonSource",
+    "Position",
+    "PositionSource",
+    "SQLModel",
+    "Source",
+    "Statement",
+    "StatementSource",
+    "StatementTreaty",
+    "Treaty",
+    "TreatySource",
+]

@@ -1,0 +1,41 @@
+from sqlmodel import Field, Index, Relationship, SQLModel
+
+from app.models.article import Article
+from app.models.base import NO_LAZY, ref, slug_key
+from app.models.person import Person
+from app.models.source import Source
+from app.models.treaty import Treaty
+
+
+class StatementTreaty(SQLModel, table=True):
+    __tablename__ = "statement_treaty"
+    statement_id: str = ref("statement.id", primary_key=True, index=False)
+    treaty_slug: str = ref("treaty.slug", primary_key=True)
+
+
+class StatementSource(SQLModel, table=True):
+    __tablename__ = "statement_source"
+    statement_id: str = ref("statement.id", primary_key=True, index=False)
+    source_slug: str = ref("source.slug", primary_key=True)
+
+
+class Statement(SQLModel, table=True):
+    """Words an official said, as quoted by a source, with who, when and where."""
+
+    __tablename__ = "statement"
+    __table_args__ = (Index("ix_statement_said_on_id", "said_on", "id"),)
+
+    id: str = slug_key()
+    text: str
+    speaker_slug: str | None = ref("person.slug", nullable=True)
+    speaker_role: str | None = None
+    country_code: str | None = ref("country.code", nullable=True)
+    said_on: str = Field(max_length=10)
+    venue: str | None = None
+    article_slug: str | None = ref("article.slug", nullable=True)
+    note: str | None = None
+
+    speaker: Person | None = Relationship(sa_relationship_kwargs=NO_LAZY)
+    article: Article | None = Relationship(sa_relationship_kwargs=NO_LAZY)
+    treaties: list[Treaty] = Relationship(link_model=StatementTreaty, sa_relationship_kwargs=NO_LAZY)
+    sources: list[Source] = Relationship(link_model=StatementSource, sa_relationship_kwargs=NO_LAZY)
