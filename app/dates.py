@@ -75,3 +75,7 @@ def truncate(day: dt.date, precision: Precision) -> str:
 def certainly_by(value: str | None, day: dt.date) -> bool:
     """True when the whole period of a partial date lies on or before `day`."""
     return value is not None and period(value)[1] <= day
+
+
+def today() -> dt.date:
+    return dt.datetime.now(dt.UTC).date()

@@ -75,7 +75,11 @@ def _describe(error: dict[str, Any]) -> dict[str, Any]:
 async def _app_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, AppError)
     return problem_response(
-        request, status=exc.status, title=exc.title, detail=exc.detail, slug=exc.slug,
+        request,
+        status=exc.status,
+        title=exc.title,
+        detail=exc.detail,
+        slug=exc.slug,
         errors=exc.errors,
     )
 
@@ -85,7 +89,11 @@ async def _validation_error(request: Request, exc: Exception) -> JSONResponse:
     errors = [_describe(e) for e in exc.errors()]
     detail = "; ".join(f"{'.'.join(e['location'])}: {e['message']}" for e in errors)
     return problem_response(
-        request, status=422, title="Invalid request", detail=detail, slug="invalid-request",
+        request,
+        status=422,
+        title="Invalid request",
+        detail=detail,
+        slug="invalid-request",
         errors=errors,
     )
 
@@ -97,15 +105,22 @@ async def _http_error(request: Request, exc: Exception) -> JSONResponse:
     if exc.status_code == 404 and detail is None:
         detail = f"There is no resource at {request.url.path}; see /docs for the API."
     return problem_response(
-        request, status=exc.status_code, title=phrase, detail=detail or phrase,
-        slug=phrase.lower().replace(" ", "-"), headers=getattr(exc, "headers", None),
+        request,
+        status=exc.status_code,
+        title=phrase,
+        detail=detail or phrase,
+        slug=phrase.lower().replace(" ", "-"),
+        headers=getattr(exc, "headers", None),
     )
 
 
 async def _unexpected_error(request: Request, _exc: Exception) -> JSONResponse:
     # Never leak a stack trace or SQL to the client; the server log has them.
     return problem_response(
-        request, status=500, title="Internal server error", slug="internal-error",
+        request,
+        status=500,
+        title="Internal server error",
+        slug="internal-error",
         detail="The server failed to handle this request. It has been logged.",
     )
 

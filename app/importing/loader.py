@@ -93,7 +93,7 @@ def _parse_file(path: Path, problems: list[Problem]) -> tuple[Resource, list[Any
         problems.append(Problem(str(path), None, None, None, f"unknown resource; use {known}"))
         return None
     try:
-        data = yaml.load(path.read_text(encoding="utf-8"), Loader=SeedYamlLoader)  # noqa: S506
+        data = yaml.load(path.read_text(encoding="utf-8"), Loader=SeedYamlLoader)
     except (OSError, yaml.YAMLError) as exc:
         problems.append(Problem(str(path), None, None, None, f"cannot read: {exc}"))
         return None
@@ -166,7 +166,9 @@ def _check_references(session: Session, batch: Batch, problems: list[Problem]) -
                 if value not in known[target]:
                     label = "/".join(map(str, BY_NAME[name].key_of(item.record)))
                     message = f"no {target} record with key {value!r}"
-                    problems.append(Problem(item.file, item.index, label, _field_path(loc), message))
+                    problems.append(
+                        Problem(item.file, item.index, label, _field_path(loc), message)
+                    )
 
 
 def write_batch(session: Session, batch: Batch) -> dict[str, Counts]:

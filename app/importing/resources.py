@@ -75,7 +75,9 @@ class Resource:
         data = record.model_dump(mode="json")
         values = {self.renames.get(n, n): data[n] for n in self.scalars} | self.only
         if existed:
-            where = [self.column(k) == v for k, v in zip(self.key, self.key_of(record), strict=True)]
+            where = [
+                self.column(k) == v for k, v in zip(self.key, self.key_of(record), strict=True)
+            ]
             session.execute(update(self.model).where(*where).values(**values))
         else:
             session.execute(insert(self.model).values(**values))
@@ -276,4 +278,3 @@ def existing_keys(session: Session, resource: Resource) -> set[Any]:
 def ordered(names: Iterable[str]) -> list[Resource]:
     wanted = set(names)
     return [res for res in RESOURCES if res.name in wanted]
-

@@ -1,6 +1,6 @@
 from sqlmodel import Field, Relationship, SQLModel
 
-from app.models.base import NO_LAZY, partial_date, ref, slug_key
+from app.models.base import NO_LAZY, ref, slug_key
 
 
 class ArticleAuthor(SQLModel, table=True):

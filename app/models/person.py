@@ -1,6 +1,7 @@
 from sqlmodel import Field, Relationship, SQLModel
 
 from app.models.base import NO_LAZY, partial_date, ref, slug_key
+from app.models.country import Country
 from app.models.source import Source
 
 
@@ -39,6 +40,7 @@ class Position(SQLModel, table=True):
     note: str | None = None
 
     sources: list[Source] = Relationship(link_model=PositionSource, sa_relationship_kwargs=NO_LAZY)
+    country: Country | None = Relationship(sa_relationship_kwargs=NO_LAZY)
 
 
 class Person(SQLModel, table=True):
@@ -56,3 +58,4 @@ class Person(SQLModel, table=True):
         sa_relationship_kwargs={**NO_LAZY, "order_by": "Position.start_on"}
     )
     sources: list[Source] = Relationship(link_model=PersonSource, sa_relationship_kwargs=NO_LAZY)
+    country: Country | None = Relationship(sa_relationship_kwargs=NO_LAZY)

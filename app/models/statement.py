@@ -2,6 +2,7 @@ from sqlmodel import Field, Index, Relationship, SQLModel
 
 from app.models.article import Article
 from app.models.base import NO_LAZY, ref, slug_key
+from app.models.country import Country
 from app.models.person import Person
 from app.models.source import Source
 from app.models.treaty import Treaty
@@ -36,6 +37,9 @@ class Statement(SQLModel, table=True):
     note: str | None = None
 
     speaker: Person | None = Relationship(sa_relationship_kwargs=NO_LAZY)
+    country: Country | None = Relationship(sa_relationship_kwargs=NO_LAZY)
     article: Article | None = Relationship(sa_relationship_kwargs=NO_LAZY)
-    treaties: list[Treaty] = Relationship(link_model=StatementTreaty, sa_relationship_kwargs=NO_LAZY)
+    treaties: list[Treaty] = Relationship(
+        link_model=StatementTreaty, sa_relationship_kwargs=NO_LAZY
+    )
     sources: list[Source] = Relationship(link_model=StatementSource, sa_relationship_kwargs=NO_LAZY)

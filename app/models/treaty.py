@@ -55,6 +55,7 @@ class Limit(SQLModel, table=True):
     note: str | None = None
 
     sources: list[Source] = Relationship(link_model=LimitSource, sa_relationship_kwargs=NO_LAZY)
+    treaty: Treaty = Relationship(sa_relationship_kwargs=NO_LAZY)
 
 
 class EventSource(SQLModel, table=True):
@@ -78,6 +79,7 @@ class Event(SQLModel, table=True):
 
     sources: list[Source] = Relationship(link_model=EventSource, sa_relationship_kwargs=NO_LAZY)
     country: Country | None = Relationship(sa_relationship_kwargs=NO_LAZY)
+    treaty: Treaty = Relationship(sa_relationship_kwargs=NO_LAZY)
 
 
 class ParticipationSource(SQLModel, table=True):
@@ -113,6 +115,7 @@ class Participation(SQLModel, table=True):
     note: str | None = None
 
     country: Country = Relationship(sa_relationship_kwargs=NO_LAZY)
+    treaty: Treaty = Relationship(sa_relationship_kwargs=NO_LAZY)
     sources: list[Source] = Relationship(
         link_model=ParticipationSource, sa_relationship_kwargs=NO_LAZY
     )

@@ -1,0 +1,111 @@
+"""The `treatykb` command: serve, db upgrade, load, export."""
+
+import argparse
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+import uvicorn
+from sqlalchemy import Engine, select
+from sqlmodel import Session
+
+from app import bundled_path
+from app import models as m
+from app.config import get_settings
+from app.db import make_engine
+from app.importing.export import export_all
+from app.importing.loader import Counts, LoadError, load_paths
+from app.migrate import upgrade
+
+
+def _print_counts(counts: dict[str, Counts]) -> None:
+    print(f"{'resource':<14}{'created':>9}{'updated':>9}{'unchanged':>11}")  # noqa: T201
+    for name, c in counts.items():
+        print(f"{name:<14}{c.created:>9}{c.updated:>9}{c.unchanged:>11}")  # noqa: T201
+
+
+def _load(engine: Engine, paths: list[Path]) -> int:
+    try:
+        counts = load_paths(engine, paths)
+    except LoadError as exc:
+        print(f"Nothing was loaded: {len(exc.problems)} problem(s).", file=sys.stderr)  # noqa: T201
+        for problem in exc.problems:
+            print(f"  {problem}", file=sys.stderr)  # noqa: T201
+        return 1
+    _print_counts(counts)
+    return 0
+
+
+def _is_empty(engine: Engine) -> bool:
+    with Session(engine) as session:
+        return session.execute(select(m.Treaty.slug).limit(1)).first() is None
+
+
+def serve(args: argparse.Namespace) -> int:
+    engine = make_engine(get_settings().database_url)
+    upgrade(engine)
+    if _is_empty(engine) and _load(engine, [bundled_path("seed_data")]) != 0:
+        return 1
+    engine.dispose()
+    uvicorn.run(
+        "app.main:create_app",
+        factory=True,
+        host=args.host,
+        port=args.port,
+        workers=args.workers,
+        server_header=False,
+        proxy_headers=True,
+    )
+    return 0
+
+
+def db_upgrade(_args: argparse.Namespace) -> int:
+    upgrade(make_engine(get_settings().database_url))
+    print("Database is at the newest schema.")  # noqa: T201
+    return 0
+
+
+def load(args: argparse.Namespace) -> int:
+    engine = make_engine(get_settings().database_url)
+    upgrade(engine)
+    return _load(engine, [Path(p) for p in args.paths])
+
+
+def export(args: argparse.Namespace) -> int:
+    counts = export_all(make_engine(get_settings().database_url), Path(args.directory))
+    for name, count in counts.items():
+        print(f"{name:<14}{count:>7}")  # noqa: T201
+    return 0
+
+
+def parser() -> argparse.ArgumentParser:
+    root = argparse.ArgumentParser(
+        prog="treatykb",
+        description="Arms-control treaty knowledge base. The database is TREATYKB_DATABASE_URL "
+        "(default: sqlite:///treatykb.db in the working directory).",
+    )
+    commands = root.add_subparsers(dest="command", required=True)
+    run = commands.add_parser("serve", help="migrate, load the seed data if empty, and serve")
+    run.add_argument("--host", default="127.0.0.1")
+    run.add_argument("--port", type=int, default=8000)
+    run.add_argument("--workers", type=int, default=1)
+    run.set_defaults(func=serve)
+    db = commands.add_parser("db", help="database schema")
+    db_commands = db.add_subparsers(dest="db_command", required=True)
+    db_commands.add_parser("upgrade", help="apply pending migrations").set_defaults(func=db_upgrade)
+    loader = commands.add_parser("load", help="validate and load YAML files, all or nothing")
+    loader.add_argument("paths", nargs="+", help="files like statements.yaml, or directories")
+    loader.set_defaults(func=load)
+    exporter = commands.add_parser("export", help="write every record as YAML seed files")
+    exporter.add_argument("directory")
+    exporter.set_defaults(func=export)
+    return root
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = parser().parse_args(argv)
+    return int(args.func(args))
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,44 @@
+"""HTTP endpoints for countries."""
+
+from typing import Annotated
+
+from fastapi import APIRouter, Query, Request, Response
+
+from app.countries import service
+from app.countries.schemas import CountryDetail, CountryPublic, country_detail, country_public
+from app.dates import today
+from app.db import SessionDep
+from app.pagination import Page, PageDep, envelope
+from app.treaties import service as treaties
+from app.treaties.schemas import party_public
+from app.treaties.status import role_on
+from app.urls import UrlsDep
+
+router = APIRouter(prefix="/countries", tags=["countries"])
+
+
+@router.get("", operation_id="countries-list")
+def list_countries(
+    request: Request,
+    response: Response,
+    session: SessionDep,
+    urls: UrlsDep,
+    page: PageDep,
+    historical: Annotated[
+        bool | None, Query(description="Only historical (true) or current (false) states.")
+    ] = None,
+) -> Page[CountryPublic]:
+    """List states, by code."""
+    part = service.list_countries(session, page, historical=historical)
+    return envelope(request, response, part, [country_public(c, urls) for c in part.rows])
+
+
+@router.get("/{code}", operation_id="countries-get")
+def get_country(code: str, session: SessionDep, urls: UrlsDep) -> CountryDetail:
+    """One state, with its part in each treaty as of today."""
+    country = service.get_country(session, code)
+    rows = service.participation_of(session, country.code)
+    day = today()
+    dates = treaties.dates_of(session, [p.treaty for p in rows], day)
+    parties = [party_public(p, role_on(p, day, dates[p.treaty_slug].status), urls) for p in rows]
+    return country_detail(country, parties, urls)

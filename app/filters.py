@@ -1,0 +1,35 @@
+"""Query helpers every list endpoint shares: multi-valued filters and partial-date ranges.
+
+Date rule (documented in the README): a record dated only to a month or a year matches
+`since`/`until` when its period overlaps the range. A statement of "2020-11" matches
+since=2020-11-15 (it may have been said that late) but not since=2020-12-01.
+"""
+
+import datetime as dt
+from typing import Any
+
+from sqlalchemy import ColumnElement, and_, func, or_
+
+from app.dates import Precision, truncate
+
+
+def values(raw: list[str] | None) -> list[str]:
+    """Filter values from repeated parameters or comma lists: treaty=inf,new-start."""
+    if not raw:
+        return []
+    return [part.strip() for item in raw for part in item.split(",") if part.strip()]
+
+
+def on_or_after(column: Any, day: dt.date) -> ColumnElement[bool]:
+    lengths = {Precision.day: 10, Precision.month: 7, Precision.year: 4}
+    return or_(
+        *(
+            and_(func.length(column) == length, column >= truncate(day, precision))
+            for precision, length in lengths.items()
+        )
+    )
+
+
+def on_or_before(column: Any, day: dt.date) -> ColumnElement[bool]:
+    # "2020-11" <= "2020-11-15" as text: a coarse date's string sorts before its days.
+    return column <= day.isoformat()  # type: ignore[no-any-return]

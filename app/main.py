@@ -1,0 +1,90 @@
+"""The application factory: lifespan, middleware, routers and error handlers."""
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import APIRouter, Depends, FastAPI, Request
+from fastapi.dependencies.models import Dependant
+from fastapi.middleware.cors import CORSMiddleware
+from fastapi.routing import APIRoute
+
+from app.articles.router import router as articles
+from app.config import Settings, get_settings
+from app.countries.router import router as countries
+from app.db import make_engine
+from app.errors import InvalidParameter, install_error_handlers
+from app.health.router import router as health
+from app.people.router import router as people
+from app.statements.router import router as statements
+from app.treaties.router import router as treaties
+
+DESCRIPTION = """
+An open knowledge base of arms-control treaties (New START, the Open Skies Treaty and the
+INF Treaty): their limits, dated events, parties, officials' statements and the articles
+that report them. Every fact cites its sources.
+
+* Dates are ISO 8601 at the precision the source gives: `2020-11-12`, `2020-11` or `2020`;
+  `*_precision` fields say which. No day is invented for a source that gives a month.
+* Lists return `{"items", "total", "next"}` and a `Link: <...>; rel="next"` header.
+* Errors are RFC 9457 `application/problem+json`.
+"""
+
+
+def _query_names(dependant: Dependant) -> set[str]:
+    names = {param.alias for param in dependant.query_params}
+    for sub in dependant.dependencies:
+        names |= _query_names(sub)
+    return names
+
+
+def reject_unknown_parameters(request: Request) -> None:
+    """A typo in a filter name must not silently return the whole table."""
+    route = request.scope.get("route")
+    if not isinstance(route, APIRoute):
+        return
+    known = _query_names(route.dependant)
+    unknown = sorted(set(request.query_params) - known)
+    if unknown:
+        raise InvalidParameter(
+            f"Unknown query parameter(s): {', '.join(unknown)}. "
+            f"This endpoint accepts: {', '.join(sorted(known)) or 'none'}."
+        )
+
+
+def _operation_id(route: APIRoute) -> str:
+    return route.operation_id or route.name
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    settings = settings or get_settings()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        app.state.engine = make_engine(settings.database_url)
+        yield
+        app.state.engine.dispose()
+
+    app = FastAPI(
+        title="treatykb",
+        version="0.1.0",
+        description=DESCRIPTION,
+        lifespan=lifespan,
+        generate_unique_id_function=_operation_id,
+    )
+    app.state.settings = settings
+    app.add_middleware(
+        CORSMiddleware,
+        allow_origins=settings.cors_origins,
+        allow_methods=["GET"],
+        expose_headers=["Link"],
+    )
+    install_error_handlers(app)
+    v1 = APIRouter(prefix="/v1", dependencies=[Depends(reject_unknown_parameters)])
+    for router in (treaties, statements, people, articles, countries):
+        v1.include_router(router)
+    app.include_router(v1)
+    app.include_router(health)
+    return app
+
+
+app = create_app()

@@ -1,0 +1,89 @@
+"""API shapes shared by every domain: compact references and sources."""
+
+from pydantic import BaseModel, Field
+
+from app import models as m
+from app.urls import Urls
+
+
+class TreatyRef(BaseModel):
+    slug: str = Field(examples=["new-start"])
+    name: str = Field(examples=["New Strategic Arms Reduction Treaty"])
+    short_name: str = Field(examples=["New START"])
+    url: str
+
+    @classmethod
+    def of(cls, treaty: m.Treaty, urls: Urls) -> "TreatyRef":
+        return cls(
+            slug=treaty.slug,
+            name=treaty.name,
+            short_name=treaty.short_name,
+            url=urls.treaty(treaty.slug),
+        )
+
+
+class PersonRef(BaseModel):
+    slug: str = Field(examples=["sergei-lavrov"])
+    name: str = Field(examples=["Sergei Lavrov"])
+    url: str
+
+    @classmethod
+    def of(cls, person: m.Person, urls: Urls) -> "PersonRef":
+        return cls(slug=person.slug, name=person.name, url=urls.person(person.slug))
+
+
+class ArticleRef(BaseModel):
+    slug: str = Field(examples=["act-2020-12-new-start-deal-to-wait-for-biden"])
+    title: str = Field(examples=["New START Deal to Wait for Biden"])
+    url: str
+
+    @classmethod
+    def of(cls, article: m.Article, urls: Urls) -> "ArticleRef":
+        return cls(slug=article.slug, title=article.title, url=urls.article(article.slug))
+
+
+class CountryRef(BaseModel):
+    code: str = Field(
+        description="ISO 3166-1 alpha-2 (ISO 3166-3 for historical states).", examples=["RU"]
+    )
+    name: str = Field(examples=["Russian Federation"])
+    url: str
+
+    @classmethod
+    def of(cls, country: m.Country, urls: Urls) -> "CountryRef":
+        return cls(code=country.code, name=country.name, url=urls.country(country.code))
+
+
+class SourcePublic(BaseModel):
+    """Where a fact comes from: one of our articles or an external document."""
+
+    slug: str = Field(examples=["nuclearforces-new-start"])
+    kind: str = Field(description="`article` (ours, see /v1/articles) or `document`.")
+    title: str = Field(
+        description="A title in [brackets] describes a document whose own "
+        "headline was not recorded."
+    )
+    publisher: str | None
+    web_url: str | None = Field(description="The document on the web, where known.")
+    published_on: str | None = Field(description="ISO 8601 at the precision known.")
+    grade: str = Field(description="primary, primary-mirror, expert, wire or secondary.")
+    note: str | None
+    article: str | None = Field(description="API URL of our article, for kind `article`.")
+
+    @classmethod
+    def of(cls, source: m.Source, urls: Urls) -> "SourcePublic":
+        return cls(
+            slug=source.slug,
+            kind=source.kind,
+            title=source.title,
+            publisher=source.publisher,
+            web_url=source.url,
+            published_on=source.published_on,
+            grade=source.grade,
+            note=source.note,
+            article=urls.article(source.article_slug) if source.article_slug else None,
+        )
+
+
+def sources_of(sources: list[m.Source], urls: Urls) -> list[SourcePublic]:
+    return [SourcePublic.of(s, urls) for s in sorted(sources, key=lambda s: s.slug)]

@@ -1,0 +1,69 @@
+"""All the SQL for statements."""
+
+import datetime as dt
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import Select
+from sqlalchemy.orm import selectinload
+from sqlmodel import Session, col, select
+
+from app import models as m
+from app.errors import NotFound
+from app.filters import on_or_after, on_or_before
+from app.pagination import Order, PageParams, Slice, fetch_page
+
+NEWEST_FIRST: Order = ((m.Statement.said_on, True), (m.Statement.id, True))
+
+
+@dataclass(frozen=True)
+class StatementFilters:
+    treaties: Sequence[str] = ()
+    speakers: Sequence[str] = ()
+    countries: Sequence[str] = ()
+    articles: Sequence[str] = ()
+    since: dt.date | None = None
+    until: dt.date | None = None
+
+
+def _with_relations(query: Select[Any]) -> Select[Any]:
+    return query.options(
+        selectinload(m.Statement.speaker),  # type: ignore[arg-type]
+        selectinload(m.Statement.country),  # type: ignore[arg-type]
+        selectinload(m.Statement.article),  # type: ignore[arg-type]
+        selectinload(m.Statement.treaties),  # type: ignore[arg-type]
+        selectinload(m.Statement.sources),  # type: ignore[arg-type]
+    )
+
+
+def _filtered(f: StatementFilters) -> Select[Any]:
+    query = select(m.Statement)
+    if f.treaties:
+        linked = select(m.StatementTreaty.statement_id).where(
+            col(m.StatementTreaty.treaty_slug).in_(f.treaties)
+        )
+        query = query.where(col(m.Statement.id).in_(linked))
+    if f.speakers:
+        query = query.where(col(m.Statement.speaker_slug).in_(f.speakers))
+    if f.countries:
+        query = query.where(col(m.Statement.country_code).in_(f.countries))
+    if f.articles:
+        query = query.where(col(m.Statement.article_slug).in_(f.articles))
+    if f.since:
+        query = query.where(on_or_after(m.Statement.said_on, f.since))
+    if f.until:
+        query = query.where(on_or_before(m.Statement.said_on, f.until))
+    return query
+
+
+def list_statements(session: Session, filters: StatementFilters, page: PageParams) -> Slice:
+    return fetch_page(session, _with_relations(_filtered(filters)), NEWEST_FIRST, page)
+
+
+def get_statement(session: Session, statement_id: str) -> m.Statement:
+    query = _with_relations(select(m.Statement).where(m.Statement.id == statement_id))
+    statement = session.exec(query).first()  # type: ignore[call-overload]
+    if statement is None:
+        raise NotFound("statement", statement_id)
+    return statement  # type: ignore[no-any-return]

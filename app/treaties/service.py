@@ -1,0 +1,107 @@
+"""All the SQL for treaties: lists, details, limits, events, parties and status."""
+
+import datetime as dt
+from collections import defaultdict
+from collections.abc import Sequence
+
+from sqlalchemy import Select
+from sqlalchemy.orm import selectinload
+from sqlmodel import Session, col, select
+
+from app import models as m
+from app.errors import NotFound
+from app.pagination import PageParams, Slice, fetch_page
+from app.treaties.status import Role, TreatyDates, role_on, treaty_dates
+
+
+def get_treaty(session: Session, slug: str) -> m.Treaty:
+    treaty = session.exec(
+        select(m.Treaty).where(m.Treaty.slug == slug).options(selectinload(m.Treaty.sources))  # type: ignore[arg-type]
+    ).first()
+    if treaty is None:
+        raise NotFound("treaty", slug)
+    return treaty
+
+
+def list_treaties(session: Session, *, kinds: Sequence[str] = ()) -> list[m.Treaty]:
+    query = select(m.Treaty).order_by(m.Treaty.slug)
+    if kinds:
+        query = query.where(col(m.Treaty.kind).in_(kinds))
+    return list(session.exec(query))
+
+
+def events_by_treaty(session: Session, slugs: Sequence[str]) -> dict[str, list[m.Event]]:
+    query = select(m.Event).where(col(m.Event.treaty_slug).in_(slugs))
+    grouped: dict[str, list[m.Event]] = defaultdict(list)
+    for event in session.exec(query):
+        grouped[event.treaty_slug].append(event)
+    return grouped
+
+
+def dates_of(session: Session, treaties: list[m.Treaty], day: dt.date) -> dict[str, TreatyDates]:
+    events = events_by_treaty(session, [t.slug for t in treaties])
+    return {t.slug: treaty_dates(t, events.get(t.slug, []), day) for t in treaties}
+
+
+def list_limits(session: Session, *, treaty: str) -> list[m.Limit]:
+    query = (
+        select(m.Limit)
+        .where(m.Limit.treaty_slug == treaty)
+        .options(
+            selectinload(m.Limit.sources),  # type: ignore[arg-type]
+            selectinload(m.Limit.treaty),  # type: ignore[arg-type]
+        )
+        .order_by(m.Limit.slug)
+    )
+    return list(session.exec(query))
+
+
+def list_parties(session: Session, *, treaty: str) -> list[m.Participation]:
+    query = (
+        select(m.Participation)
+        .where(m.Participation.treaty_slug == treaty)
+        .options(
+            selectinload(m.Participation.sources),  # type: ignore[arg-type]
+            selectinload(m.Participation.country),  # type: ignore[arg-type]
+            selectinload(m.Participation.treaty),  # type: ignore[arg-type]
+        )
+        .order_by(m.Participation.country_code)
+    )
+    return list(session.exec(query))
+
+
+def events_query(
+    *, treaties: Sequence[str] = (), types: Sequence[str] = ()
+) -> Select[tuple[m.Event]]:
+    query = select(m.Event).options(
+        selectinload(m.Event.sources),  # type: ignore[arg-type]
+        selectinload(m.Event.country),  # type: ignore[arg-type]
+        selectinload(m.Event.treaty),  # type: ignore[arg-type]
+    )
+    if treaties:
+        query = query.where(col(m.Event.treaty_slug).in_(treaties))
+    if types:
+        query = query.where(col(m.Event.type).in_(types))
+    return query
+
+
+def treaties_by_slug(session: Session, slugs: set[str]) -> dict[str, m.Treaty]:
+    query = select(m.Treaty).where(col(m.Treaty.slug).in_(slugs))
+    return {t.slug: t for t in session.exec(query)}
+
+
+def page_events(session: Session, query: Select[tuple[m.Event]], page: PageParams) -> Slice:
+    order = ((m.Event.date, False), (m.Event.id, False))
+    return fetch_page(session, query, order, page)  # type: ignore[arg-type]
+
+
+def parties_on(session: Session, slugs: Sequence[str], day: dt.date) -> dict[str, set[str]]:
+    """Country codes that were parties to each treaty on `day`."""
+    treaties = list(session.exec(select(m.Treaty).where(col(m.Treaty.slug).in_(slugs))))
+    dates = dates_of(session, treaties, day)
+    query = select(m.Participation).where(col(m.Participation.treaty_slug).in_(slugs))
+    members: dict[str, set[str]] = defaultdict(set)
+    for p in session.exec(query):
+        if role_on(p, day, dates[p.treaty_slug].status) == Role.party:
+            members[p.treaty_slug].add(p.country_code)
+    return members

@@ -1,0 +1,43 @@
+"""Absolute URLs of resources, so every reference in a response can be followed."""
+
+from dataclasses import dataclass
+from typing import Annotated
+
+from fastapi import Depends, Request
+
+from app.config import Settings
+
+
+@dataclass(frozen=True)
+class Urls:
+    base: str  # e.g. "http://127.0.0.1:8000/v1"
+
+    def treaty(self, slug: str) -> str:
+        return f"{self.base}/treaties/{slug}"
+
+    def person(self, slug: str) -> str:
+        return f"{self.base}/people/{slug}"
+
+    def article(self, slug: str) -> str:
+        return f"{self.base}/articles/{slug}"
+
+    def statement(self, statement_id: str) -> str:
+        return f"{self.base}/statements/{statement_id}"
+
+    def country(self, code: str) -> str:
+        return f"{self.base}/countries/{code}"
+
+    def event(self, event_id: str) -> str:
+        return f"{self.base}/events/{event_id}"
+
+    def source(self, slug: str) -> str:
+        return f"{self.base}/sources/{slug}"
+
+
+def get_urls(request: Request) -> Urls:
+    settings: Settings = request.app.state.settings
+    root = settings.public_url or str(request.base_url)
+    return Urls(root.rstrip("/") + "/v1")
+
+
+UrlsDep = Annotated[Urls, Depends(get_urls)]
