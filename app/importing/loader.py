@@ -135,6 +135,7 @@ def read_batch(paths: list[Path]) -> Batch:
             resource, raw = parsed
             items = validate_records(resource, str(path), raw, problems)
             batch.items.setdefault(resource.name, []).extend(items)
+    _check_duplicates(batch, problems)
     if problems:
         raise LoadError(problems)
     return batch

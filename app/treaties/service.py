@@ -31,7 +31,11 @@ def list_treaties(session: Session, *, kinds: Sequence[str] = ()) -> list[m.Trea
 
 
 def events_by_treaty(session: Session, slugs: Sequence[str]) -> dict[str, list[m.Event]]:
-    query = select(m.Event).where(col(m.Event.treaty_slug).in_(slugs))
+    query = (
+        select(m.Event)
+        .where(col(m.Event.treaty_slug).in_(slugs))
+        .options(selectinload(m.Event.country))  # type: ignore[arg-type]
+    )
     grouped: dict[str, list[m.Event]] = defaultdict(list)
     for event in session.exec(query):
         grouped[event.treaty_slug].append(event)

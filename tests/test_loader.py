@@ -1,0 +1,164 @@
+"""The loader: validate everything first, write all or nothing, re-run without change."""
+
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import yaml
+from conftest import SEED
+from sqlalchemy import Engine, func, select
+from sqlmodel import Session
+
+from app import models as m
+from app.cli import main
+from app.config import get_settings
+from app.db import make_engine
+from app.importing.export import export_all
+from app.importing.loader import LoadError, load_paths
+
+
+@pytest.fixture
+def engine(empty_url: str) -> Iterator[Engine]:
+    engine = make_engine(empty_url)
+    yield engine
+    engine.dispose()
+
+
+@pytest.fixture
+def seed_copy(tmp_path: Path) -> Path:
+    target = tmp_path / "seed"
+    shutil.copytree(SEED, target)
+    return target
+
+
+def count(engine: Engine, model: type) -> int:
+    with Session(engine) as session:
+        return session.execute(select(func.count()).select_from(model)).scalar_one()
+
+
+def edit(path: Path, index: int, **changes: object) -> None:
+    records = yaml.safe_load(path.read_text(encoding="utf-8"))
+    records[index].update(changes)
+    path.write_text(yaml.safe_dump(records, allow_unicode=True), encoding="utf-8")
+
+
+def test_load_then_reload_changes_nothing(engine: Engine) -> None:
+    first = load_paths(engine, [SEED])
+    assert {name: c.created for name, c in first.items()} == {
+        "countries": 39, "sources": 52, "treaties": 3, "articles": 3, "limits": 7,
+        "events": 47, "participation": 41, "people": 9, "statements": 27,
+    }  # fmt: skip
+    second = load_paths(engine, [SEED])
+    assert all(c.created == c.updated == 0 for c in second.values())
+    assert sum(c.unchanged for c in second.values()) == sum(c.created for c in first.values())
+    assert count(engine, m.Statement) == 27
+    assert count(engine, m.StatementSource) == 27
+
+
+def test_an_edit_is_an_update_not_a_duplicate(engine: Engine, seed_copy: Path) -> None:
+    load_paths(engine, [SEED])
+    edit(seed_copy / "statements.yaml", 0, note="Corrected note.", treaties=["inf"])
+    counts = load_paths(engine, [seed_copy])
+    assert (counts["statements"].updated, counts["statements"].unchanged) == (1, 26)
+    assert count(engine, m.Statement) == 27
+    with Session(engine) as session:
+        first_id = yaml.safe_load((seed_copy / "statements.yaml").read_text())[0]["id"]
+        links = session.execute(
+            select(m.StatementTreaty.treaty_slug).where(m.StatementTreaty.statement_id == first_id)
+        )
+        assert list(links.scalars()) == ["inf"]
+
+
+@pytest.mark.parametrize(
+    ("file", "index", "change", "field", "message"),
+    [
+        ("statements.yaml", 3, {"said_on": "2020-13"}, "said_on", "not a real calendar date"),
+        ("statements.yaml", 0, {"speaker": "sergei-lavroff"}, "speaker", "no people record"),
+        ("statements.yaml", 2, {"sources": []}, "sources", "at least 1 item"),
+        ("statements.yaml", 1, {"mood": "tense"}, "mood", "Extra inputs are not permitted"),
+        ("limits.yaml", 0, {"value": "many"}, "value", "valid integer"),
+        ("events.yaml", 5, {"country": "XX"}, "country", "no countries record with key 'XX'"),
+        (
+            "people.yaml",
+            1,
+            {"positions": [{"title": "x"}]},
+            "positions.0.organization",
+            "Field required",
+        ),
+    ],
+)
+def test_one_bad_record_writes_nothing_and_names_file_record_field(
+    engine: Engine,
+    seed_copy: Path,
+    file: str,
+    index: int,
+    change: dict[str, object],
+    field: str,
+    message: str,
+) -> None:
+    edit(seed_copy / file, index, **change)
+    with pytest.raises(LoadError) as caught:
+        load_paths(engine, [seed_copy])
+    problem = next(p for p in caught.value.problems if p.field == field)
+    assert problem.file.endswith(file)
+    assert problem.record == index + 1
+    assert message in problem.message
+    assert count(engine, m.Country) == count(engine, m.Statement) == 0
+
+
+def test_a_failed_load_leaves_earlier_data_untouched(engine: Engine, seed_copy: Path) -> None:
+    load_paths(engine, [SEED])
+    edit(seed_copy / "treaties.yaml", 0, name="Renamed")
+    edit(seed_copy / "statements.yaml", 0, article="no-such-article")
+    with pytest.raises(LoadError):
+        load_paths(engine, [seed_copy])
+    with Session(engine) as session:
+        assert session.get(m.Treaty, "new-start").name == "New Strategic Arms Reduction Treaty"  # type: ignore[union-attr]
+
+
+def test_duplicate_keys_and_unknown_files_are_rejected(tmp_path: Path, engine: Engine) -> None:
+    statements = yaml.safe_load((SEED / "statements.yaml").read_text())
+    (tmp_path / "statements.yaml").write_text(yaml.safe_dump([statements[0], statements[0]]))
+    (tmp_path / "treaty.yaml").write_text("[]")
+    with pytest.raises(LoadError) as caught:
+        load_paths(engine, [tmp_path / "statements.yaml", tmp_path / "treaty.yaml"])
+    messages = [str(p) for p in caught.value.problems]
+    assert any("treaty.yaml: unknown resource" in msg for msg in messages)
+    assert any("record 2" in msg and "duplicate key" in msg for msg in messages)
+
+
+def test_norway_is_a_country_code_not_false(engine: Engine) -> None:
+    load_paths(engine, [SEED])
+    with Session(engine) as session:
+        assert session.get(m.Country, "NO").name == "Norway"  # type: ignore[union-attr]
+
+
+def test_export_round_trips(engine: Engine, tmp_path: Path) -> None:
+    load_paths(engine, [SEED])
+    export_all(engine, tmp_path / "out")
+    again = load_paths(engine, [tmp_path / "out"])
+    assert all(c.created == c.updated == 0 for c in again.values())
+    export_all(engine, tmp_path / "out2")
+    for path in (tmp_path / "out").iterdir():
+        assert path.read_text() == (tmp_path / "out2" / path.name).read_text()
+
+
+def test_cli_load_reports_counts_and_fails_with_status_1(
+    empty_url: str,
+    seed_copy: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    monkeypatch.setenv("TREATYKB_DATABASE_URL", empty_url)
+    get_settings.cache_clear()
+    try:
+        assert main(["load", str(SEED)]) == 0
+        assert "statements           27        0          0" in capsys.readouterr().out
+        edit(seed_copy / "events.yaml", 0, date="2010-04-31")
+        assert main(["load", str(seed_copy)]) == 1
+        err = capsys.readouterr().err
+        assert "Nothing was loaded" in err
+        assert "events.yaml: record 1 (new-start-signature): field 'date'" in err
+    finally:
+        get_settings.cache_clear()

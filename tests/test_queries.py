@@ -1,0 +1,52 @@
+"""A list request runs a bounded number of SQL statements, whatever the page size."""
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy import event
+
+
+@contextmanager
+def counting(client: TestClient) -> Iterator[list[str]]:
+    statements: list[str] = []
+    engine = client.app.state.engine  # type: ignore[attr-defined]
+
+    def record(*args: Any) -> None:
+        statements.append(args[2])
+
+    event.listen(engine, "before_cursor_execute", record)
+    try:
+        yield statements
+    finally:
+        event.remove(engine, "before_cursor_execute", record)
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/v1/statements",
+        "/v1/treaties/new-start/statements",
+        "/v1/people",
+        "/v1/articles",
+        "/v1/countries",
+        "/v1/treaties/open-skies/events",
+    ],
+)
+def test_no_n_plus_one(client: TestClient, path: str) -> None:
+    with counting(client) as small:
+        assert client.get(path, params={"limit": 1}).status_code == 200
+    with counting(client) as large:
+        assert len(client.get(path, params={"limit": 500}).json()["items"]) > 1
+    # A parent check, one count, one page, one query per relation: never one per row.
+    assert len(small) <= len(large) <= 9
+
+
+def test_treaty_detail_is_bounded(client: TestClient) -> None:
+    with counting(client) as few_parties:
+        client.get("/v1/treaties/new-start")
+    with counting(client) as many_parties:
+        client.get("/v1/treaties/open-skies")
+    assert len(few_parties) == len(many_parties) <= 15
