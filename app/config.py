@@ -18,6 +18,7 @@ class Settings(BaseSettings):
     public_url: str | None = Field(
         default=None, description="Base URL used in links; default: taken from each request."
     )
+    cache_max_age: int = Field(default=60, description="Cache-Control max-age, seconds.")
     default_page_size: int = 50
     max_page_size: int = 500
 

@@ -7,6 +7,7 @@ from fastapi import FastAPI, Request
 from fastapi.encoders import jsonable_encoder
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from pydantic import BaseModel, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 PROBLEM_TYPE_BASE = "https://treatykb.org/problems/"
@@ -125,8 +126,52 @@ async def _unexpected_error(request: Request, _exc: Exception) -> JSONResponse:
     )
 
 
+class PermanentRedirect(Exception):
+    """An alternative identifier: answer 308 with the canonical URL."""
+
+    def __init__(self, location: str) -> None:
+        super().__init__(location)
+        self.location = location
+
+
+async def _redirect(_request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, PermanentRedirect)
+    return JSONResponse(
+        {"location": exc.location}, status_code=308, headers={"Location": exc.location}
+    )
+
+
 def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(AppError, _app_error)
+    app.add_exception_handler(PermanentRedirect, _redirect)
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(StarletteHTTPException, _http_error)
     app.add_exception_handler(Exception, _unexpected_error)
+
+
+class Problem(BaseModel):
+    """RFC 9457 problem details, the body of every error."""
+
+    type: str = Field(examples=["https://treatykb.org/problems/not-found"])
+    title: str = Field(examples=["Not found"])
+    status: int = Field(examples=[404])
+    detail: str = Field(examples=["No treaty with identifier 'start-ii' exists."])
+    instance: str = Field(examples=["/v1/treaties/start-ii"])
+    errors: list[dict[str, Any]] | None = Field(
+        default=None, description="For invalid input: each field and what is wrong with it."
+    )
+
+
+def _problem(description: str) -> dict[str, Any]:
+    return {
+        "model": Problem,
+        "description": description,
+        "content": {"application/problem+json": {}},
+    }
+
+
+ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
+    404: _problem("No such resource."),
+    422: _problem("A parameter is invalid or unknown."),
+    500: _problem("The server failed; nothing about it is disclosed."),
+}

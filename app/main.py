@@ -12,8 +12,11 @@ from app.articles.router import router as articles
 from app.config import Settings, get_settings
 from app.countries.router import router as countries
 from app.db import make_engine
-from app.errors import InvalidParameter, install_error_handlers
+from app.errors import ERROR_RESPONSES, InvalidParameter, install_error_handlers
+from app.events.router import router as events
+from app.head import HeadAsGet
 from app.health.router import router as health
+from app.meta.router import router as meta
 from app.people.router import router as people
 from app.statements.router import router as statements
 from app.treaties.router import router as treaties
@@ -79,8 +82,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         expose_headers=["Link"],
     )
     install_error_handlers(app)
-    v1 = APIRouter(prefix="/v1", dependencies=[Depends(reject_unknown_parameters)])
-    for router in (treaties, statements, people, articles, countries):
+    v1 = APIRouter(
+        prefix="/v1",
+        dependencies=[Depends(reject_unknown_parameters)],
+        responses=ERROR_RESPONSES,
+    )
+    for router in (treaties, statements, people, articles, countries, events, meta):
         v1.include_router(router)
     app.include_router(v1)
     app.include_router(health)

@@ -1,15 +1,16 @@
-"""Keyset paging: page parameters, the list envelope, opaque cursors and Link headers.
+"""Keyset paging and sorting: parameters, the list envelope, opaque cursors, Link headers.
 
-A cursor holds the sort-key values of the last row served, so page N costs what page 1
-costs: the database seeks past the cursor instead of counting OFFSET rows.
+A cursor holds the sort and the sort-key values of the last row served, so page N costs
+what page 1 costs: the database seeks past the cursor instead of counting OFFSET rows.
+Every sort ends with the primary key as a tie-breaker, so paging never repeats or skips.
 """
 
 import base64
 import binascii
 import json
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Annotated, Any, Generic, TypeVar
+from typing import Annotated, Any, Generic, Literal, TypeVar
 
 from fastapi import Depends, Query, Request, Response
 from pydantic import BaseModel, Field
@@ -20,54 +21,132 @@ from app.errors import InvalidParameter
 
 T = TypeVar("T")
 
+# Counting every match of a huge filter costs as much as reading it; past this many the
+# envelope says "at least" instead (total_relation "gte").
+COUNT_CAP = 10_000
+
 
 class Page(BaseModel, Generic[T]):
     items: list[T]
-    total: int = Field(description="Rows matching the filters, across all pages.")
+    total: int = Field(description="Rows matching the filters (see total_relation).")
+    total_relation: Literal["eq", "gte"] = Field(
+        default="eq",
+        description=f"`eq`: total is exact. `gte`: more than {COUNT_CAP:,} rows match; "
+        "total is a lower bound.",
+    )
     next: str | None = Field(description="URL of the next page, or null on the last page.")
+
+
+@dataclass(frozen=True)
+class Sort:
+    """A named sort: `-said_on` is said_on descending, then the primary key descending."""
+
+    name: str
+    order: Sequence[tuple[Any, bool]]  # (column, descending)
+
+
+Format = Literal["json", "csv", "ndjson"]
+MEDIA_TYPES: dict[str, Format] = {"text/csv": "csv", "application/x-ndjson": "ndjson"}
 
 
 @dataclass(frozen=True)
 class PageParams:
     limit: int
     cursor: str | None
+    format: Format = "json"
+    fields: tuple[str, ...] = ()
+    explicit_limit: bool = True
+
+
+def _negotiate(request: Request, requested: Format | None) -> Format:
+    if requested:
+        return requested
+    accept = request.headers.get("accept", "")
+    return next((fmt for media, fmt in MEDIA_TYPES.items() if media in accept), "json")
 
 
 def page_params(
     request: Request,
-    limit: Annotated[int | None, Query(ge=1, description="Rows per page (default 50).")] = None,
+    limit: Annotated[
+        int | None,
+        Query(
+            ge=1,
+            description="Rows per page (default 50, at most 500). For csv and ndjson: "
+            "rows in all (default: every matching row, streamed).",
+        ),
+    ] = None,
     cursor: Annotated[
         str | None, Query(description="Opaque cursor from a previous page's `next`.")
     ] = None,
+    format: Annotated[
+        Format | None,
+        Query(description="json (default), csv or ndjson; `Accept: text/csv` works too."),
+    ] = None,
+    fields: Annotated[
+        str | None, Query(description="Comma-separated top-level fields to return.")
+    ] = None,
 ) -> PageParams:
     settings = request.app.state.settings
+    fmt = _negotiate(request, format)
     size = settings.default_page_size if limit is None else limit
-    if size > settings.max_page_size:
+    if fmt == "json" and size > settings.max_page_size:
         raise InvalidParameter(f"limit must be at most {settings.max_page_size}; got {size}.")
-    return PageParams(limit=size, cursor=cursor)
+    names = tuple(name.strip() for name in (fields or "").split(",") if name.strip())
+    return PageParams(size, cursor, fmt, names, explicit_limit=limit is not None)
 
 
 PageDep = Annotated[PageParams, Depends(page_params)]
 
-Order = Sequence[tuple[Any, bool]]  # (column, descending)
+
+def sort_param(columns: dict[str, Any], key: Any, default: str) -> Callable[..., Sort]:
+    """A `sort` query parameter over `columns`, with `key` (the primary key) as tie-breaker."""
+    choices = ", ".join(f"{name}, -{name}" for name in columns)
+
+    def parse(
+        sort: Annotated[
+            str, Query(description=f"One of: {choices}. A leading - sorts descending.")
+        ] = default,
+    ) -> Sort:
+        descending = sort.startswith("-")
+        column = columns.get(sort.removeprefix("-"))
+        if column is None:
+            raise InvalidParameter(f"sort must be one of: {choices}; got {sort!r}.")
+        order = [(column, descending)]
+        if column is not key:
+            order.append((key, descending))
+        return Sort(sort, order)
+
+    return parse
 
 
-def _encode(values: list[Any]) -> str:
-    return base64.urlsafe_b64encode(json.dumps(values).encode()).decode().rstrip("=")
+def _encode(sort: Sort, values: list[Any]) -> str:
+    payload = json.dumps({"s": sort.name, "v": values}, separators=(",", ":"))
+    return base64.urlsafe_b64encode(payload.encode()).decode().rstrip("=")
 
 
-def _decode(cursor: str, width: int) -> list[Any]:
+BAD_CURSOR = "cursor is not one this API issued; follow a `next` URL or drop the cursor."
+
+
+def _decode(cursor: str, sort: Sort) -> list[Any]:
     try:
         padded = cursor + "=" * (-len(cursor) % 4)
-        values = json.loads(base64.urlsafe_b64decode(padded.encode()))
+        payload = json.loads(base64.urlsafe_b64decode(padded.encode()))
     except (ValueError, binascii.Error) as exc:
-        raise InvalidParameter("cursor is not one this API issued; use a `next` URL.") from exc
-    if not isinstance(values, list) or len(values) != width:
-        raise InvalidParameter("cursor is not one this API issued; use a `next` URL.")
+        raise InvalidParameter(BAD_CURSOR) from exc
+    if not isinstance(payload, dict) or not isinstance(payload.get("v"), list):
+        raise InvalidParameter(BAD_CURSOR)
+    if payload.get("s") != sort.name:
+        raise InvalidParameter(
+            f"cursor belongs to sort={payload.get('s')}, not sort={sort.name}; "
+            "keep the sort while paging, or drop the cursor."
+        )
+    values = payload["v"]
+    if len(values) != len(sort.order) or not all(isinstance(v, str) for v in values):
+        raise InvalidParameter(BAD_CURSOR)
     return values
 
 
-def _after(order: Order, values: list[Any]) -> ColumnElement[bool]:
+def _after(order: Sequence[tuple[Any, bool]], values: list[Any]) -> ColumnElement[bool]:
     """Rows strictly after `values` in `order` (a tuple comparison with mixed directions)."""
     branches = []
     for i, (column, descending) in enumerate(order):
@@ -80,19 +159,32 @@ def _after(order: Order, values: list[Any]) -> ColumnElement[bool]:
 class Slice:
     rows: list[Any]
     total: int
+    exact: bool
     next_cursor: str | None
 
 
-def fetch_page(session: Session, query: Select[Any], order: Order, page: PageParams) -> Slice:
-    total = session.scalar(select(func.count()).select_from(query.order_by(None).subquery()))
-    ordered = query.order_by(*(col.desc() if desc else col.asc() for col, desc in order))
-    if page.cursor:
-        ordered = ordered.where(_after(order, _decode(page.cursor, len(order))))
-    rows = list(session.execute(ordered.limit(page.limit + 1)).scalars())
+def count_capped(session: Session, query: Select[Any]) -> tuple[int, bool]:
+    capped = query.order_by(None).limit(COUNT_CAP + 1).subquery()
+    total = session.scalar(select(func.count()).select_from(capped)) or 0
+    return min(total, COUNT_CAP), total <= COUNT_CAP
+
+
+def ordered_after(query: Select[Any], sort: Sort, cursor: str | None) -> Select[Any]:
+    query = query.order_by(*(col.desc() if desc else col.asc() for col, desc in sort.order))
+    return query.where(_after(sort.order, _decode(cursor, sort))) if cursor else query
+
+
+def cursor_after(row: Any, sort: Sort) -> str:
+    return _encode(sort, [getattr(row, col.key) for col, _ in sort.order])
+
+
+def fetch_page(session: Session, query: Select[Any], sort: Sort, page: PageParams) -> Slice:
+    total, exact = count_capped(session, query)
+    paged = ordered_after(query, sort, page.cursor).limit(page.limit + 1)
+    rows = list(session.execute(paged).scalars())
     more = len(rows) > page.limit
     rows = rows[: page.limit]
-    cursor = _encode([getattr(rows[-1], col.key) for col, _ in order]) if more else None
-    return Slice(rows, total or 0, cursor)
+    return Slice(rows, total, exact, cursor_after(rows[-1], sort) if more else None)
 
 
 def envelope(request: Request, response: Response, part: Slice, items: list[T]) -> Page[T]:
@@ -101,4 +193,5 @@ def envelope(request: Request, response: Response, part: Slice, items: list[T]) 
     if part.next_cursor:
         next_url = str(request.url.include_query_params(cursor=part.next_cursor))
         response.headers["Link"] = f'<{next_url}>; rel="next"'
-    return Page[T](items=items, total=part.total, next=next_url)
+    relation: Literal["eq", "gte"] = "eq" if part.exact else "gte"
+    return Page[T](items=items, total=part.total, total_relation=relation, next=next_url)

@@ -41,3 +41,9 @@ def get_urls(request: Request) -> Urls:
 
 
 UrlsDep = Annotated[Urls, Depends(get_urls)]
+
+
+def moved(request: Request, old: str, new: str) -> str:
+    """The request's URL with the identifier `old` replaced by the canonical `new`."""
+    path = request.url.path.replace(f"/{old}", f"/{new}", 1)
+    return str(request.url.replace(path=path))

@@ -10,7 +10,8 @@ from app.articles.schemas import ArticleDetail, ArticlePublic, article_public
 from app.db import SessionDep
 from app.errors import InvalidParameter
 from app.filters import values
-from app.pagination import Page, PageDep, PageParams, envelope
+from app.listing import list_response
+from app.pagination import Page, PageDep, PageParams, Sort
 from app.statements import service as statements
 from app.statements.schemas import statement_public
 from app.urls import UrlsDep
@@ -19,15 +20,22 @@ router = APIRouter(prefix="/articles", tags=["articles"])
 
 
 def article_filters(
-    treaty: Annotated[list[str] | None, Query(description="Treaty slug(s) covered.")] = None,
+    treaty: Annotated[
+        list[str] | None, Query(description="Treaty slug(s) covered.", examples=["inf"])
+    ] = None,
     author: Annotated[
-        list[str] | None, Query(description="Author slug(s), e.g. kingston-reif.")
+        list[str] | None, Query(description="Author slug(s).", examples=["kingston-reif"])
     ] = None,
     publication: Annotated[
-        list[str] | None, Query(description="Publication name(s), e.g. Arms Control Today.")
+        list[str] | None,
+        Query(description="Publication name(s).", examples=["Arms Control Today"]),
     ] = None,
-    since: Annotated[dt.date | None, Query(description="Issue date on or after.")] = None,
-    until: Annotated[dt.date | None, Query(description="Issue date on or before.")] = None,
+    since: Annotated[
+        dt.date | None, Query(description="Issue date on or after.", examples=["2020-11-01"])
+    ] = None,
+    until: Annotated[
+        dt.date | None, Query(description="Issue date on or before.", examples=["2020-12-31"])
+    ] = None,
 ) -> service.ArticleFilters:
     if since and until and since > until:
         raise InvalidParameter(f"since ({since}) is after until ({until}).")
@@ -40,7 +48,7 @@ def article_filters(
     )
 
 
-@router.get("", operation_id="articles-list")
+@router.get("", operation_id="articles-list", response_model=Page[ArticlePublic])
 def list_articles(
     request: Request,
     response: Response,
@@ -48,10 +56,12 @@ def list_articles(
     urls: UrlsDep,
     page: PageDep,
     filters: Annotated[service.ArticleFilters, Depends(article_filters)],
-) -> Page[ArticlePublic]:
+    sort: Annotated[Sort, Depends(service.sort_articles)],
+) -> Page[ArticlePublic] | Response:
     """List articles, newest issue first; filter by treaty, author, publication or date."""
-    part = service.list_articles(session, filters, page)
-    return envelope(request, response, part, [article_public(a, urls) for a in part.rows])
+    query = service.articles_query(filters)
+    build = lambda a: article_public(a, urls)  # noqa: E731
+    return list_response(request, response, session, query, sort, page, ArticlePublic, build)
 
 
 @router.get("/{slug}", operation_id="articles-get")

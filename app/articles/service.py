@@ -12,9 +12,11 @@ from sqlmodel import Session, col, select
 from app import models as m
 from app.errors import NotFound
 from app.filters import on_or_after, on_or_before
-from app.pagination import Order, PageParams, Slice, fetch_page
+from app.pagination import sort_param
 
-NEWEST_FIRST: Order = ((m.Article.published_on, True), (m.Article.slug, True))
+SORTS = {"published_on": m.Article.published_on, "title": m.Article.title, "slug": m.Article.slug}
+sort_articles = sort_param(SORTS, m.Article.slug, "-published_on")
+NEWEST_FIRST = sort_articles()
 
 
 @dataclass(frozen=True)
@@ -52,8 +54,8 @@ def _filtered(f: ArticleFilters) -> Select[Any]:
     return query
 
 
-def list_articles(session: Session, filters: ArticleFilters, page: PageParams) -> Slice:
-    return fetch_page(session, _with_relations(_filtered(filters)), NEWEST_FIRST, page)
+def articles_query(filters: ArticleFilters) -> Select[Any]:
+    return _with_relations(_filtered(filters))
 
 
 def get_article(session: Session, slug: str) -> m.Article:

@@ -2,13 +2,14 @@
 
 from typing import Annotated
 
-from fastapi import APIRouter, Query, Request, Response
+from fastapi import APIRouter, Depends, Query, Request, Response
 
 from app.countries import service
 from app.countries.schemas import CountryDetail, CountryPublic, country_detail, country_public
 from app.dates import today
 from app.db import SessionDep
-from app.pagination import Page, PageDep, envelope
+from app.listing import list_response
+from app.pagination import Page, PageDep, Sort
 from app.treaties import service as treaties
 from app.treaties.schemas import party_public
 from app.treaties.status import role_on
@@ -17,20 +18,22 @@ from app.urls import UrlsDep
 router = APIRouter(prefix="/countries", tags=["countries"])
 
 
-@router.get("", operation_id="countries-list")
+@router.get("", operation_id="countries-list", response_model=Page[CountryPublic])
 def list_countries(
     request: Request,
     response: Response,
     session: SessionDep,
     urls: UrlsDep,
     page: PageDep,
+    sort: Annotated[Sort, Depends(service.sort_countries)],
     historical: Annotated[
         bool | None, Query(description="Only historical (true) or current (false) states.")
     ] = None,
-) -> Page[CountryPublic]:
+) -> Page[CountryPublic] | Response:
     """List states, by code."""
-    part = service.list_countries(session, page, historical=historical)
-    return envelope(request, response, part, [country_public(c, urls) for c in part.rows])
+    query = service.countries_query(historical=historical)
+    build = lambda c: country_public(c, urls)  # noqa: E731
+    return list_response(request, response, session, query, sort, page, CountryPublic, build)
 
 
 @router.get("/{code}", operation_id="countries-get")

@@ -1,18 +1,24 @@
 """All the SQL for countries."""
 
+from typing import Any
+
+from sqlalchemy import Select
 from sqlalchemy.orm import selectinload
 from sqlmodel import Session, col, select
 
 from app import models as m
 from app.errors import NotFound
-from app.pagination import PageParams, Slice, fetch_page
+from app.pagination import sort_param
+
+SORTS = {"code": m.Country.code, "name": m.Country.name}
+sort_countries = sort_param(SORTS, m.Country.code, "code")
 
 
-def list_countries(session: Session, page: PageParams, *, historical: bool | None) -> Slice:
+def countries_query(*, historical: bool | None) -> Select[Any]:
     query = select(m.Country)
     if historical is not None:
         query = query.where(col(m.Country.historical).is_(historical))
-    return fetch_page(session, query, ((m.Country.code, False),), page)
+    return query
 
 
 def get_country(session: Session, code: str) -> m.Country:

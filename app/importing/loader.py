@@ -13,6 +13,7 @@ from sqlmodel import Session
 
 from app.importing.records import Record, refs_of
 from app.importing.resources import BY_NAME, RESOURCES, Resource, existing_keys, ordered
+from app.meta.service import bump_version
 
 MAX_PROBLEMS = 50
 
@@ -199,6 +200,8 @@ def write_batch(session: Session, batch: Batch) -> dict[str, Counts]:
     # Links go last: they may point at rows of any resource written above.
     for resource, record in changed:
         resource.write_links(session, record)
+    if changed:
+        bump_version(session)
     return counts
 
 

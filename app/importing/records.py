@@ -92,6 +92,7 @@ class TreatyRecord(Record):
     extension_terms: str | None = None
     depositary: str | None = None
     summary: Text
+    aliases: Annotated[list[Slug], AfterValidator(_sorted_unique)] = []
     sources: SourceRefs
 
 

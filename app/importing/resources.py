@@ -135,7 +135,10 @@ def _write_people_children(session: Session, person: r.PersonRecord) -> None:
     session.execute(delete(m.PersonAlias).filter_by(person_slug=person.slug))
     session.execute(delete(m.Position).filter_by(person_slug=person.slug))
     if person.aliases:
-        rows = [{"person_slug": person.slug, "name": name} for name in person.aliases]
+        rows = [
+            {"person_slug": person.slug, "name": name, "slug": slugify(name) or None}
+            for name in person.aliases
+        ]
         session.execute(insert(m.PersonAlias), rows)
     for pos in person.positions:
         values = pos.model_dump(exclude={"sources", "country"}) | {
@@ -201,7 +204,10 @@ RESOURCES: tuple[Resource, ...] = (
         r.TreatyRecord,
         m.Treaty,
         ("slug",),
-        links=(_sources(m.TreatySource, "treaty_slug"),),
+        links=(
+            _sources(m.TreatySource, "treaty_slug"),
+            Link("aliases", m.TreatyAlias, ("treaty_slug",), "slug"),
+        ),
     ),
     Resource(
         "articles",

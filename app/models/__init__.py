@@ -3,6 +3,7 @@
 from app.models.article import Article, ArticleAuthor, ArticleTreaty
 from app.models.base import SQLModel
 from app.models.country import Country, CountrySource
+from app.models.meta import DataVersion
 from app.models.person import Person, PersonAlias, PersonSource, Position, PositionSource
 from app.models.source import Source
 from app.models.statement import Statement, StatementSource, StatementTreaty
@@ -14,6 +15,7 @@ from app.models.treaty import (
     Participation,
     ParticipationSource,
     Treaty,
+    TreatyAlias,
     TreatySource,
 )
 
@@ -23,6 +25,7 @@ __all__ = [
     "ArticleTreaty",
     "Country",
     "CountrySource",
+    "DataVersion",
     "Event",
     "EventSource",
     "Limit",
@@ -40,5 +43,6 @@ __all__ = [
     "StatementSource",
     "StatementTreaty",
     "Treaty",
+    "TreatyAlias",
     "TreatySource",
 ]

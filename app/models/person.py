@@ -11,6 +11,7 @@ class PersonAlias(SQLModel, table=True):
     __tablename__ = "person_alias"
     person_slug: str = ref("person.slug", primary_key=True, index=False)
     name: str = Field(primary_key=True, max_length=200)
+    slug: str | None = Field(default=None, max_length=120, index=True)  # answers with a 308
 
 
 class PersonSource(SQLModel, table=True):

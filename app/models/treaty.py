@@ -30,6 +30,15 @@ class Treaty(SQLModel, table=True):
     summary: str
 
     sources: list[Source] = Relationship(link_model=TreatySource, sa_relationship_kwargs=NO_LAZY)
+    aliases: list["TreatyAlias"] = Relationship(sa_relationship_kwargs=NO_LAZY)
+
+
+class TreatyAlias(SQLModel, table=True):
+    """A former or alternative slug of a treaty; requests for it are redirected (308)."""
+
+    __tablename__ = "treaty_alias"
+    slug: str = slug_key()
+    treaty_slug: str = ref("treaty.slug")
 
 
 class LimitSource(SQLModel, table=True):

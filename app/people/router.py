@@ -2,56 +2,84 @@
 
 from typing import Annotated
 
-from fastapi import APIRouter, Query, Request, Response
+from fastapi import APIRouter, Depends, Query, Request, Response
 
 from app.db import SessionDep
+from app.errors import PermanentRedirect
 from app.filters import values
-from app.pagination import Page, PageDep, envelope
+from app.listing import list_response
+from app.pagination import Page, PageDep, Sort
 from app.people import service
 from app.people.schemas import PersonDetail, PersonPublic, person_detail, person_public
 from app.statements import service as statements
-from app.statements.router import statement_page
+from app.statements.router import statement_list
 from app.statements.schemas import StatementPublic
-from app.urls import UrlsDep
+from app.urls import UrlsDep, moved
 
 router = APIRouter(prefix="/people", tags=["people"])
 
 
-@router.get("", operation_id="people-list")
+def canonical_person(slug: str, request: Request, session: SessionDep) -> str:
+    """404 for an unknown slug; 308 to the canonical URL for another spelling's slug."""
+    canonical = service.canonical_slug(session, slug)
+    if canonical != slug:
+        raise PermanentRedirect(moved(request, slug, canonical))
+    return slug
+
+
+Slug = Annotated[str, Depends(canonical_person)]
+
+
+@router.get("", operation_id="people-list", response_model=Page[PersonPublic])
 def list_people(
     request: Request,
     response: Response,
     session: SessionDep,
     urls: UrlsDep,
     page: PageDep,
-    country: Annotated[list[str] | None, Query(description="Country code(s).")] = None,
-    name: Annotated[
-        str | None, Query(description="Part of a name or any alternative spelling.")
+    sort: Annotated[Sort, Depends(service.sort_people)],
+    country: Annotated[
+        list[str] | None, Query(description="Country code(s).", examples=["RU"])
     ] = None,
-) -> Page[PersonPublic]:
-    """List officials, by slug; filter by country or by (part of) a name or spelling."""
-    countries = [c.upper() for c in values(country)]
-    part = service.list_people(session, page, countries=countries, name=name)
-    return envelope(request, response, part, [person_public(p, urls) for p in part.rows])
+    organization: Annotated[
+        list[str] | None,
+        Query(
+            description="Organisation of any position held.", examples=["U.S. Department of State"]
+        ),
+    ] = None,
+    q: Annotated[
+        str | None,
+        Query(description="Part of a name or of any alternative spelling.", examples=["Sergey"]),
+    ] = None,
+) -> Page[PersonPublic] | Response:
+    """List officials; filter by country, organisation, or (part of) a name or spelling."""
+    filters = service.PeopleFilters(
+        countries=[c.upper() for c in values(country)],
+        organizations=values(organization),
+        q=q,
+    )
+    query = service.people_query(filters)
+    build = lambda p: person_public(p, urls)  # noqa: E731
+    return list_response(request, response, session, query, sort, page, PersonPublic, build)
 
 
 @router.get("/{slug}", operation_id="people-get")
-def get_person(slug: str, session: SessionDep, urls: UrlsDep) -> PersonDetail:
+def get_person(slug: Slug, session: SessionDep, urls: UrlsDep) -> PersonDetail:
     """One person, with alternative spellings and positions held."""
     return person_detail(service.get_person(session, slug), urls)
 
 
-@router.get("/{slug}/statements", operation_id="people-statements")
+@router.get(
+    "/{slug}/statements", operation_id="people-statements", response_model=Page[StatementPublic]
+)
 def person_statements(
-    slug: str,
+    slug: Slug,
     request: Request,
     response: Response,
     session: SessionDep,
     urls: UrlsDep,
     page: PageDep,
-) -> Page[StatementPublic]:
+) -> Page[StatementPublic] | Response:
     """The person's statements, newest first."""
-    service.get_person(session, slug)
     filters = statements.StatementFilters(speakers=[slug])
-    part = statements.list_statements(session, filters, page)
-    return statement_page(request, response, part, urls)
+    return statement_list(request, response, session, urls, filters, page)

@@ -1,6 +1,7 @@
 """All the SQL for people."""
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import Select, func, or_
@@ -9,7 +10,17 @@ from sqlmodel import Session, col, select
 
 from app import models as m
 from app.errors import NotFound
-from app.pagination import PageParams, Slice, fetch_page
+from app.pagination import sort_param
+
+SORTS = {"name": m.Person.name, "slug": m.Person.slug}
+sort_people = sort_param(SORTS, m.Person.slug, "slug")
+
+
+@dataclass(frozen=True)
+class PeopleFilters:
+    countries: Sequence[str] = ()
+    organizations: Sequence[str] = ()
+    q: str | None = None
 
 
 def _base() -> Select[Any]:
@@ -19,21 +30,34 @@ def _base() -> Select[Any]:
     )
 
 
-def list_people(
-    session: Session, page: PageParams, *, countries: Sequence[str] = (), name: str | None = None
-) -> Slice:
+def _matching_name(text: str) -> Any:
+    pattern = f"%{text.lower()}%"
+    aliases = select(m.PersonAlias.person_slug).where(func.lower(m.PersonAlias.name).like(pattern))
+    return or_(func.lower(m.Person.name).like(pattern), col(m.Person.slug).in_(aliases))
+
+
+def people_query(filters: PeopleFilters) -> Select[Any]:
     query = _base()
-    if countries:
-        query = query.where(col(m.Person.country_code).in_(countries))
-    if name:
-        pattern = f"%{name.lower()}%"
-        aliases = select(m.PersonAlias.person_slug).where(
-            func.lower(m.PersonAlias.name).like(pattern)
+    if filters.countries:
+        query = query.where(col(m.Person.country_code).in_(filters.countries))
+    if filters.organizations:
+        held = select(m.Position.person_slug).where(
+            col(m.Position.organization).in_(filters.organizations)
         )
-        query = query.where(
-            or_(func.lower(m.Person.name).like(pattern), col(m.Person.slug).in_(aliases))
-        )
-    return fetch_page(session, query, ((m.Person.slug, False),), page)
+        query = query.where(col(m.Person.slug).in_(held))
+    if filters.q:
+        query = query.where(_matching_name(filters.q))
+    return query
+
+
+def canonical_slug(session: Session, slug: str) -> str:
+    """The person's slug, also when asked by an alternative spelling's slug."""
+    if session.get(m.Person, slug) is not None:
+        return slug
+    alias = session.exec(select(m.PersonAlias).where(m.PersonAlias.slug == slug)).first()
+    if alias is None:
+        raise NotFound("person", slug)
+    return alias.person_slug
 
 
 def get_person(session: Session, slug: str) -> m.Person:

@@ -1,34 +1,50 @@
 """HTTP endpoints for statements."""
 
 import datetime as dt
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, Request, Response
+from sqlmodel import Session
 
+from app.articles.schemas import ArticlePublic, article_public
+from app.dates import today
 from app.db import SessionDep
 from app.errors import InvalidParameter
 from app.filters import values
-from app.pagination import Page, PageDep, Slice, envelope
+from app.listing import list_response
+from app.pagination import Page, PageDep, PageParams, Sort
+from app.people.schemas import PersonPublic, person_public
 from app.statements import service
 from app.statements.schemas import StatementPublic, statement_public
+from app.treaties import service as treaties
+from app.treaties.schemas import TreatyPublic, treaty_public
+from app.treaties.status import TreatyDates
 from app.urls import Urls, UrlsDep
 
 router = APIRouter(prefix="/statements", tags=["statements"])
 
-DATE_RULE = "A statement dated only to a month or year matches when its period overlaps the range."
+DATE_RULE = "A statement dated only to a month or year matches when its period overlaps."
 
 
 def statement_filters(
     treaty: Annotated[
-        list[str] | None, Query(description="Treaty slug(s); repeat or comma-separate.")
+        list[str] | None,
+        Query(description="Treaty slug(s); repeat or comma-separate.", examples=["new-start"]),
     ] = None,
-    speaker: Annotated[list[str] | None, Query(description="Speaker person slug(s).")] = None,
+    speaker: Annotated[
+        list[str] | None, Query(description="Speaker person slug(s).", examples=["sergei-lavrov"])
+    ] = None,
     country: Annotated[
-        list[str] | None, Query(description="Code(s) of the speaker's country at the time.")
+        list[str] | None,
+        Query(description="Code(s) of the speaker's country at the time.", examples=["RU"]),
     ] = None,
     article: Annotated[list[str] | None, Query(description="Reporting article slug(s).")] = None,
-    since: Annotated[dt.date | None, Query(description=f"On or after. {DATE_RULE}")] = None,
-    until: Annotated[dt.date | None, Query(description=f"On or before. {DATE_RULE}")] = None,
+    since: Annotated[
+        dt.date | None, Query(description=f"On or after. {DATE_RULE}", examples=["2020-11-01"])
+    ] = None,
+    until: Annotated[
+        dt.date | None, Query(description=f"On or before. {DATE_RULE}", examples=["2020-12-31"])
+    ] = None,
 ) -> service.StatementFilters:
     if since and until and since > until:
         raise InvalidParameter(f"since ({since}) is after until ({until}).")
@@ -42,19 +58,74 @@ def statement_filters(
     )
 
 
+def expansions(
+    expand: Annotated[
+        str | None,
+        Query(description="Inline full related objects: speaker, article, treaties."),
+    ] = None,
+) -> tuple[str, ...]:
+    names = tuple(name.strip() for name in (expand or "").split(",") if name.strip())
+    unknown = sorted(set(names) - set(service.EXPANSIONS))
+    if unknown:
+        raise InvalidParameter(
+            f"Cannot expand {', '.join(unknown)}; use {', '.join(service.EXPANSIONS)}."
+        )
+    return names
+
+
 FiltersDep = Annotated[service.StatementFilters, Depends(statement_filters)]
+SortDep = Annotated[Sort, Depends(service.sort_statements)]
+ExpandDep = Annotated[tuple[str, ...], Depends(expansions)]
 
 
-def statement_page(
+class StatementExpanded(StatementPublic):
+    """A statement with `expand`ed relations inlined in place of their references."""
+
+    speaker: PersonPublic | None  # type: ignore[assignment]
+    article: ArticlePublic | None  # type: ignore[assignment]
+    treaties: list[TreatyPublic]  # type: ignore[assignment]
+
+
+def builder(request: Request, urls: Urls, expand: tuple[str, ...]) -> Any:
+    """Row -> API shape, with the requested relations inlined."""
+    if not expand:
+        return lambda s: statement_public(s, urls)
+    engine = request.app.state.engine
+    dates: dict[str, TreatyDates] = {}  # every treaty's, read once per request
+
+    def build(s: Any) -> StatementPublic:
+        data = statement_public(s, urls).model_dump()
+        if "speaker" in expand and s.speaker:
+            data["speaker"] = person_public(s.speaker, urls)
+        if "article" in expand and s.article:
+            data["article"] = article_public(s.article, urls)
+        if "treaties" in expand:
+            if not dates:
+                with Session(engine) as session:
+                    dates.update(treaties.all_dates(session, today()))
+            data["treaties"] = [treaty_public(t, dates[t.slug], urls) for t in s.treaties]
+        return StatementExpanded.model_validate(data)
+
+    return build
+
+
+def statement_list(
     request: Request,
     response: Response,
-    part: Slice,
+    session: SessionDep,
     urls: Urls,
-) -> Page[StatementPublic]:
-    return envelope(request, response, part, [statement_public(s, urls) for s in part.rows])
+    filters: service.StatementFilters,
+    page: PageParams,
+    sort: Sort = service.NEWEST_FIRST,
+    expand: tuple[str, ...] = (),
+) -> Page[StatementPublic] | Response:
+    query = service.statements_query(filters, expand)
+    build = builder(request, urls, expand)
+    schema = StatementExpanded if expand else StatementPublic
+    return list_response(request, response, session, query, sort, page, schema, build)
 
 
-@router.get("", operation_id="statements-list")
+@router.get("", operation_id="statements-list", response_model=Page[StatementPublic])
 def list_statements(
     request: Request,
     response: Response,
@@ -62,10 +133,11 @@ def list_statements(
     urls: UrlsDep,
     filters: FiltersDep,
     page: PageDep,
-) -> Page[StatementPublic]:
+    sort: SortDep,
+    expand: ExpandDep,
+) -> Page[StatementPublic] | Response:
     """List statements, newest first, filtered by treaty, speaker, country, article or date."""
-    part = service.list_statements(session, filters, page)
-    return statement_page(request, response, part, urls)
+    return statement_list(request, response, session, urls, filters, page, sort, expand)
 
 
 @router.get("/{statement_id}", operation_id="statements-get")

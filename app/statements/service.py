@@ -12,9 +12,11 @@ from sqlmodel import Session, col, select
 from app import models as m
 from app.errors import NotFound
 from app.filters import on_or_after, on_or_before
-from app.pagination import Order, PageParams, Slice, fetch_page
+from app.pagination import PageParams, Slice, Sort, fetch_page, sort_param
 
-NEWEST_FIRST: Order = ((m.Statement.said_on, True), (m.Statement.id, True))
+SORTS = {"said_on": m.Statement.said_on, "id": m.Statement.id}
+sort_statements = sort_param(SORTS, m.Statement.id, "-said_on")
+NEWEST_FIRST = sort_statements()
 
 
 @dataclass(frozen=True)
@@ -57,8 +59,10 @@ def _filtered(f: StatementFilters) -> Select[Any]:
     return query
 
 
-def list_statements(session: Session, filters: StatementFilters, page: PageParams) -> Slice:
-    return fetch_page(session, _with_relations(_filtered(filters)), NEWEST_FIRST, page)
+def list_statements(
+    session: Session, filters: StatementFilters, page: PageParams, sort: Sort = NEWEST_FIRST
+) -> Slice:
+    return fetch_page(session, statements_query(filters), sort, page)
 
 
 def get_statement(session: Session, statement_id: str) -> m.Statement:
@@ -67,3 +71,23 @@ def get_statement(session: Session, statement_id: str) -> m.Statement:
     if statement is None:
         raise NotFound("statement", statement_id)
     return statement  # type: ignore[no-any-return]
+
+
+EXPANSIONS = ("speaker", "article", "treaties")
+
+
+def statements_query(filters: StatementFilters, expand: Sequence[str] = ()) -> Select[Any]:
+    query = _with_relations(_filtered(filters))
+    if "speaker" in expand:
+        speaker = selectinload(m.Statement.speaker)  # type: ignore[arg-type]
+        query = query.options(
+            speaker.selectinload(m.Person.aliases),  # type: ignore[arg-type]
+            speaker.selectinload(m.Person.country),  # type: ignore[arg-type]
+        )
+    if "article" in expand:
+        article = selectinload(m.Statement.article)  # type: ignore[arg-type]
+        query = query.options(
+            article.selectinload(m.Article.authors),  # type: ignore[arg-type]
+            article.selectinload(m.Article.treaties),  # type: ignore[arg-type]
+        )
+    return query

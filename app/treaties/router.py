@@ -1,20 +1,23 @@
 """HTTP endpoints for treaties and what hangs off them."""
 
 import datetime as dt
-from typing import Annotated, TypeVar
+from typing import Annotated
 
-from fastapi import APIRouter, Query, Request, Response
+from fastapi import APIRouter, Depends, Query, Request, Response
 
 from app import models as m
 from app.articles import service as articles
 from app.articles.schemas import ArticlePublic, article_public
 from app.dates import today
 from app.db import SessionDep
+from app.errors import PermanentRedirect
+from app.events import service as events
 from app.filters import values
-from app.pagination import Page, PageDep, envelope
+from app.listing import list_response, whole_response
+from app.pagination import Page, PageDep, Sort
 from app.schemas import CountryRef, TreatyRef, sources_of
 from app.statements import service as statements
-from app.statements.router import statement_page
+from app.statements.router import statement_list
 from app.statements.schemas import StatementPublic
 from app.treaties import service
 from app.treaties.schemas import (
@@ -31,31 +34,44 @@ from app.treaties.schemas import (
     treaty_public,
 )
 from app.treaties.status import Role, Status, days_until, role_on, treaty_dates
-from app.urls import UrlsDep
+from app.urls import Urls, UrlsDep, moved
 
 router = APIRouter(prefix="/treaties", tags=["treaties"])
 
-T = TypeVar("T")
 OnQuery = Annotated[
-    dt.date | None, Query(description="The day to evaluate (YYYY-MM-DD); default today (UTC).")
+    dt.date | None,
+    Query(description="The day to evaluate; default today (UTC).", examples=["2021-02-04"]),
 ]
 
 
-def whole(items: list[T]) -> Page[T]:
-    return Page[T](items=items, total=len(items), next=None)
+def canonical_treaty(slug: str, request: Request, session: SessionDep) -> str:
+    """404 for an unknown slug; 308 to the canonical URL for a former or alternative one."""
+    canonical = service.canonical_slug(session, slug)
+    if canonical != slug:
+        raise PermanentRedirect(moved(request, slug, canonical))
+    return slug
 
 
-@router.get("", operation_id="treaties-list")
+Slug = Annotated[str, Depends(canonical_treaty)]
+
+
+@router.get("", operation_id="treaties-list", response_model=Page[TreatyPublic])
 def list_treaties(
     session: SessionDep,
     urls: UrlsDep,
-    kind: Annotated[list[str] | None, Query(description="bilateral and/or multilateral")] = None,
-    status: Annotated[list[Status] | None, Query(description="Status on `on`.")] = None,
+    page: PageDep,
+    kind: Annotated[
+        list[str] | None, Query(description="bilateral or multilateral", examples=["bilateral"])
+    ] = None,
+    status: Annotated[
+        list[Status] | None, Query(description="Status on `on`.", examples=["in_force"])
+    ] = None,
     party: Annotated[
-        list[str] | None, Query(description="Country code(s) that were parties on `on`.")
+        list[str] | None,
+        Query(description="Code(s) of states that were parties on `on`.", examples=["US"]),
     ] = None,
     on: OnQuery = None,
-) -> Page[TreatyPublic]:
+) -> Page[TreatyPublic] | Response:
     """List treaties with their dates and status, derived from their events."""
     day = on or today()
     treaties = service.list_treaties(session, kinds=values(kind))
@@ -66,11 +82,12 @@ def list_treaties(
         members = service.parties_on(session, [t.slug for t in treaties], day)
         wanted = {c.upper() for c in values(party)}
         treaties = [t for t in treaties if wanted & members.get(t.slug, set())]
-    return whole([treaty_public(t, dates[t.slug], urls) for t in treaties])
+    items = [treaty_public(t, dates[t.slug], urls) for t in treaties]
+    return whole_response(page, TreatyPublic, items)
 
 
 @router.get("/{slug}", operation_id="treaties-get")
-def get_treaty(slug: str, session: SessionDep, urls: UrlsDep) -> TreatyDetail:
+def get_treaty(slug: Slug, session: SessionDep, urls: UrlsDep) -> TreatyDetail:
     """One treaty with its limits, parties (roles as of today) and sources."""
     treaty = service.get_treaty(session, slug)
     day = today()
@@ -85,83 +102,89 @@ def get_treaty(slug: str, session: SessionDep, urls: UrlsDep) -> TreatyDetail:
         extension_terms=treaty.extension_terms,
         depositary=treaty.depositary,
         summary=treaty.summary,
+        aliases=[a.slug for a in treaty.aliases],
         limits=[limit_public(x, urls) for x in service.list_limits(session, treaty=slug)],
         parties=parties,
         sources=sources_of(treaty.sources, urls),
     )
 
 
-@router.get("/{slug}/limits", operation_id="treaties-limits")
-def treaty_limits(slug: str, session: SessionDep, urls: UrlsDep) -> Page[LimitPublic]:
+@router.get("/{slug}/limits", operation_id="treaties-limits", response_model=Page[LimitPublic])
+def treaty_limits(
+    slug: Slug, session: SessionDep, urls: UrlsDep, page: PageDep
+) -> Page[LimitPublic] | Response:
     """The treaty's numeric limits, each with what counts and its sources (all of them)."""
-    service.get_treaty(session, slug)
-    return whole([limit_public(x, urls) for x in service.list_limits(session, treaty=slug)])
+    items = [limit_public(x, urls) for x in service.list_limits(session, treaty=slug)]
+    return whole_response(page, LimitPublic, items)
 
 
-@router.get("/{slug}/parties", operation_id="treaties-parties")
+@router.get("/{slug}/parties", operation_id="treaties-parties", response_model=Page[PartyPublic])
 def treaty_parties(
-    slug: str, session: SessionDep, urls: UrlsDep, on: OnQuery = None
-) -> Page[PartyPublic]:
+    slug: Slug, session: SessionDep, urls: UrlsDep, page: PageDep, on: OnQuery = None
+) -> Page[PartyPublic] | Response:
     """Every state with a part in the treaty, its dates, and its role on `on` (all of them)."""
     treaty = service.get_treaty(session, slug)
     day = on or today()
     status = service.dates_of(session, [treaty], day)[slug].status
     rows = service.list_parties(session, treaty=slug)
-    return whole([party_public(p, role_on(p, day, status), urls) for p in rows])
+    items = [party_public(p, role_on(p, day, status), urls) for p in rows]
+    return whole_response(page, PartyPublic, items)
 
 
-@router.get("/{slug}/events", operation_id="treaties-events")
+@router.get("/{slug}/events", operation_id="treaties-events", response_model=Page[EventPublic])
 def treaty_events(
-    slug: str,
+    slug: Slug,
     request: Request,
     response: Response,
     session: SessionDep,
     urls: UrlsDep,
     page: PageDep,
+    sort: Annotated[Sort, Depends(events.sort_events)],
     type: Annotated[list[str] | None, Query(description="Event type(s).")] = None,
-) -> Page[EventPublic]:
+) -> Page[EventPublic] | Response:
     """The treaty's dated timeline, oldest first."""
-    service.get_treaty(session, slug)
-    query = service.events_query(treaties=[slug], types=values(type))
-    part = service.page_events(session, query, page)
-    return envelope(request, response, part, [event_public(e, urls) for e in part.rows])
+    query = events.events_query(events.EventFilters(treaties=[slug], types=values(type)))
+    build = lambda e: event_public(e, urls)  # noqa: E731
+    return list_response(request, response, session, query, sort, page, EventPublic, build)
 
 
-@router.get("/{slug}/statements", operation_id="treaties-statements")
+@router.get(
+    "/{slug}/statements", operation_id="treaties-statements", response_model=Page[StatementPublic]
+)
 def treaty_statements(
-    slug: str,
+    slug: Slug,
     request: Request,
     response: Response,
     session: SessionDep,
     urls: UrlsDep,
     page: PageDep,
-) -> Page[StatementPublic]:
+) -> Page[StatementPublic] | Response:
     """Statements about the treaty, newest first."""
-    service.get_treaty(session, slug)
     filters = statements.StatementFilters(treaties=[slug])
-    return statement_page(
-        request, response, statements.list_statements(session, filters, page), urls
-    )
+    return statement_list(request, response, session, urls, filters, page)
 
 
-@router.get("/{slug}/articles", operation_id="treaties-articles")
+@router.get(
+    "/{slug}/articles", operation_id="treaties-articles", response_model=Page[ArticlePublic]
+)
 def treaty_articles(
-    slug: str,
+    slug: Slug,
     request: Request,
     response: Response,
     session: SessionDep,
     urls: UrlsDep,
     page: PageDep,
-) -> Page[ArticlePublic]:
+) -> Page[ArticlePublic] | Response:
     """Articles covering the treaty, newest first."""
-    service.get_treaty(session, slug)
-    part = articles.list_articles(session, articles.ArticleFilters(treaties=[slug]), page)
-    return envelope(request, response, part, [article_public(a, urls) for a in part.rows])
+    query = articles.articles_query(articles.ArticleFilters(treaties=[slug]))
+    build = lambda a: article_public(a, urls)  # noqa: E731
+    sort = articles.NEWEST_FIRST
+    return list_response(request, response, session, query, sort, page, ArticlePublic, build)
 
 
 @router.get("/{slug}/status", operation_id="treaties-status")
 def treaty_status(
-    slug: str, session: SessionDep, urls: UrlsDep, on: OnQuery = None
+    slug: Slug, session: SessionDep, urls: UrlsDep, on: OnQuery = None
 ) -> StatusPublic:
     """Where the treaty stood on a day: status, expiry then, days left, parties then."""
     treaty = service.get_treaty(session, slug)
@@ -173,6 +196,7 @@ def treaty_status(
         for p in rows
         if (role := role_on(p, day, dates.status)) == Role.party
     ]
+    in_force = dates.status == Status.in_force
     return StatusPublic(
         treaty=TreatyRef.of(treaty, urls),
         on=day,
@@ -181,15 +205,13 @@ def treaty_status(
         entered_into_force_on=dates.entered_into_force_on,
         expires_on=dates.expires_on,
         ended_on=dates.ended_on,
-        days_until_expiry=days_until(dates.expires_on, day)
-        if dates.status == Status.in_force
-        else None,
+        days_until_expiry=days_until(dates.expires_on, day) if in_force else None,
         suspensions=[_suspension(e, urls) for e in dates.suspensions],
         party_count=len(parties),
         parties=parties,
     )
 
 
-def _suspension(event: m.Event, urls: UrlsDep) -> SuspensionPublic:
+def _suspension(event: m.Event, urls: Urls) -> SuspensionPublic:
     country = CountryRef.of(event.country, urls) if event.country else None
     return SuspensionPublic(country=country, date=event.date, event=event.id)

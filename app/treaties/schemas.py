@@ -82,6 +82,7 @@ class EventPublic(BaseModel):
 
 
 class TreatyDetail(TreatyPublic):
+    aliases: list[str] = Field(description="Former or alternative slugs; they redirect here.")
     duration: str | None
     extension_terms: str | None
     depositary: str | None

@@ -4,23 +4,36 @@ import datetime as dt
 from collections import defaultdict
 from collections.abc import Sequence
 
-from sqlalchemy import Select
 from sqlalchemy.orm import selectinload
 from sqlmodel import Session, col, select
 
 from app import models as m
 from app.errors import NotFound
-from app.pagination import PageParams, Slice, fetch_page
 from app.treaties.status import Role, TreatyDates, role_on, treaty_dates
 
 
 def get_treaty(session: Session, slug: str) -> m.Treaty:
     treaty = session.exec(
-        select(m.Treaty).where(m.Treaty.slug == slug).options(selectinload(m.Treaty.sources))  # type: ignore[arg-type]
+        select(m.Treaty)
+        .where(m.Treaty.slug == slug)
+        .options(
+            selectinload(m.Treaty.sources),  # type: ignore[arg-type]
+            selectinload(m.Treaty.aliases),  # type: ignore[arg-type]
+        )
     ).first()
     if treaty is None:
         raise NotFound("treaty", slug)
     return treaty
+
+
+def canonical_slug(session: Session, slug: str) -> str:
+    """The treaty's slug, also when asked by a former or alternative slug."""
+    if session.get(m.Treaty, slug) is not None:
+        return slug
+    alias = session.get(m.TreatyAlias, slug)
+    if alias is None:
+        raise NotFound("treaty", slug)
+    return alias.treaty_slug
 
 
 def list_treaties(session: Session, *, kinds: Sequence[str] = ()) -> list[m.Treaty]:
@@ -45,6 +58,10 @@ def events_by_treaty(session: Session, slugs: Sequence[str]) -> dict[str, list[m
 def dates_of(session: Session, treaties: list[m.Treaty], day: dt.date) -> dict[str, TreatyDates]:
     events = events_by_treaty(session, [t.slug for t in treaties])
     return {t.slug: treaty_dates(t, events.get(t.slug, []), day) for t in treaties}
+
+
+def all_dates(session: Session, day: dt.date) -> dict[str, TreatyDates]:
+    return dates_of(session, list_treaties(session), day)
 
 
 def list_limits(session: Session, *, treaty: str) -> list[m.Limit]:
@@ -74,29 +91,9 @@ def list_parties(session: Session, *, treaty: str) -> list[m.Participation]:
     return list(session.exec(query))
 
 
-def events_query(
-    *, treaties: Sequence[str] = (), types: Sequence[str] = ()
-) -> Select[tuple[m.Event]]:
-    query = select(m.Event).options(
-        selectinload(m.Event.sources),  # type: ignore[arg-type]
-        selectinload(m.Event.country),  # type: ignore[arg-type]
-        selectinload(m.Event.treaty),  # type: ignore[arg-type]
-    )
-    if treaties:
-        query = query.where(col(m.Event.treaty_slug).in_(treaties))
-    if types:
-        query = query.where(col(m.Event.type).in_(types))
-    return query
-
-
 def treaties_by_slug(session: Session, slugs: set[str]) -> dict[str, m.Treaty]:
     query = select(m.Treaty).where(col(m.Treaty.slug).in_(slugs))
     return {t.slug: t for t in session.exec(query)}
-
-
-def page_events(session: Session, query: Select[tuple[m.Event]], page: PageParams) -> Slice:
-    order = ((m.Event.date, False), (m.Event.id, False))
-    return fetch_page(session, query, order, page)  # type: ignore[arg-type]
 
 
 def parties_on(session: Session, slugs: Sequence[str], day: dt.date) -> dict[str, set[str]]:

@@ -1,0 +1,141 @@
+"""One way every list answers: a JSON page, or every matching row streamed as CSV/NDJSON.
+
+CSV columns are the item schema's fields; a related record becomes its slug (or code or
+id), a list of them a `;`-joined string. Streams read keyset batches in a session of their
+own, so a million-row export runs in constant memory.
+"""
+
+import csv
+import io
+import json
+from collections.abc import Callable, Iterable, Iterator
+from typing import Any, TypeVar
+
+from fastapi import Request, Response
+from fastapi.responses import JSONResponse, StreamingResponse
+from pydantic import BaseModel
+from sqlalchemy import Engine, Select
+from sqlmodel import Session
+
+from app.errors import InvalidParameter
+from app.pagination import (
+    Page,
+    PageParams,
+    Slice,
+    Sort,
+    cursor_after,
+    envelope,
+    fetch_page,
+    ordered_after,
+)
+
+M = TypeVar("M", bound=BaseModel)
+BATCH = 1000
+KEYS = ("slug", "code", "id")
+
+
+def columns_of(schema: type[BaseModel]) -> list[str]:
+    return [*schema.model_fields, *schema.model_computed_fields]
+
+
+def check_fields(schema: type[BaseModel], fields: tuple[str, ...]) -> list[str]:
+    known = columns_of(schema)
+    unknown = [name for name in fields if name not in known]
+    if unknown:
+        raise InvalidParameter(
+            f"Unknown field(s) in fields=: {', '.join(unknown)}. Known: {', '.join(known)}."
+        )
+    return list(fields) or known
+
+
+def _flat(value: Any) -> Any:
+    if isinstance(value, dict):
+        key = next((k for k in KEYS if k in value), None)
+        return value[key] if key else json.dumps(value, ensure_ascii=False)
+    if isinstance(value, list):
+        return ";".join(str(_flat(item)) for item in value)
+    return value
+
+
+def _csv_rows(items: Iterable[BaseModel], columns: list[str]) -> Iterator[str]:
+    buffer = io.StringIO()
+    writer = csv.writer(buffer)
+    writer.writerow(columns)
+    for item in items:
+        data = item.model_dump(mode="json")
+        writer.writerow([_flat(data[name]) for name in columns])
+        if buffer.tell() > 64_000:
+            yield buffer.getvalue()
+            buffer.seek(0)
+            buffer.truncate()
+    yield buffer.getvalue()
+
+
+def _ndjson_rows(items: Iterable[BaseModel], columns: list[str]) -> Iterator[str]:
+    for item in items:
+        yield json.dumps(item.model_dump(mode="json", include=set(columns)), ensure_ascii=False)
+        yield "\n"
+
+
+def stream(page: PageParams, schema: type[BaseModel], items: Iterable[BaseModel]) -> Response:
+    columns = check_fields(schema, page.fields)
+    if page.format == "csv":
+        return StreamingResponse(_csv_rows(items, columns), media_type="text/csv; charset=utf-8")
+    return StreamingResponse(_ndjson_rows(items, columns), media_type="application/x-ndjson")
+
+
+def _batches(
+    engine: Engine, query: Select[Any], sort: Sort, page: PageParams, build: Callable[[Any], M]
+) -> Iterator[M]:
+    remaining = page.limit if page.explicit_limit else None
+    cursor = page.cursor
+    with Session(engine) as session:
+        while remaining is None or remaining > 0:
+            size = BATCH if remaining is None else min(BATCH, remaining)
+            rows = list(session.execute(ordered_after(query, sort, cursor).limit(size)).scalars())
+            yield from (build(row) for row in rows)
+            if len(rows) < size:
+                return
+            cursor = cursor_after(rows[-1], sort)
+            remaining = None if remaining is None else remaining - len(rows)
+            session.expunge_all()  # constant memory however long the export
+
+
+def narrowed(body: Page[Any], fields: tuple[str, ...], schema: type[BaseModel]) -> dict[str, Any]:
+    columns = set(check_fields(schema, fields))
+    data = body.model_dump(mode="json")
+    data["items"] = [{k: v for k, v in item.items() if k in columns} for item in data["items"]]
+    return data
+
+
+def list_response(
+    request: Request,
+    response: Response,
+    session: Session,
+    query: Select[Any],
+    sort: Sort,
+    page: PageParams,
+    schema: type[M],
+    build: Callable[[Any], M],
+) -> Page[M] | Response:
+    """A page of `query` as JSON, or every row after the cursor as CSV or NDJSON."""
+    if page.format != "json":
+        if page.cursor:
+            ordered_after(query, sort, page.cursor)  # a bad cursor is a 422 before streaming
+        items = _batches(request.app.state.engine, query, sort, page, build)
+        return stream(page, schema, items)
+    part: Slice = fetch_page(session, query, sort, page)
+    body = envelope(request, response, part, [build(row) for row in part.rows])
+    if page.fields:
+        return JSONResponse(narrowed(body, page.fields, schema), headers=dict(response.headers))
+    return body
+
+
+def whole_response(page: PageParams, schema: type[M], items: list[M]) -> Page[M] | Response:
+    """A short list that always comes complete (a treaty's limits or parties)."""
+    if page.format != "json":
+        return stream(page, schema, items)
+    body = Page[M](items=items, total=len(items), next=None)
+    if page.fields:
+        return JSONResponse(narrowed(body, page.fields, schema))
+    return body

@@ -1,0 +1,47 @@
+"""The data version every write bumps, and what the dataset holds."""
+
+import datetime as dt
+
+from sqlalchemy import Engine, func, select, update
+from sqlmodel import Session
+
+from app import models as m
+
+COUNTED = {
+    "treaties": m.Treaty,
+    "limits": m.Limit,
+    "events": m.Event,
+    "participation": m.Participation,
+    "countries": m.Country,
+    "people": m.Person,
+    "statements": m.Statement,
+    "articles": m.Article,
+    "sources": m.Source,
+}
+
+
+def bump_version(session: Session) -> None:
+    session.execute(
+        update(m.DataVersion)
+        .where(m.DataVersion.id == 1)  # type: ignore[arg-type]
+        .values(version=m.DataVersion.version + 1, changed_at=dt.datetime.now(dt.UTC))
+    )
+
+
+def read_version(engine: Engine) -> tuple[int, dt.datetime] | None:
+    """The current (version, changed_at), or None where the table does not exist yet."""
+    with engine.connect() as connection:
+        row = connection.execute(
+            select(m.DataVersion.version, m.DataVersion.changed_at).where(m.DataVersion.id == 1)  # type: ignore[arg-type]
+        ).first()
+    if row is None:
+        return None
+    changed = row[1] if row[1].tzinfo else row[1].replace(tzinfo=dt.UTC)
+    return int(row[0]), changed
+
+
+def record_counts(session: Session) -> dict[str, int]:
+    return {
+        name: session.execute(select(func.count()).select_from(model)).scalar_one()
+        for name, model in COUNTED.items()
+    }
