@@ -14,7 +14,6 @@ from app.countries.router import router as countries
 from app.db import make_engine
 from app.errors import ERROR_RESPONSES, InvalidParameter, install_error_handlers
 from app.events.router import router as events
-from app.head import HeadAsGet
 from app.health.router import router as health
 from app.meta.router import router as meta
 from app.people.router import router as people
