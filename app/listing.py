@@ -117,8 +117,14 @@ def list_response(
     page: PageParams,
     schema: type[M],
     build: Callable[[Any], M],
+    *,
+    as_built: bool = False,
 ) -> Page[M] | Response:
-    """A page of `query` as JSON, or every row after the cursor as CSV or NDJSON."""
+    """A page of `query` as JSON, or every row after the cursor as CSV or NDJSON.
+
+    `as_built` serializes the items as built, past the route's response_model (for
+    `expand`, whose items are richer than the documented default).
+    """
     if page.format != "json":
         if page.cursor:
             ordered_after(query, sort, page.cursor)  # a bad cursor is a 422 before streaming
@@ -128,6 +134,8 @@ def list_response(
     body = envelope(request, response, part, [build(row) for row in part.rows])
     if page.fields:
         return JSONResponse(narrowed(body, page.fields, schema), headers=dict(response.headers))
+    if as_built:
+        return JSONResponse(body.model_dump(mode="json"), headers=dict(response.headers))
     return body
 
 

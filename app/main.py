@@ -9,11 +9,13 @@ from fastapi.middleware.cors import CORSMiddleware
 from fastapi.routing import APIRoute
 
 from app.articles.router import router as articles
+from app.caching import VERSION_HEADER, CachingMiddleware
 from app.config import Settings, get_settings
 from app.countries.router import router as countries
 from app.db import make_engine
 from app.errors import ERROR_RESPONSES, InvalidParameter, install_error_handlers
 from app.events.router import router as events
+from app.head import HeadAsGet
 from app.health.router import router as health
 from app.meta.router import router as meta
 from app.people.router import router as people
@@ -74,11 +76,14 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         generate_unique_id_function=_operation_id,
     )
     app.state.settings = settings
+    # The last added runs first: CORS, then HEAD-as-GET, then the cache validators.
+    app.add_middleware(CachingMiddleware, max_age=settings.cache_max_age)
+    app.add_middleware(HeadAsGet)
     app.add_middleware(
         CORSMiddleware,
         allow_origins=settings.cors_origins,
-        allow_methods=["GET"],
-        expose_headers=["Link"],
+        allow_methods=["GET", "HEAD"],
+        expose_headers=["Link", "ETag", "Last-Modified", VERSION_HEADER],
     )
     install_error_handlers(app)
     v1 = APIRouter(

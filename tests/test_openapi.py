@@ -36,3 +36,22 @@ def test_dates_with_precision_are_in_the_schemas(client: TestClient) -> None:
     schemas = client.get("/openapi.json").json()["components"]["schemas"]
     assert {"said_on", "said_on_precision"} <= set(schemas["StatementPublic"]["properties"])
     assert {"date", "date_precision"} <= set(schemas["EventPublic"]["properties"])
+
+
+def test_the_document_is_valid_openapi(client: TestClient) -> None:
+    from openapi_spec_validator import validate
+
+    spec = client.get("/openapi.json").json()
+    assert spec["openapi"].startswith("3.1")
+    validate(spec)
+
+
+def test_errors_are_declared_as_problem_json(client: TestClient) -> None:
+    spec = client.get("/openapi.json").json()
+    for path, item in spec["paths"].items():
+        if not path.startswith("/v1"):
+            continue
+        for op in item.values():
+            for status in ("404", "422", "500"):
+                content = op["responses"][status]["content"]
+                assert "application/problem+json" in content, (path, status)

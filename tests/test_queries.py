@@ -50,3 +50,13 @@ def test_treaty_detail_is_bounded(client: TestClient) -> None:
     with counting(client) as many_parties:
         client.get("/v1/treaties/open-skies")
     assert len(few_parties) == len(many_parties) <= 15
+
+
+def test_expansion_is_bounded_too(client: TestClient) -> None:
+    params = {"expand": "speaker,article,treaties"}
+    with counting(client) as small:
+        client.get("/v1/statements", params={**params, "limit": 2})
+    with counting(client) as large:
+        client.get("/v1/statements", params={**params, "limit": 500})
+    # Each expansion adds a fixed few queries (the expanded rows' own relations).
+    assert len(small) <= len(large) <= 16

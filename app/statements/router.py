@@ -122,7 +122,9 @@ def statement_list(
     query = service.statements_query(filters, expand)
     build = builder(request, urls, expand)
     schema = StatementExpanded if expand else StatementPublic
-    return list_response(request, response, session, query, sort, page, schema, build)
+    return list_response(
+        request, response, session, query, sort, page, schema, build, as_built=bool(expand)
+    )
 
 
 @router.get("", operation_id="statements-list", response_model=Page[StatementPublic])

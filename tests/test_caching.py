@@ -1,0 +1,75 @@
+"""HTTP caching: validators, 304s, the data version, CORS and HEAD."""
+
+from collections.abc import Callable
+from pathlib import Path
+
+import yaml
+from conftest import SEED
+from fastapi.testclient import TestClient
+
+from app.db import make_engine
+from app.importing.loader import load_paths
+
+
+def test_get_carries_validators_and_the_data_version(client: TestClient) -> None:
+    response = client.get("/v1/treaties/inf")
+    assert response.headers["etag"].startswith('"')
+    assert response.headers["last-modified"].endswith("GMT")
+    assert response.headers["cache-control"] == "public, max-age=60"
+    assert response.headers["x-data-version"] == str(client.get("/v1/meta").json()["data_version"])
+
+
+def test_if_none_match_gets_a_304_without_a_body(client: TestClient) -> None:
+    etag = client.get("/v1/statements?limit=2").headers["etag"]
+    again = client.get("/v1/statements?limit=2", headers={"If-None-Match": etag})
+    assert (again.status_code, again.content, again.headers["etag"]) == (304, b"", etag)
+    other = client.get("/v1/statements?limit=3", headers={"If-None-Match": etag})
+    assert other.status_code == 200
+    assert other.headers["etag"] != etag
+    csv = client.get(
+        "/v1/statements?limit=2", headers={"If-None-Match": etag, "Accept": "text/csv"}
+    )
+    assert csv.status_code == 200
+
+
+def test_a_write_changes_the_version_and_every_etag(
+    fresh_url: str, client_for: Callable[[str], TestClient], tmp_path: Path
+) -> None:
+    client = client_for(fresh_url)
+    before = client.get("/v1/treaties/new-start")
+    version = int(before.headers["x-data-version"])
+    engine = make_engine(fresh_url)
+    load_paths(engine, [SEED])  # nothing changes: the version stays
+    assert client.get("/v1/meta").json()["data_version"] == version
+    treaties = yaml.safe_load((SEED / "treaties.yaml").read_text())
+    treaties[0]["summary"] += " (edited)"
+    (tmp_path / "treaties.yaml").write_text(yaml.safe_dump(treaties))
+    load_paths(engine, [tmp_path / "treaties.yaml"])
+    engine.dispose()
+    after = client.get("/v1/treaties/new-start", headers={"If-None-Match": before.headers["etag"]})
+    assert after.status_code == 200
+    assert int(after.headers["x-data-version"]) == version + 1
+    assert after.json()["summary"].endswith("(edited)")
+
+
+def test_meta_describes_the_dataset(client: TestClient) -> None:
+    meta = client.get("/v1/meta").json()
+    assert meta["counts"]["statements"] == 27
+    assert meta["counts"]["treaties"] == 3
+    assert meta["data_version"] >= 1
+    assert f"data version {meta['data_version']}" in meta["citation"]
+    assert meta["licence"]
+
+
+def test_cors_exposes_paging_and_cache_headers(client: TestClient) -> None:
+    response = client.get("/v1/statements", headers={"Origin": "https://app.example"})
+    assert response.headers["access-control-allow-origin"] == "*"
+    exposed = response.headers["access-control-expose-headers"]
+    assert {"Link", "ETag", "X-Data-Version"} <= {h.strip() for h in exposed.split(",")}
+
+
+def test_head_answers_like_get_without_a_body(client: TestClient) -> None:
+    head = client.head("/v1/treaties/open-skies")
+    get = client.get("/v1/treaties/open-skies")
+    assert (head.status_code, head.content) == (200, b"")
+    assert head.headers["etag"] == get.headers["etag"]
