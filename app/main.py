@@ -19,6 +19,7 @@ from app.head import HeadAsGet
 from app.health.router import router as health
 from app.meta.router import router as meta
 from app.people.router import router as people
+from app.search.router import router as search
 from app.statements.router import router as statements
 from app.treaties.router import router as treaties
 
@@ -91,7 +92,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         dependencies=[Depends(reject_unknown_parameters)],
         responses=ERROR_RESPONSES,
     )
-    for router in (treaties, statements, people, articles, countries, events, meta):
+    for router in (treaties, statements, people, articles, countries, events, search, meta):
         v1.include_router(router)
     app.include_router(v1)
     app.include_router(health)

@@ -5,6 +5,7 @@ from sqlalchemy import Connection
 
 from app.config import get_settings
 from app.db import make_engine
+from app.migrate import include_object
 from app.models import SQLModel
 
 config = context.config
@@ -18,6 +19,7 @@ def run_with(connection: Connection) -> None:
         # SQLite cannot ALTER most things in place; batch mode copies the table instead.
         render_as_batch=connection.dialect.name == "sqlite",
         compare_type=True,
+        include_object=include_object,
     )
     with context.begin_transaction():
         context.run_migrations()

@@ -82,7 +82,7 @@ class PostgresBackend(Backend):
             self._run(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
 
 
-def _postgres_or_skip() -> PostgresBackend:
+def postgres_or_skip() -> PostgresBackend:
     backend = PostgresBackend()
     try:
         backend._run("SELECT 1")
@@ -121,7 +121,7 @@ def databases(
     if request.param == "sqlite":
         backend = SqliteBackend(tmp_path_factory.mktemp("sqlite"))
     else:
-        backend = _postgres_or_skip()
+        backend = postgres_or_skip()
     try:
         yield Databases(backend)
     finally:

@@ -4,14 +4,15 @@ from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 
 from app.db import make_engine
-from app.migrate import pending_migrations, upgrade
+from app.migrate import include_object, pending_migrations, upgrade
 from app.models import SQLModel
 
 
 def test_migrated_schema_matches_the_models(empty_url: str) -> None:
     engine = make_engine(empty_url)
     with engine.connect() as connection:
-        context = MigrationContext.configure(connection, opts={"compare_type": True})
+        options = {"compare_type": True, "include_object": include_object}
+        context = MigrationContext.configure(connection, opts=options)
         differences = compare_metadata(context, SQLModel.metadata)
     engine.dispose()
     assert differences == []

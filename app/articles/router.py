@@ -12,6 +12,7 @@ from app.errors import InvalidParameter
 from app.filters import values
 from app.listing import list_response
 from app.pagination import Page, PageDep, PageParams, Sort
+from app.search.query import HELP as SEARCH_HELP
 from app.statements import service as statements
 from app.statements.schemas import statement_public
 from app.urls import UrlsDep
@@ -36,6 +37,7 @@ def article_filters(
     until: Annotated[
         dt.date | None, Query(description="Issue date on or before.", examples=["2020-12-31"])
     ] = None,
+    q: Annotated[str | None, Query(description=SEARCH_HELP, examples=["verif*"])] = None,
 ) -> service.ArticleFilters:
     if since and until and since > until:
         raise InvalidParameter(f"since ({since}) is after until ({until}).")
@@ -45,6 +47,7 @@ def article_filters(
         publications=values(publication),
         since=since,
         until=until,
+        q=q,
     )
 
 
@@ -59,7 +62,7 @@ def list_articles(
     sort: Annotated[Sort, Depends(service.sort_articles)],
 ) -> Page[ArticlePublic] | Response:
     """List articles, newest issue first; filter by treaty, author, publication or date."""
-    query = service.articles_query(filters)
+    query = service.articles_query(session, filters)
     build = lambda a: article_public(a, urls)  # noqa: E731
     return list_response(request, response, session, query, sort, page, ArticlePublic, build)
 

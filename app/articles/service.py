@@ -13,6 +13,7 @@ from app import models as m
 from app.errors import NotFound
 from app.filters import on_or_after, on_or_before
 from app.pagination import sort_param
+from app.search.service import matching_keys
 
 SORTS = {"published_on": m.Article.published_on, "title": m.Article.title, "slug": m.Article.slug}
 sort_articles = sort_param(SORTS, m.Article.slug, "-published_on")
@@ -26,6 +27,7 @@ class ArticleFilters:
     publications: Sequence[str] = ()
     since: dt.date | None = None
     until: dt.date | None = None
+    q: str | None = None
 
 
 def _with_relations(query: Select[Any]) -> Select[Any]:
@@ -35,8 +37,10 @@ def _with_relations(query: Select[Any]) -> Select[Any]:
     )
 
 
-def _filtered(f: ArticleFilters) -> Select[Any]:
+def _filtered(session: Session, f: ArticleFilters) -> Select[Any]:
     query = select(m.Article)
+    if f.q:
+        query = query.where(col(m.Article.slug).in_(matching_keys(session, "article", f.q)))
     if f.treaties:
         linked = select(m.ArticleTreaty.article_slug).where(
             col(m.ArticleTreaty.treaty_slug).in_(f.treaties)
@@ -54,8 +58,8 @@ def _filtered(f: ArticleFilters) -> Select[Any]:
     return query
 
 
-def articles_query(filters: ArticleFilters) -> Select[Any]:
-    return _with_relations(_filtered(filters))
+def articles_query(session: Session, filters: ArticleFilters) -> Select[Any]:
+    return _with_relations(_filtered(session, filters))
 
 
 def get_article(session: Session, slug: str) -> m.Article:

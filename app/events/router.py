@@ -11,6 +11,7 @@ from app.events import service
 from app.filters import values
 from app.listing import list_response
 from app.pagination import Page, PageDep, Sort
+from app.search.query import HELP as SEARCH_HELP
 from app.treaties.schemas import EventPublic, event_public
 from app.urls import UrlsDep
 
@@ -34,6 +35,7 @@ def event_filters(
         dt.date | None,
         Query(description="On or before (periods overlap).", examples=["2021-12-31"]),
     ] = None,
+    q: Annotated[str | None, Query(description=SEARCH_HELP, examples=["verif*"])] = None,
 ) -> service.EventFilters:
     if since and until and since > until:
         raise InvalidParameter(f"since ({since}) is after until ({until}).")
@@ -43,6 +45,7 @@ def event_filters(
         countries=[code.upper() for code in values(country)],
         since=since,
         until=until,
+        q=q,
     )
 
 
@@ -59,7 +62,7 @@ def _events(
     filters: FiltersDep,
     sort: SortDep,
 ) -> Page[EventPublic] | Response:
-    query = service.events_query(filters)
+    query = service.events_query(session, filters)
     build = lambda e: event_public(e, urls)  # noqa: E731
     return list_response(request, response, session, query, sort, page, EventPublic, build)
 

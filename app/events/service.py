@@ -13,6 +13,7 @@ from app import models as m
 from app.errors import NotFound
 from app.filters import on_or_after, on_or_before
 from app.pagination import sort_param
+from app.search.service import matching_keys
 
 SORTS = {"date": m.Event.date, "id": m.Event.id}
 sort_events = sort_param(SORTS, m.Event.id, "date")
@@ -26,6 +27,7 @@ class EventFilters:
     countries: Sequence[str] = ()
     since: dt.date | None = None
     until: dt.date | None = None
+    q: str | None = None
 
 
 def _with_relations(query: Select[Any]) -> Select[Any]:
@@ -36,8 +38,10 @@ def _with_relations(query: Select[Any]) -> Select[Any]:
     )
 
 
-def events_query(f: EventFilters) -> Select[Any]:
+def events_query(session: Session, f: EventFilters) -> Select[Any]:
     query = select(m.Event)
+    if f.q:
+        query = query.where(col(m.Event.id).in_(matching_keys(session, "event", f.q)))
     if f.treaties:
         query = query.where(col(m.Event.treaty_slug).in_(f.treaties))
     if f.types:

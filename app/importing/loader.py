@@ -14,6 +14,7 @@ from sqlmodel import Session
 from app.importing.records import Record, refs_of
 from app.importing.resources import BY_NAME, RESOURCES, Resource, existing_keys, ordered
 from app.meta.service import bump_version
+from app.search import index as search_index
 
 MAX_PROBLEMS = 50
 
@@ -201,8 +202,29 @@ def write_batch(session: Session, batch: Batch) -> dict[str, Counts]:
     for resource, record in changed:
         resource.write_links(session, record)
     if changed:
+        _reindex(session, changed)
         bump_version(session)
     return counts
+
+
+SEARCH_TYPES = {
+    "statements": "statement",
+    "articles": "article",
+    "treaties": "treaty",
+    "people": "person",
+    "events": "event",
+}
+
+
+def _reindex(session: Session, changed: list[tuple[Resource, Record]]) -> None:
+    keys: dict[str, list[str]] = {kind: [] for kind in SEARCH_TYPES.values()}
+    for resource, record in changed:
+        if resource.name in SEARCH_TYPES:
+            keys[SEARCH_TYPES[resource.name]].append(resource.key_of(record)[0])
+    # A statement's document holds its speaker's names: renaming a person reindexes them.
+    keys["statement"] += search_index.statements_of(session, keys["person"])
+    for kind, changed_keys in keys.items():
+        search_index.reindex(session, kind, sorted(set(changed_keys)))
 
 
 def load_paths(engine: Engine, paths: list[Path]) -> dict[str, Counts]:

@@ -5,6 +5,7 @@ from app.models.base import SQLModel
 from app.models.country import Country, CountrySource
 from app.models.meta import DataVersion
 from app.models.person import Person, PersonAlias, PersonSource, Position, PositionSource
+from app.models.search import SearchDocument
 from app.models.source import Source
 from app.models.statement import Statement, StatementSource, StatementTreaty
 from app.models.treaty import (
@@ -38,6 +39,7 @@ __all__ = [
     "Position",
     "PositionSource",
     "SQLModel",
+    "SearchDocument",
     "Source",
     "Statement",
     "StatementSource",

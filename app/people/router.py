@@ -58,7 +58,7 @@ def list_people(
         organizations=values(organization),
         q=q,
     )
-    query = service.people_query(filters)
+    query = service.people_query(session, filters)
     build = lambda p: person_public(p, urls)  # noqa: E731
     return list_response(request, response, session, query, sort, page, PersonPublic, build)
 

@@ -4,13 +4,14 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Select, func, or_
+from sqlalchemy import Select
 from sqlalchemy.orm import selectinload
 from sqlmodel import Session, col, select
 
 from app import models as m
 from app.errors import NotFound
 from app.pagination import sort_param
+from app.search.service import matching_keys
 
 SORTS = {"name": m.Person.name, "slug": m.Person.slug}
 sort_people = sort_param(SORTS, m.Person.slug, "slug")
@@ -30,13 +31,7 @@ def _base() -> Select[Any]:
     )
 
 
-def _matching_name(text: str) -> Any:
-    pattern = f"%{text.lower()}%"
-    aliases = select(m.PersonAlias.person_slug).where(func.lower(m.PersonAlias.name).like(pattern))
-    return or_(func.lower(m.Person.name).like(pattern), col(m.Person.slug).in_(aliases))
-
-
-def people_query(filters: PeopleFilters) -> Select[Any]:
+def people_query(session: Session, filters: PeopleFilters) -> Select[Any]:
     query = _base()
     if filters.countries:
         query = query.where(col(m.Person.country_code).in_(filters.countries))
@@ -46,7 +41,7 @@ def people_query(filters: PeopleFilters) -> Select[Any]:
         )
         query = query.where(col(m.Person.slug).in_(held))
     if filters.q:
-        query = query.where(_matching_name(filters.q))
+        query = query.where(col(m.Person.slug).in_(matching_keys(session, "person", filters.q)))
     return query
 
 

@@ -14,6 +14,7 @@ from app.filters import values
 from app.listing import list_response
 from app.pagination import Page, PageDep, PageParams, Sort
 from app.people.schemas import PersonPublic, person_public
+from app.search.query import HELP as SEARCH_HELP
 from app.statements import service
 from app.statements.schemas import StatementPublic, statement_public
 from app.treaties import service as treaties
@@ -45,6 +46,7 @@ def statement_filters(
     until: Annotated[
         dt.date | None, Query(description=f"On or before. {DATE_RULE}", examples=["2020-12-31"])
     ] = None,
+    q: Annotated[str | None, Query(description=SEARCH_HELP, examples=["verif*"])] = None,
 ) -> service.StatementFilters:
     if since and until and since > until:
         raise InvalidParameter(f"since ({since}) is after until ({until}).")
@@ -55,6 +57,7 @@ def statement_filters(
         articles=values(article),
         since=since,
         until=until,
+        q=q,
     )
 
 
@@ -119,7 +122,7 @@ def statement_list(
     sort: Sort = service.NEWEST_FIRST,
     expand: tuple[str, ...] = (),
 ) -> Page[StatementPublic] | Response:
-    query = service.statements_query(filters, expand)
+    query = service.statements_query(session, filters, expand)
     build = builder(request, urls, expand)
     schema = StatementExpanded if expand else StatementPublic
     return list_response(

@@ -13,6 +13,7 @@ from app import models as m
 from app.errors import NotFound
 from app.filters import on_or_after, on_or_before
 from app.pagination import PageParams, Slice, Sort, fetch_page, sort_param
+from app.search.service import matching_keys
 
 SORTS = {"said_on": m.Statement.said_on, "id": m.Statement.id}
 sort_statements = sort_param(SORTS, m.Statement.id, "-said_on")
@@ -27,6 +28,7 @@ class StatementFilters:
     articles: Sequence[str] = ()
     since: dt.date | None = None
     until: dt.date | None = None
+    q: str | None = None
 
 
 def _with_relations(query: Select[Any]) -> Select[Any]:
@@ -39,8 +41,10 @@ def _with_relations(query: Select[Any]) -> Select[Any]:
     )
 
 
-def _filtered(f: StatementFilters) -> Select[Any]:
+def _filtered(session: Session, f: StatementFilters) -> Select[Any]:
     query = select(m.Statement)
+    if f.q:
+        query = query.where(col(m.Statement.id).in_(matching_keys(session, "statement", f.q)))
     if f.treaties:
         linked = select(m.StatementTreaty.statement_id).where(
             col(m.StatementTreaty.treaty_slug).in_(f.treaties)
@@ -62,7 +66,7 @@ def _filtered(f: StatementFilters) -> Select[Any]:
 def list_statements(
     session: Session, filters: StatementFilters, page: PageParams, sort: Sort = NEWEST_FIRST
 ) -> Slice:
-    return fetch_page(session, statements_query(filters), sort, page)
+    return fetch_page(session, statements_query(session, filters), sort, page)
 
 
 def get_statement(session: Session, statement_id: str) -> m.Statement:
@@ -76,8 +80,10 @@ def get_statement(session: Session, statement_id: str) -> m.Statement:
 EXPANSIONS = ("speaker", "article", "treaties")
 
 
-def statements_query(filters: StatementFilters, expand: Sequence[str] = ()) -> Select[Any]:
-    query = _with_relations(_filtered(filters))
+def statements_query(
+    session: Session, filters: StatementFilters, expand: Sequence[str] = ()
+) -> Select[Any]:
+    query = _with_relations(_filtered(session, filters))
     if "speaker" in expand:
         speaker = selectinload(m.Statement.speaker)  # type: ignore[arg-type]
         query = query.options(

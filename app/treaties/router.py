@@ -143,7 +143,8 @@ def treaty_events(
     type: Annotated[list[str] | None, Query(description="Event type(s).")] = None,
 ) -> Page[EventPublic] | Response:
     """The treaty's dated timeline, oldest first."""
-    query = events.events_query(events.EventFilters(treaties=[slug], types=values(type)))
+    filters = events.EventFilters(treaties=[slug], types=values(type))
+    query = events.events_query(session, filters)
     build = lambda e: event_public(e, urls)  # noqa: E731
     return list_response(request, response, session, query, sort, page, EventPublic, build)
 
@@ -176,7 +177,7 @@ def treaty_articles(
     page: PageDep,
 ) -> Page[ArticlePublic] | Response:
     """Articles covering the treaty, newest first."""
-    query = articles.articles_query(articles.ArticleFilters(treaties=[slug]))
+    query = articles.articles_query(session, articles.ArticleFilters(treaties=[slug]))
     build = lambda a: article_public(a, urls)  # noqa: E731
     sort = articles.NEWEST_FIRST
     return list_response(request, response, session, query, sort, page, ArticlePublic, build)

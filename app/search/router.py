@@ -1,0 +1,84 @@
+"""GET /v1/search: one ranked list across statements, articles, treaties, people, events."""
+
+import datetime as dt
+from typing import Annotated, Literal
+
+from fastapi import APIRouter, Query, Request, Response
+from pydantic import BaseModel, Field
+
+from app.db import SessionDep
+from app.errors import InvalidParameter
+from app.filters import values
+from app.pagination import PageDep
+from app.search import service
+from app.search.query import HELP
+from app.urls import Urls, UrlsDep
+
+router = APIRouter(tags=["search"])
+Kind = Literal["statement", "article", "treaty", "person", "event"]
+
+
+class SearchHit(BaseModel):
+    type: Kind
+    key: str = Field(
+        description="The record's slug or id.",
+        examples=["lavrov-2020-11-12-wait-until-the-dust-settles"],
+    )
+    label: str = Field(description="Its name, title, quote or description.")
+    date: str | None = Field(description="Its date, ISO 8601 at the precision known.")
+    url: str
+    score: float = Field(description="Relevance; higher is better. Comparable within one search.")
+    snippet: str = Field(
+        description="The best-matching passage, HTML-escaped, matched terms in <mark>.",
+        examples=["So, we will wait until the <mark>dust</mark> settles."],
+    )
+
+
+class SearchPage(BaseModel):
+    items: list[SearchHit]
+    total: int
+    next: str | None
+
+
+def _url(urls: Urls, kind: str, key: str) -> str:
+    return {
+        "statement": urls.statement,
+        "article": urls.article,
+        "treaty": urls.treaty,
+        "person": urls.person,
+        "event": urls.event,
+    }[kind](key)
+
+
+@router.get("/search", operation_id="search-run")
+def run_search(
+    request: Request,
+    response: Response,
+    session: SessionDep,
+    urls: UrlsDep,
+    page: PageDep,
+    q: Annotated[str, Query(description=HELP, examples=['"warhead freeze"'])],
+    type: Annotated[
+        list[Kind] | None, Query(description="Record type(s).", examples=["statement"])
+    ] = None,
+    treaty: Annotated[list[str] | None, Query(description="Treaty slug(s).")] = None,
+    speaker: Annotated[list[str] | None, Query(description="Speaker person slug(s).")] = None,
+    since: Annotated[dt.date | None, Query(description="Dated on or after (overlap).")] = None,
+    until: Annotated[dt.date | None, Query(description="Dated on or before (overlap).")] = None,
+) -> SearchPage:
+    """Search every record type at once, best match first, with highlighted snippets."""
+    if page.format != "json" or page.fields:
+        raise InvalidParameter("Search results come as JSON pages; drop format= and fields=.")
+    filters = service.SearchFilters(
+        types=type or (),
+        treaties=values(treaty),
+        speakers=values(speaker),
+        since=since,
+        until=until,
+    )
+    hits, total, cursor = service.search(session, q, filters, limit=page.limit, cursor=page.cursor)
+    next_url = str(request.url.include_query_params(cursor=cursor)) if cursor else None
+    if next_url:
+        response.headers["Link"] = f'<{next_url}>; rel="next"'
+    items = [SearchHit(**vars(hit), url=_url(urls, hit.type, hit.key)) for hit in hits]
+    return SearchPage(items=items, total=total, next=next_url)

@@ -1,0 +1,149 @@
+"""All the SQL for search: the match, its score and snippet on each backend, and paging."""
+
+import base64
+import binascii
+import datetime as dt
+import html
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import (
+    Float,
+    Select,
+    and_,
+    cast,
+    column,
+    func,
+    literal,
+    literal_column,
+    or_,
+    select,
+    table,
+)
+from sqlmodel import Session
+
+from app import models as m
+from app.errors import InvalidParameter
+from app.filters import on_or_after, on_or_before
+from app.search.query import Query, parse, to_fts5, to_tsquery
+
+TYPES = ("statement", "article", "treaty", "person", "event")
+MARK_START, MARK_END = "\ue000", "\ue001"  # private-use markers, escaped-safe
+FTS = table("search_fts", column("rowid"))
+DOC = m.SearchDocument.__table__  # type: ignore[attr-defined]
+HEADLINE = f"StartSel={MARK_START}, StopSel={MARK_END}, MaxWords=24, MinWords=12, MaxFragments=1"
+
+
+@dataclass(frozen=True)
+class SearchFilters:
+    types: Sequence[str] = ()
+    treaties: Sequence[str] = ()
+    speakers: Sequence[str] = ()
+    since: dt.date | None = None
+    until: dt.date | None = None
+
+
+@dataclass
+class Hit:
+    type: str
+    key: str
+    label: str
+    date: str | None
+    score: float
+    snippet: str
+
+
+def _matches(dialect: str, query: Query) -> tuple[Select[Any], Any, Any]:
+    """(rows of search_document that match, their score, their snippet) for a backend."""
+    if dialect == "sqlite":
+        score = -func.bm25(literal_column("search_fts"), 10.0, 5.0, 2.0)
+        snippet = func.snippet(literal_column("search_fts"), -1, MARK_START, MARK_END, "…", 16)
+        matched = (
+            select(DOC)
+            .join(FTS, FTS.c.rowid == DOC.c.id)
+            .where(literal_column("search_fts").op("MATCH")(to_fts5(query)))
+        )
+        return matched, score, snippet
+    tsquery = to_tsquery(query)
+    tsv = literal_column("search_document.tsv")
+    # Normalisation 1 divides by 1 + log(length): shorter documents rank higher, as in BM25.
+    score = cast(func.ts_rank(tsv, tsquery, 1), Float(53))
+    text = func.concat_ws(" · ", DOC.c.body, DOC.c.title, DOC.c.extra)
+    snippet = func.ts_headline("english", text, tsquery, literal(HEADLINE))
+    return select(DOC).where(tsv.op("@@")(tsquery)), score, snippet
+
+
+def _filtered(query: Select[Any], f: SearchFilters) -> Select[Any]:
+    if f.types:
+        query = query.where(DOC.c.type.in_(f.types))
+    if f.treaties:
+        query = query.where(or_(*(DOC.c.treaties.like(f"% {t} %") for t in f.treaties)))
+    if f.speakers:
+        query = query.where(DOC.c.speaker.in_(f.speakers))
+    if f.since:
+        query = query.where(on_or_after(DOC.c.date, f.since))
+    if f.until:
+        query = query.where(on_or_before(DOC.c.date, f.until))
+    return query
+
+
+def _cursor(score: float, doc_id: int) -> str:
+    raw = json.dumps([repr(score), doc_id]).encode()
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def _after(cursor: str) -> tuple[float, int]:
+    try:
+        score, doc_id = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
+        return float(score), int(doc_id)
+    except (ValueError, TypeError, binascii.Error) as exc:
+        raise InvalidParameter("cursor is not one this API issued; follow a `next` URL.") from exc
+
+
+def _highlight(snippet: str) -> str:
+    escaped = html.escape(snippet)
+    return escaped.replace(MARK_START, "<mark>").replace(MARK_END, "</mark>")
+
+
+def search(
+    session: Session, text: str, filters: SearchFilters, *, limit: int, cursor: str | None
+) -> tuple[list[Hit], int, str | None]:
+    """One page of hits, best first, the number of matches, and the next cursor."""
+    dialect = session.get_bind().dialect.name
+    matched, score, snippet = _matches(dialect, parse(text))
+    ranked = (
+        _filtered(matched, filters)
+        .with_only_columns(
+            DOC.c.id,
+            DOC.c.type,
+            DOC.c.key,
+            DOC.c.label,
+            DOC.c.date,
+            score.label("score"),
+            snippet.label("snippet"),
+        )
+        .subquery()
+    )
+    total = session.execute(select(func.count()).select_from(ranked)).scalar_one()
+    page = select(ranked).order_by(ranked.c.score.desc(), ranked.c.id)
+    if cursor:
+        best, last_id = _after(cursor)
+        page = page.where(
+            or_(ranked.c.score < best, and_(ranked.c.score == best, ranked.c.id > last_id))
+        )
+    rows = session.execute(page.limit(limit + 1)).all()
+    more = len(rows) > limit
+    rows = rows[:limit]
+    hits = [
+        Hit(r.type, r.key, r.label, r.date, float(r.score), _highlight(r.snippet)) for r in rows
+    ]
+    next_cursor = _cursor(float(rows[-1].score), rows[-1].id) if more else None
+    return hits, total, next_cursor
+
+
+def matching_keys(session: Session, kind: str, text: str) -> Select[Any]:
+    """Keys of records of one type that match `text`: the `q=` filter of list endpoints."""
+    matched, _score, _snippet = _matches(session.get_bind().dialect.name, parse(text))
+    return matched.where(DOC.c.type == kind).with_only_columns(DOC.c.key)

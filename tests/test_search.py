@@ -1,0 +1,241 @@
+"""Full-text search on FTS5 and PostgreSQL: the language, filters, safety and agreement."""
+
+from collections.abc import Iterator
+
+import pytest
+from conftest import SEED, SqliteBackend, postgres_or_skip
+from fastapi.testclient import TestClient
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from sqlalchemy import text
+from sqlmodel import Session
+
+from app.db import make_engine
+from app.importing.loader import Batch, Item, load_paths, write_batch
+from app.importing.records import StatementRecord
+from app.migrate import upgrade
+from app.search.service import SearchFilters, search
+
+
+def keys(client: TestClient, q: str, **params: str) -> list[str]:
+    body = client.get("/v1/search", params={"q": q, "limit": 500, **params}).json()
+    return [hit["key"] for hit in body["items"]]
+
+
+def test_dust_finds_lavrov_with_a_highlighted_snippet(client: TestClient) -> None:
+    body = client.get("/v1/search", params={"q": "dust"}).json()
+    top = body["items"][0]
+    assert (top["type"], top["key"]) == (
+        "statement",
+        "lavrov-2020-11-12-wait-until-the-dust-settles",
+    )
+    assert "<mark>dust</mark>" in top["snippet"]
+    assert top["url"].endswith("/v1/statements/lavrov-2020-11-12-wait-until-the-dust-settles")
+
+
+@pytest.mark.parametrize(
+    ("q", "expected"),
+    [
+        (
+            '"warhead freeze"',
+            {"new-start-russia-proposal-2020-10", "act-2020-12-new-start-deal-to-wait-for-biden"},
+        ),
+        ("warhead freeze", {"new-start-us-proposal-2020-10", "new-start-russia-proposal-2020-10"}),
+        (
+            "Kaliningrad",
+            {
+                "act-2020-11-russia-highlights-open-skies-issues",
+                "act-2020-11-russia-expands-inf-moratorium-proposal",
+                "inf-putin-verification-proposal",
+            },
+        ),
+        (
+            "verif*",
+            {"putin-2020-10-26-mutual-verification-measures", "new-start-russia-proposal-2020-10"},
+        ),
+        ("extend", {"ryabkov-2020-11-30-five-years-without-conditions", "new-start"}),
+        ("withdraw", {"open-skies-us-withdrawal-effective", "inf-us-withdrawal-notified"}),
+        (
+            "dust OR Kaliningrad",
+            {"lavrov-2020-11-12-wait-until-the-dust-settles", "open-skies-kaliningrad-flight-2020"},
+        ),
+    ],
+)
+def test_done_means_queries(client: TestClient, q: str, expected: set[str]) -> None:
+    assert expected <= set(keys(client, q))
+
+
+def test_exclusion_and_phrase(client: TestClient) -> None:
+    assert "inf-putin-verification-proposal" in keys(client, "Kaliningrad")
+    assert "inf-putin-verification-proposal" not in keys(client, "Kaliningrad -Aegis")
+    # Stemmed phrase: the article's "until the dust settled" matches too.
+    assert set(keys(client, '"until the dust settles"')) == {
+        "lavrov-2020-11-12-wait-until-the-dust-settles",
+        "act-2020-12-new-start-deal-to-wait-for-biden",
+    }
+    assert keys(client, '"settles the dust"') == []
+
+
+@pytest.mark.parametrize(
+    ("params", "types"),
+    [
+        ({"type": "statement"}, {"statement"}),
+        ({"type": ["article", "treaty"]}, {"article", "treaty"}),
+    ],
+)
+def test_type_filter(client: TestClient, params: dict[str, object], types: set[str]) -> None:
+    body = client.get("/v1/search", params={"q": "verif*", "limit": 500, **params}).json()
+    assert {hit["type"] for hit in body["items"]} <= types
+    assert body["items"]
+
+
+def test_treaty_speaker_and_date_filters(client: TestClient) -> None:
+    inf = keys(client, "Kaliningrad", treaty="inf")
+    assert "act-2020-11-russia-expands-inf-moratorium-proposal" in inf
+    assert "open-skies-kaliningrad-flight-2020" not in inf
+    assert keys(client, "treaty", speaker="sergei-ryabkov", since="2020-11-01") == [
+        "ryabkov-2020-11-30-five-years-without-conditions"
+    ]
+
+
+def test_paging_through_hits(client: TestClient) -> None:
+    all_hits = keys(client, "treaty")
+    seen: list[str] = []
+    url: str | None = "/v1/search?q=treaty&limit=4"
+    while url:
+        body = client.get(url).json()
+        seen.extend(hit["key"] for hit in body["items"])
+        url = body["next"]
+    assert seen == all_hits
+    assert len(seen) > 8
+
+
+@pytest.mark.parametrize(
+    ("path", "q", "expected"),
+    [
+        ("/v1/statements", "dust", ["lavrov-2020-11-12-wait-until-the-dust-settles"]),
+        (
+            "/v1/articles",
+            "Kaliningrad",
+            [
+                "act-2020-11-russia-highlights-open-skies-issues",
+                "act-2020-11-russia-expands-inf-moratorium-proposal",
+            ],
+        ),
+        ("/v1/people", "Sergey", ["sergei-lavrov", "sergei-ryabkov"]),
+        ("/v1/events", "Aegis", ["inf-putin-verification-proposal"]),
+    ],
+)
+def test_q_narrows_lists(client: TestClient, path: str, q: str, expected: list[str]) -> None:
+    items = client.get(path, params={"q": q}).json()["items"]
+    assert sorted(item.get("id") or item["slug"] for item in items) == sorted(expected)
+
+
+def test_q_combines_with_other_filters(client: TestClient) -> None:
+    items = client.get("/v1/statements", params={"q": "treaty", "speaker": "sergei-ryabkov"})
+    assert {s["speaker"]["slug"] for s in items.json()["items"]} == {"sergei-ryabkov"}
+
+
+@pytest.mark.parametrize("q", ["-", "OR", "the", '""', "-dust", "   ", "*"])
+def test_queries_without_words_are_a_helpful_422(client: TestClient, q: str) -> None:
+    response = client.get("/v1/search", params={"q": q})
+    assert response.status_code == 422
+    assert "add at least one word" in response.json()["detail"]
+
+
+@settings(
+    max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(
+    q=st.text(max_size=60)
+    | st.sampled_from(['"a', "NEAR(x y)", "a:b^c", "x* *", "(((", "' OR 1=1 --", '-"', "AND NOT"])
+)
+def test_any_input_is_safe(client: TestClient, q: str) -> None:
+    for path in ("/v1/search", "/v1/statements"):
+        response = client.get(path, params={"q": q})
+        assert response.status_code in (200, 422), (q, response.text)
+        if response.status_code == 422:
+            assert response.json()["detail"]
+
+
+def test_the_index_is_used(shared_url: str) -> None:
+    engine = make_engine(shared_url)
+    with Session(engine) as session:
+        if engine.dialect.name == "sqlite":
+            plan = session.execute(
+                text(
+                    "EXPLAIN QUERY PLAN SELECT rowid FROM search_fts WHERE search_fts MATCH 'dust'"
+                )
+            ).all()
+            assert any("VIRTUAL TABLE INDEX" in str(row) for row in plan)
+        else:
+            session.execute(text("SET LOCAL enable_seqscan = off"))
+            plan = (
+                session.execute(
+                    text(
+                        "EXPLAIN SELECT id FROM search_document "
+                        "WHERE tsv @@ plainto_tsquery('english', 'dust')"
+                    )
+                )
+                .scalars()
+                .all()
+            )
+            assert any("ix_search_document_tsv" in line for line in plan)
+    engine.dispose()
+
+
+# --- Agreement between the backends ------------------------------------------------------
+
+EXTRA = [
+    ("portal monitoring at Votkinsk", "stephen-biegun"),
+    ("verification of warhead levels remains the sticking point", "stephen-biegun"),
+    ("we verify every notification", "sergei-ryabkov"),
+    ("the treaty was extended and extends to 2026", "sergei-lavrov"),
+    ("Kaliningrad overflights resumed", "sergei-ryabkov"),
+    ("no withdrawal is planned", "sergei-lavrov"),
+]
+AGREEMENT_QUERIES = [
+    "dust", "Kaliningrad", "verif*", "portal monitoring", '"warhead freeze"', "withdraw",
+    "extend", "Votkinsk OR Aegis", "treaty -Russia", "inspections", "moratorium",
+    "9M729", "Open Skies", "notification",
+]  # fmt: skip
+
+
+@pytest.fixture(scope="module")
+def both(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, str]]:
+    backends = [SqliteBackend(tmp_path_factory.mktemp("agree")), postgres_or_skip()]
+    urls = {}
+    for backend in backends:
+        url = backend.create()
+        engine = make_engine(url)
+        upgrade(engine)
+        load_paths(engine, [SEED])
+        records = [
+            StatementRecord(id=f"extra-{i}", text=words, speaker=who, said_on="2021-03",
+                            sources=["aca-blog-2020-12-fate-of-new-start"])
+            for i, (words, who) in enumerate(EXTRA)
+        ]  # fmt: skip
+        with Session(engine) as session, session.begin():
+            write_batch(session, Batch({"statements": [Item("extra", 1, r) for r in records]}))
+        engine.dispose()
+        urls[backend.name] = url
+    yield urls
+    for backend in backends:
+        backend.drop_all()
+
+
+def _hits(url: str, q: str) -> list[str]:
+    engine = make_engine(url)
+    with Session(engine) as session:
+        hits, _, _ = search(session, q, SearchFilters(), limit=500, cursor=None)
+    engine.dispose()
+    return [f"{hit.type}:{hit.key}" for hit in hits]
+
+
+@pytest.mark.parametrize("q", AGREEMENT_QUERIES)
+def test_backends_agree(both: dict[str, str], q: str) -> None:
+    lite, pg = _hits(both["sqlite"], q), _hits(both["postgresql"], q)
+    assert lite, q
+    assert set(lite) == set(pg)
+    top = min(3, len(lite))
+    assert set(lite[:top]) & set(pg[:top]), (q, lite[:top], pg[:top])
