@@ -14,7 +14,8 @@ from app import models as m
 from app.config import get_settings
 from app.db import make_engine
 from app.importing.export import export_all
-from app.importing.loader import Counts, LoadError, load_paths
+from app.importing.loader import Counts, LoadError
+from app.importing.writer import load_paths
 from app.migrate import upgrade
 
 

@@ -8,6 +8,7 @@ from sqlalchemy import Engine, select
 from sqlmodel import Session
 
 from app import bundled_path
+from app.db import is_sqlite
 from app.models import SearchDocument, Treaty
 from app.search.index import reindex_all
 
@@ -19,11 +20,25 @@ def alembic_config(url: str) -> Config:
     return config
 
 
-def upgrade(engine: Engine) -> None:
+def migrate(engine: Engine, revision: str = "head", *, down: bool = False) -> None:
     config = alembic_config(engine.url.render_as_string(hide_password=False))
-    with engine.begin() as connection:
-        config.attributes["connection"] = connection
-        command.upgrade(config, "head")
+    with engine.connect() as connection:
+        if is_sqlite(engine):
+            # SQLite rebuilds a table to alter it; with foreign keys on, dropping the old copy
+            # would cascade-delete every row that points at it. The pragma only works outside
+            # a transaction.
+            connection.exec_driver_sql("PRAGMA foreign_keys=OFF")
+            connection.commit()
+        with connection.begin():
+            config.attributes["connection"] = connection
+            (command.downgrade if down else command.upgrade)(config, revision)
+        if is_sqlite(engine):
+            connection.exec_driver_sql("PRAGMA foreign_keys=ON")
+            connection.commit()
+
+
+def upgrade(engine: Engine) -> None:
+    migrate(engine)
     _index_existing_data(engine)
 
 

@@ -19,7 +19,7 @@ from sqlalchemy.engine import make_url
 from app import bundled_path
 from app.config import Settings
 from app.db import make_engine
-from app.importing.loader import load_paths
+from app.importing.writer import load_paths
 from app.main import create_app
 from app.migrate import upgrade
 

@@ -8,7 +8,7 @@ from conftest import SEED
 from fastapi.testclient import TestClient
 
 from app.db import make_engine
-from app.importing.loader import load_paths
+from app.importing.writer import load_paths
 
 
 def test_get_carries_validators_and_the_data_version(client: TestClient) -> None:

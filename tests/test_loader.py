@@ -15,7 +15,8 @@ from app.cli import main
 from app.config import get_settings
 from app.db import make_engine
 from app.importing.export import export_all
-from app.importing.loader import LoadError, load_paths
+from app.importing.loader import LoadError
+from app.importing.writer import load_paths
 
 
 @pytest.fixture

@@ -10,8 +10,9 @@ from fastapi.testclient import TestClient
 from sqlmodel import Session
 
 from app.db import make_engine
-from app.importing.loader import Batch, Item, write_batch
+from app.importing.loader import Batch, Item
 from app.importing.records import StatementRecord
+from app.importing.writer import write_batch
 
 GENERATED = 3000
 MONTHS = ["2020-11", "2020-11-12", "2021", "2019-08-02", "2020-10"]  # many ties, mixed precision

@@ -11,8 +11,9 @@ from sqlalchemy import text
 from sqlmodel import Session
 
 from app.db import make_engine
-from app.importing.loader import Batch, Item, load_paths, write_batch
+from app.importing.loader import Batch, Item
 from app.importing.records import StatementRecord
+from app.importing.writer import load_paths, write_batch
 from app.migrate import upgrade
 from app.search.service import SearchFilters, search
 

@@ -14,7 +14,7 @@ def export_all(engine: Engine, directory: Path) -> dict[str, int]:
     counts = {}
     with Session(engine) as session:
         for resource in RESOURCES:
-            records = resource.read_all(session)
+            records = resource.read_many(session)
             data = [
                 record.model_dump(mode="json", exclude_defaults=True)
                 for _, record in sorted(records.items())

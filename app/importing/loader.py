@@ -8,13 +8,10 @@ from typing import Any
 
 import yaml
 from pydantic import ValidationError
-from sqlalchemy import Engine
 from sqlmodel import Session
 
 from app.importing.records import Record, refs_of
-from app.importing.resources import BY_NAME, RESOURCES, Resource, existing_keys, ordered
-from app.meta.service import bump_version
-from app.search import index as search_index
+from app.importing.resources import BY_NAME, RESOURCES, Resource, existing_keys
 
 MAX_PROBLEMS = 50
 
@@ -172,62 +169,3 @@ def _check_references(session: Session, batch: Batch, problems: list[Problem]) -
                     problems.append(
                         Problem(item.file, item.index, label, _field_path(loc), message)
                     )
-
-
-def write_batch(session: Session, batch: Batch) -> dict[str, Counts]:
-    """Upsert a validated batch inside the caller's transaction; raise LoadError on bad refs."""
-    problems: list[Problem] = []
-    _check_duplicates(batch, problems)
-    _check_references(session, batch, problems)
-    if problems:
-        raise LoadError(problems)
-    counts: dict[str, Counts] = {}
-    changed: list[tuple[Resource, Record]] = []
-    resources = ordered(batch.items)
-    for resource in resources:
-        existing = resource.read_all(session)
-        tally = counts.setdefault(resource.name, Counts())
-        for item in batch.items[resource.name]:
-            before = existing.get(resource.key_of(item.record))
-            if before == item.record:
-                tally.unchanged += 1
-                continue
-            resource.write_row(session, item.record, existed=before is not None)
-            changed.append((resource, item.record))
-            if before is None:
-                tally.created += 1
-            else:
-                tally.updated += 1
-    # Links go last: they may point at rows of any resource written above.
-    for resource, record in changed:
-        resource.write_links(session, record)
-    if changed:
-        _reindex(session, changed)
-        bump_version(session)
-    return counts
-
-
-SEARCH_TYPES = {
-    "statements": "statement",
-    "articles": "article",
-    "treaties": "treaty",
-    "people": "person",
-    "events": "event",
-}
-
-
-def _reindex(session: Session, changed: list[tuple[Resource, Record]]) -> None:
-    keys: dict[str, list[str]] = {kind: [] for kind in SEARCH_TYPES.values()}
-    for resource, record in changed:
-        if resource.name in SEARCH_TYPES:
-            keys[SEARCH_TYPES[resource.name]].append(resource.key_of(record)[0])
-    # A statement's document holds its speaker's names: renaming a person reindexes them.
-    keys["statement"] += search_index.statements_of(session, keys["person"])
-    for kind, changed_keys in keys.items():
-        search_index.reindex(session, kind, sorted(set(changed_keys)))
-
-
-def load_paths(engine: Engine, paths: list[Path]) -> dict[str, Counts]:
-    batch = read_batch(paths)
-    with Session(engine) as session, session.begin():
-        return write_batch(session, batch)

@@ -1,5 +1,6 @@
 """How each resource's records map onto its tables: read them all, write one."""
 
+import datetime as dt
 import re
 import unicodedata
 from collections import defaultdict
@@ -7,7 +8,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import delete, insert, select, update
+from sqlalchemy import delete, insert, select, true, tuple_, update
 from sqlmodel import Session, SQLModel
 
 from app import models as m
@@ -57,30 +58,50 @@ class Resource:
         linked = {link.field for link in self.links} | self.children
         return [name for name in self.record.model_fields if name not in linked]
 
-    def read_all(self, session: Session) -> dict[Key, r.Record]:
-        rows = session.exec(select(self.model).filter_by(**self.only)).scalars()  # type: ignore[call-overload]
+    def _where(self, columns: list[Any], keys: list[Key] | None) -> Any:
+        if keys is None:
+            return true()
+        if len(columns) == 1:
+            return columns[0].in_([key[0] for key in keys])
+        return tuple_(*columns).in_(keys)
+
+    def read_many(self, session: Session, keys: list[Key] | None = None) -> dict[Key, r.Record]:
+        """Records by key (all of them when `keys` is None), in the seed-file format."""
+        if keys is not None and not keys:
+            return {}
+        where = self._where([self.column(k) for k in self.key], keys)
+        query = select(self.model).filter_by(**self.only).where(where)
         found: dict[Key, Fields] = {}
-        for row in rows:
+        for row in session.execute(query).scalars():
             values = {name: getattr(row, self.renames.get(name, name)) for name in self.scalars}
             found[tuple(values[k] for k in self.key)] = values
         for link in self.links:
-            for owner, targets in _read_links(session, link).items():
+            owners = [getattr(link.model, c) for c in link.owner]
+            for owner, targets in _read_links(session, link, self._where(owners, keys)).items():
                 if owner in found:
                     found[owner][link.field] = targets
-        if self.read_children:
+        if self.read_children and found:
             self.read_children(session, found)
         return {key: self.record.model_validate(values) for key, values in found.items()}
+
+    def read_one(self, session: Session, key: Key) -> r.Record | None:
+        return self.read_many(session, [key]).get(key)
+
+    def delete_row(self, session: Session, key: Key) -> None:
+        where = [self.column(k) == v for k, v in zip(self.key, key, strict=True)]
+        session.execute(delete(self.model).where(*where))
 
     def write_row(self, session: Session, record: r.Record, *, existed: bool) -> None:
         data = record.model_dump(mode="json")
         values = {self.renames.get(n, n): data[n] for n in self.scalars} | self.only
+        values["updated_at"] = now = dt.datetime.now(dt.UTC)
         if existed:
             where = [
                 self.column(k) == v for k, v in zip(self.key, self.key_of(record), strict=True)
             ]
             session.execute(update(self.model).where(*where).values(**values))
         else:
-            session.execute(insert(self.model).values(**values))
+            session.execute(insert(self.model).values(**values, created_at=now))
         if self.write_companion:
             self.write_companion(session, record)
 
@@ -96,10 +117,10 @@ class Resource:
             self.write_children(session, record)
 
 
-def _read_links(session: Session, link: Link) -> dict[Key, list[Any]]:
+def _read_links(session: Session, link: Link, where: Any = None) -> dict[Key, list[Any]]:
     columns = [getattr(link.model, c) for c in (*link.owner, link.target)]
     grouped: dict[Key, list[Any]] = defaultdict(list)
-    for row in session.execute(select(*columns)):
+    for row in session.execute(select(*columns).where(where if where is not None else true())):
         grouped[tuple(row[:-1])].append(row[-1])
     return {key: sorted(values) for key, values in grouped.items()}
 
@@ -114,10 +135,18 @@ def _sources(model: type[SQLModel], *owner: str) -> Link:
 def _read_people_children(session: Session, people: dict[Key, Fields]) -> None:
     for values in people.values():
         values.update(aliases=[], positions=[])
-    for alias in session.exec(select(m.PersonAlias)).scalars():  # type: ignore[call-overload]
+    slugs = [key[0] for key in people]
+    aliases = select(m.PersonAlias).where(m.PersonAlias.person_slug.in_(slugs))  # type: ignore[attr-defined]
+    for alias in session.execute(aliases).scalars():
         people[(alias.person_slug,)]["aliases"].append(alias.name)
-    position_sources = _read_links(session, _sources(m.PositionSource, "position_id"))
-    for pos in session.exec(select(m.Position)).scalars():  # type: ignore[call-overload]
+    positions = select(m.Position).where(m.Position.person_slug.in_(slugs))  # type: ignore[attr-defined]
+    ids = select(m.Position.id).where(m.Position.person_slug.in_(slugs))  # type: ignore[attr-defined]
+    position_sources = _read_links(
+        session,
+        _sources(m.PositionSource, "position_id"),
+        m.PositionSource.position_id.in_(ids),  # type: ignore[attr-defined]
+    )
+    for pos in session.execute(positions).scalars():
         people[(pos.person_slug,)]["positions"].append(
             {
                 "title": pos.title,
@@ -157,8 +186,13 @@ def _write_people_children(session: Session, person: r.PersonRecord) -> None:
 def _read_article_children(session: Session, articles: dict[Key, Fields]) -> None:
     for values in articles.values():
         values["authors"] = []
-    authors = select(m.ArticleAuthor).order_by(m.ArticleAuthor.ordinal)  # type: ignore[arg-type]
-    for author in session.exec(authors).scalars():  # type: ignore[call-overload]
+    slugs = [key[0] for key in articles]
+    authors = (
+        select(m.ArticleAuthor)
+        .where(m.ArticleAuthor.article_slug.in_(slugs))  # type: ignore[attr-defined]
+        .order_by(m.ArticleAuthor.ordinal)  # type: ignore[arg-type]
+    )
+    for author in session.execute(authors).scalars():
         articles[(author.article_slug,)]["authors"].append(author.name)
 
 

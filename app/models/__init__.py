@@ -3,6 +3,7 @@
 from app.models.article import Article, ArticleAuthor, ArticleTreaty
 from app.models.base import SQLModel
 from app.models.country import Country, CountrySource
+from app.models.curation import ApiToken, Change
 from app.models.meta import DataVersion
 from app.models.person import Person, PersonAlias, PersonSource, Position, PositionSource
 from app.models.search import SearchDocument
@@ -21,6 +22,8 @@ from app.models.treaty import (
 )
 
 __all__ = [
+    "ApiToken",
+    "Change",
     "Article",
     "ArticleAuthor",
     "ArticleTreaty",

@@ -1,3 +1,5 @@
+import datetime as dt
+
 from sqlmodel import Field, Relationship, SQLModel
 
 from app.models.base import NO_LAZY, ref, slug_key
@@ -29,6 +31,8 @@ class Article(SQLModel, table=True):
     url: str | None = None
     summary: str
 
+    created_at: dt.datetime | None = Field(default=None, description="First written.")
+    updated_at: dt.datetime | None = Field(default=None, description="Last changed.")
     authors: list[ArticleAuthor] = Relationship(
         sa_relationship_kwargs={**NO_LAZY, "order_by": "ArticleAuthor.ordinal"}
     )

@@ -1,3 +1,5 @@
+import datetime as dt
+
 from sqlmodel import Field, Relationship, SQLModel
 
 from app.models.base import NO_LAZY, ref
@@ -24,4 +26,6 @@ class Country(SQLModel, table=True):
     iso_3166_3: str | None = Field(default=None, max_length=4)
     note: str | None = None
 
+    created_at: dt.datetime | None = Field(default=None, description="First written.")
+    updated_at: dt.datetime | None = Field(default=None, description="Last changed.")
     sources: list[Source] = Relationship(link_model=CountrySource, sa_relationship_kwargs=NO_LAZY)

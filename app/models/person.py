@@ -1,3 +1,5 @@
+import datetime as dt
+
 from sqlmodel import Field, Relationship, SQLModel
 
 from app.models.base import NO_LAZY, partial_date, ref, slug_key
@@ -52,6 +54,8 @@ class Person(SQLModel, table=True):
     country_code: str | None = ref("country.code", nullable=True)
     description: str | None = None
 
+    created_at: dt.datetime | None = Field(default=None, description="First written.")
+    updated_at: dt.datetime | None = Field(default=None, description="Last changed.")
     aliases: list[PersonAlias] = Relationship(
         sa_relationship_kwargs={**NO_LAZY, "order_by": "PersonAlias.name"}
     )

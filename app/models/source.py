@@ -1,3 +1,5 @@
+import datetime as dt
+
 from sqlmodel import Field, SQLModel
 
 from app.models.base import partial_date, ref, slug_key
@@ -17,3 +19,5 @@ class Source(SQLModel, table=True):
     grade: str = Field(max_length=20)
     article_slug: str | None = ref("article.slug", nullable=True)
     note: str | None = None
+    created_at: dt.datetime | None = Field(default=None, description="First written.")
+    updated_at: dt.datetime | None = Field(default=None, description="Last changed.")

@@ -1,3 +1,5 @@
+import datetime as dt
+
 from sqlmodel import Field, Index, Relationship, SQLModel
 
 from app.models.article import Article
@@ -36,6 +38,8 @@ class Statement(SQLModel, table=True):
     article_slug: str | None = ref("article.slug", nullable=True)
     note: str | None = None
 
+    created_at: dt.datetime | None = Field(default=None, description="First written.")
+    updated_at: dt.datetime | None = Field(default=None, description="Last changed.")
     speaker: Person | None = Relationship(sa_relationship_kwargs=NO_LAZY)
     country: Country | None = Relationship(sa_relationship_kwargs=NO_LAZY)
     article: Article | None = Relationship(sa_relationship_kwargs=NO_LAZY)

@@ -1,3 +1,5 @@
+import datetime as dt
+
 from sqlalchemy import ForeignKeyConstraint
 from sqlmodel import Field, Relationship, SQLModel
 
@@ -29,6 +31,8 @@ class Treaty(SQLModel, table=True):
     depositary: str | None = None
     summary: str
 
+    created_at: dt.datetime | None = Field(default=None, description="First written.")
+    updated_at: dt.datetime | None = Field(default=None, description="Last changed.")
     sources: list[Source] = Relationship(link_model=TreatySource, sa_relationship_kwargs=NO_LAZY)
     aliases: list["TreatyAlias"] = Relationship(sa_relationship_kwargs=NO_LAZY)
 
@@ -63,6 +67,8 @@ class Limit(SQLModel, table=True):
     applies_from: str | None = partial_date()
     note: str | None = None
 
+    created_at: dt.datetime | None = Field(default=None, description="First written.")
+    updated_at: dt.datetime | None = Field(default=None, description="Last changed.")
     sources: list[Source] = Relationship(link_model=LimitSource, sa_relationship_kwargs=NO_LAZY)
     treaty: Treaty = Relationship(sa_relationship_kwargs=NO_LAZY)
 
@@ -86,6 +92,8 @@ class Event(SQLModel, table=True):
     description: str
     new_expires_on: str | None = partial_date()
 
+    created_at: dt.datetime | None = Field(default=None, description="First written.")
+    updated_at: dt.datetime | None = Field(default=None, description="Last changed.")
     sources: list[Source] = Relationship(link_model=EventSource, sa_relationship_kwargs=NO_LAZY)
     country: Country | None = Relationship(sa_relationship_kwargs=NO_LAZY)
     treaty: Treaty = Relationship(sa_relationship_kwargs=NO_LAZY)
@@ -123,6 +131,8 @@ class Participation(SQLModel, table=True):
     ended_on: str | None = partial_date()
     note: str | None = None
 
+    created_at: dt.datetime | None = Field(default=None, description="First written.")
+    updated_at: dt.datetime | None = Field(default=None, description="Last changed.")
     country: Country = Relationship(sa_relationship_kwargs=NO_LAZY)
     treaty: Treaty = Relationship(sa_relationship_kwargs=NO_LAZY)
     sources: list[Source] = Relationship(

@@ -1,0 +1,35 @@
+import datetime as dt
+
+from sqlmodel import Field, SQLModel
+
+
+class ApiToken(SQLModel, table=True):
+    """A curator's bearer token. Only a SHA-256 of it is kept, and a prefix to find it by."""
+
+    __tablename__ = "api_token"
+
+    id: int | None = Field(default=None, primary_key=True)
+    name: str = Field(max_length=100, unique=True)
+    role: str = Field(max_length=20)
+    prefix: str = Field(max_length=16, index=True)
+    hash: str = Field(max_length=64)
+    created_at: dt.datetime
+    revoked_at: dt.datetime | None = None
+
+
+class Change(SQLModel, table=True):
+    """One write to one record: who, when, what, and the record before and after (JSON).
+
+    A deletion is a tombstone: `after` is null. The id orders the change feed.
+    """
+
+    __tablename__ = "change"
+
+    id: int | None = Field(default=None, primary_key=True)
+    changed_at: dt.datetime = Field(index=True)
+    actor: str = Field(max_length=100)
+    resource: str = Field(max_length=40)
+    key: str = Field(max_length=250, index=True)
+    operation: str = Field(max_length=10)
+    before: str | None = None
+    after: str | None = None
