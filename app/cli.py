@@ -12,6 +12,7 @@ from sqlmodel import Session
 from app import bundled_path
 from app import models as m
 from app.config import get_settings
+from app.curation import tokens
 from app.db import make_engine
 from app.importing.export import export_all
 from app.importing.loader import Counts, LoadError
@@ -19,19 +20,23 @@ from app.importing.writer import load_paths
 from app.migrate import upgrade
 
 
+def say(text: str, *, err: bool = False) -> None:
+    (sys.stderr if err else sys.stdout).write(text + "\n")
+
+
 def _print_counts(counts: dict[str, Counts]) -> None:
-    print(f"{'resource':<14}{'created':>9}{'updated':>9}{'unchanged':>11}")  # noqa: T201
+    say(f"{'resource':<14}{'created':>9}{'updated':>9}{'unchanged':>11}")
     for name, c in counts.items():
-        print(f"{name:<14}{c.created:>9}{c.updated:>9}{c.unchanged:>11}")  # noqa: T201
+        say(f"{name:<14}{c.created:>9}{c.updated:>9}{c.unchanged:>11}")
 
 
 def _load(engine: Engine, paths: list[Path]) -> int:
     try:
         counts = load_paths(engine, paths)
     except LoadError as exc:
-        print(f"Nothing was loaded: {len(exc.problems)} problem(s).", file=sys.stderr)  # noqa: T201
+        say(f"Nothing was loaded: {len(exc.problems)} problem(s).", err=True)
         for problem in exc.problems:
-            print(f"  {problem}", file=sys.stderr)  # noqa: T201
+            say(f"  {problem}", err=True)
         return 1
     _print_counts(counts)
     return 0
@@ -62,7 +67,7 @@ def serve(args: argparse.Namespace) -> int:
 
 def db_upgrade(_args: argparse.Namespace) -> int:
     upgrade(make_engine(get_settings().database_url))
-    print("Database is at the newest schema.")  # noqa: T201
+    say("Database is at the newest schema.")
     return 0
 
 
@@ -75,8 +80,45 @@ def load(args: argparse.Namespace) -> int:
 def export(args: argparse.Namespace) -> int:
     counts = export_all(make_engine(get_settings().database_url), Path(args.directory))
     for name, count in counts.items():
-        print(f"{name:<14}{count:>7}")  # noqa: T201
+        say(f"{name:<14}{count:>7}")
     return 0
+
+
+def token_create(args: argparse.Namespace) -> int:
+    with Session(_migrated()) as session, session.begin():
+        if any(t.name == args.name for t in tokens.list_tokens(session)):
+            say(
+                f"A token named {args.name!r} exists; revoke it or pick another name.",
+                file=sys.stderr,
+            )
+            return 1
+        secret = tokens.create_token(session, name=args.name, role=tokens.Role(args.role))
+    say(secret)
+    say(
+        f"Shown once. Role: {args.role}. Send it as: Authorization: Bearer <token>", file=sys.stderr
+    )
+    return 0
+
+
+def token_list(_args: argparse.Namespace) -> int:
+    with Session(_migrated()) as session:
+        for t in tokens.list_tokens(session):
+            state = f"revoked {t.revoked_at:%Y-%m-%d}" if t.revoked_at else "active"
+            say(f"{t.name:<24}{t.role:<8}tkb_{t.prefix}_…  {state}")
+    return 0
+
+
+def token_revoke(args: argparse.Namespace) -> int:
+    with Session(_migrated()) as session, session.begin():
+        revoked = tokens.revoke_token(session, name=args.name)
+    say("revoked" if revoked else f"No active token named {args.name!r}.")
+    return 0 if revoked else 1
+
+
+def _migrated() -> Engine:
+    engine = make_engine(get_settings().database_url)
+    upgrade(engine)
+    return engine
 
 
 def parser() -> argparse.ArgumentParser:
@@ -100,6 +142,16 @@ def parser() -> argparse.ArgumentParser:
     exporter = commands.add_parser("export", help="write every record as YAML seed files")
     exporter.add_argument("directory")
     exporter.set_defaults(func=export)
+    token = commands.add_parser("token", help="API tokens for curators")
+    token_commands = token.add_subparsers(dest="token_command", required=True)
+    create = token_commands.add_parser("create", help="create a token and print it once")
+    create.add_argument("--name", required=True)
+    create.add_argument("--role", choices=[r.value for r in tokens.Role], default="editor")
+    create.set_defaults(func=token_create)
+    token_commands.add_parser("list", help="list tokens").set_defaults(func=token_list)
+    revoke = token_commands.add_parser("revoke", help="revoke a token by name")
+    revoke.add_argument("--name", required=True)
+    revoke.set_defaults(func=token_revoke)
     return root
 
 

@@ -19,6 +19,7 @@ class AppError(Exception):
     status = 400
     title = "Bad request"
     slug = "bad-request"
+    headers: dict[str, str] | None = None
 
     def __init__(self, detail: str, *, errors: list[dict[str, Any]] | None = None) -> None:
         super().__init__(detail)
@@ -82,6 +83,7 @@ async def _app_error(request: Request, exc: Exception) -> JSONResponse:
         detail=exc.detail,
         slug=exc.slug,
         errors=exc.errors,
+        headers=exc.headers,
     )
 
 

@@ -12,6 +12,9 @@ from app.articles.router import router as articles
 from app.caching import VERSION_HEADER, CachingMiddleware
 from app.config import Settings, get_settings
 from app.countries.router import router as countries
+from app.curation.bulk import router as bulk
+from app.curation.changes import router as changes
+from app.curation.router import router as records
 from app.db import make_engine
 from app.errors import ERROR_RESPONSES, InvalidParameter, install_error_handlers
 from app.events.router import router as events
@@ -92,7 +95,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         dependencies=[Depends(reject_unknown_parameters)],
         responses=ERROR_RESPONSES,
     )
-    for router in (treaties, statements, people, articles, countries, events, search, meta):
+    routers = (treaties, statements, people, articles, countries, events, search, meta)
+    for router in (*routers, records, bulk, changes):
         v1.include_router(router)
     app.include_router(v1)
     app.include_router(health)

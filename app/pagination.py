@@ -14,7 +14,7 @@ from typing import Annotated, Any, Generic, Literal, TypeVar
 
 from fastapi import Depends, Query, Request, Response
 from pydantic import BaseModel, Field
-from sqlalchemy import ColumnElement, Select, and_, func, or_, select
+from sqlalchemy import ColumnElement, Integer, Select, and_, func, or_, select
 from sqlmodel import Session
 
 from app.errors import InvalidParameter
@@ -141,9 +141,17 @@ def _decode(cursor: str, sort: Sort) -> list[Any]:
             "keep the sort while paging, or drop the cursor."
         )
     values = payload["v"]
-    if len(values) != len(sort.order) or not all(isinstance(v, str) for v in values):
+    if len(values) != len(sort.order) or not all(
+        _fits(value, column) for value, (column, _) in zip(values, sort.order, strict=False)
+    ):
         raise InvalidParameter(BAD_CURSOR)
     return values
+
+
+def _fits(value: Any, column: Any) -> bool:
+    """A tampered cursor must not reach the database with a value of the wrong type."""
+    expected = int if isinstance(column.type, Integer) else str
+    return isinstance(value, expected) and not isinstance(value, bool)
 
 
 def _after(order: Sequence[tuple[Any, bool]], values: list[Any]) -> ColumnElement[bool]:

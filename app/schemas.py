@@ -1,9 +1,16 @@
 """API shapes shared by every domain: compact references and sources."""
 
+import datetime as dt
+
 from pydantic import BaseModel, Field
 
 from app import models as m
 from app.urls import Urls
+
+
+class Stamped(BaseModel):
+    created_at: dt.datetime | None = Field(default=None, description="When first written.")
+    updated_at: dt.datetime | None = Field(default=None, description="When last changed.")
 
 
 class TreatyRef(BaseModel):
@@ -54,7 +61,7 @@ class CountryRef(BaseModel):
         return cls(code=country.code, name=country.name, url=urls.country(country.code))
 
 
-class SourcePublic(BaseModel):
+class SourcePublic(Stamped):
     """Where a fact comes from: one of our articles or an external document."""
 
     slug: str = Field(examples=["nuclearforces-new-start"])
@@ -81,6 +88,8 @@ class SourcePublic(BaseModel):
             published_on=source.published_on,
             grade=source.grade,
             note=source.note,
+            created_at=source.created_at,
+            updated_at=source.updated_at,
             article=urls.article(source.article_slug) if source.article_slug else None,
         )
 

@@ -4,7 +4,7 @@ from pydantic import BaseModel, Field, computed_field
 
 from app import models as m
 from app.dates import Precision, precision_of
-from app.schemas import TreatyRef
+from app.schemas import Stamped, TreatyRef
 from app.statements.schemas import StatementPublic
 from app.urls import Urls
 
@@ -14,7 +14,7 @@ class AuthorPublic(BaseModel):
     slug: str = Field(description="Use with ?author=.", examples=["kingston-reif"])
 
 
-class ArticlePublic(BaseModel):
+class ArticlePublic(Stamped):
     slug: str = Field(examples=["act-2020-12-new-start-deal-to-wait-for-biden"])
     title: str = Field(examples=["New START Deal to Wait for Biden"])
     publication: str = Field(examples=["Arms Control Today"])
@@ -47,5 +47,7 @@ def article_public(a: m.Article, urls: Urls) -> ArticlePublic:
         web_url=a.url,
         summary=a.summary,
         url=urls.article(a.slug),
+        created_at=a.created_at,
+        updated_at=a.updated_at,
         treaties=[TreatyRef.of(t, urls) for t in sorted(a.treaties, key=lambda t: t.slug)],
     )

@@ -1,14 +1,14 @@
 """API shapes for countries."""
 
-from pydantic import BaseModel, Field
+from pydantic import Field
 
 from app import models as m
-from app.schemas import SourcePublic, sources_of
+from app.schemas import SourcePublic, Stamped, sources_of
 from app.treaties.schemas import PartyPublic
 from app.urls import Urls
 
 
-class CountryPublic(BaseModel):
+class CountryPublic(Stamped):
     code: str = Field(
         description="ISO 3166-1 alpha-2; for a historical state, its former code.", examples=["SU"]
     )

@@ -3,7 +3,7 @@
 from pydantic import BaseModel, Field
 
 from app import models as m
-from app.schemas import CountryRef, SourcePublic, sources_of
+from app.schemas import CountryRef, SourcePublic, Stamped, sources_of
 from app.urls import Urls
 
 
@@ -17,7 +17,7 @@ class PositionPublic(BaseModel):
     sources: list[SourcePublic]
 
 
-class PersonPublic(BaseModel):
+class PersonPublic(Stamped):
     slug: str = Field(examples=["sergei-lavrov"])
     name: str = Field(examples=["Sergei Lavrov"])
     aliases: list[str] = Field(description="Other spellings.", examples=[["Sergey Lavrov"]])
@@ -40,6 +40,8 @@ def person_public(p: m.Person, urls: Urls) -> PersonPublic:
         country=CountryRef.of(p.country, urls) if p.country else None,
         description=p.description,
         url=urls.person(p.slug),
+        created_at=p.created_at,
+        updated_at=p.updated_at,
     )
 
 

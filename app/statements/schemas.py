@@ -1,14 +1,22 @@
 """API shapes for statements."""
 
-from pydantic import BaseModel, Field, computed_field
+from pydantic import Field, computed_field
 
 from app import models as m
 from app.dates import Precision, precision_of
-from app.schemas import ArticleRef, CountryRef, PersonRef, SourcePublic, TreatyRef, sources_of
+from app.schemas import (
+    ArticleRef,
+    CountryRef,
+    PersonRef,
+    SourcePublic,
+    Stamped,
+    TreatyRef,
+    sources_of,
+)
 from app.urls import Urls
 
 
-class StatementPublic(BaseModel):
+class StatementPublic(Stamped):
     id: str = Field(
         description="Stable readable identifier.",
         examples=["lavrov-2020-11-12-wait-until-the-dust-settles"],
@@ -52,4 +60,6 @@ def statement_public(s: m.Statement, urls: Urls) -> StatementPublic:
         treaties=[TreatyRef.of(t, urls) for t in sorted(s.treaties, key=lambda t: t.slug)],
         article=ArticleRef.of(s.article, urls) if s.article else None,
         sources=sources_of(s.sources, urls),
+        created_at=s.created_at,
+        updated_at=s.updated_at,
     )

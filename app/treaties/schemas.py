@@ -6,12 +6,12 @@ from pydantic import BaseModel, Field, computed_field
 
 from app import models as m
 from app.dates import Precision, precision_of
-from app.schemas import CountryRef, SourcePublic, TreatyRef, sources_of
+from app.schemas import CountryRef, SourcePublic, Stamped, TreatyRef, sources_of
 from app.treaties.status import Role, Status, TreatyDates
 from app.urls import Urls
 
 
-class TreatyPublic(BaseModel):
+class TreatyPublic(Stamped):
     slug: str = Field(examples=["new-start"])
     name: str = Field(examples=["New Strategic Arms Reduction Treaty"])
     short_name: str = Field(examples=["New START"])
@@ -30,7 +30,7 @@ class TreatyPublic(BaseModel):
     url: str
 
 
-class LimitPublic(BaseModel):
+class LimitPublic(Stamped):
     slug: str = Field(examples=["new-start-deployed-warheads"])
     treaty: TreatyRef
     category: str = Field(examples=["Deployed strategic warheads"])
@@ -46,7 +46,7 @@ class LimitPublic(BaseModel):
     sources: list[SourcePublic]
 
 
-class PartyPublic(BaseModel):
+class PartyPublic(Stamped):
     """A state's dated relation to a treaty; every date is ISO 8601 at the precision known."""
 
     country: CountryRef
@@ -65,7 +65,7 @@ class PartyPublic(BaseModel):
     sources: list[SourcePublic]
 
 
-class EventPublic(BaseModel):
+class EventPublic(Stamped):
     id: str = Field(examples=["new-start-extension"])
     treaty: TreatyRef
     type: str = Field(examples=["extension"])
@@ -134,6 +134,8 @@ def treaty_public(treaty: m.Treaty, dates: TreatyDates, urls: Urls) -> TreatyPub
         expires_on=dates.expires_on,
         ended_on=dates.ended_on,
         url=urls.treaty(treaty.slug),
+        created_at=treaty.created_at,
+        updated_at=treaty.updated_at,
     )
 
 
