@@ -1,0 +1,149 @@
+"""Imports that are all or nothing, exports that round-trip, a feed a mirror can replay."""
+
+import io
+import zipfile
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+import yaml
+from conftest import SEED, Databases
+from fastapi.testclient import TestClient
+from sqlalchemy import Engine
+from sqlmodel import Session
+from test_curation import NEW, Curator
+
+from app.db import make_engine
+from app.importing.export import export_all
+from app.importing.resources import BY_NAME
+from app.importing.writer import delete_record, load_paths
+from app.migrate import migrate, upgrade
+
+
+@pytest.fixture
+def curator(fresh_url: str, client_for: Callable[[str], TestClient]) -> Curator:
+    return Curator(fresh_url, client_for(fresh_url))
+
+
+def exported(client: TestClient) -> dict[str, bytes]:
+    archive = zipfile.ZipFile(io.BytesIO(client.get("/v1/export").content))
+    return {name: archive.read(name) for name in archive.namelist()}
+
+
+def test_dry_run_counts_and_writes_nothing(curator: Curator) -> None:
+    bundle = {
+        "statements": [NEW],
+        "people": [yaml.safe_load((SEED / "people.yaml").read_text())[0]],
+    }
+    response = curator.send("POST", "/imports?dry_run=true", curator.editor, json=bundle)
+    assert response.json() == {
+        "dry_run": True,
+        "counts": {
+            "people": {"created": 0, "updated": 0, "unchanged": 1},
+            "statements": {"created": 1, "updated": 0, "unchanged": 0},
+        },
+    }
+    assert curator.client.get(f"/v1/statements/{NEW['id']}").status_code == 404
+
+
+def test_import_then_rerun_is_a_no_op(curator: Curator) -> None:
+    first = curator.send("POST", "/imports", curator.editor, json={"statements": [NEW]})
+    assert first.json()["counts"]["statements"]["created"] == 1
+    before = exported(curator.client)
+    again = curator.send("POST", "/imports", curator.editor, json={"statements": [NEW]})
+    assert again.json()["counts"]["statements"] == {"created": 0, "updated": 0, "unchanged": 1}
+    assert exported(curator.client) == before
+
+
+def test_one_bad_row_leaves_the_database_byte_for_byte_unchanged(curator: Curator) -> None:
+    before = exported(curator.client)
+    good = NEW | {"id": "good-one"}
+    bad = NEW | {"id": "bad-one", "said_on": "2021-13"}
+    response = curator.send(
+        "POST", "/imports", curator.editor, json={"statements": [good, bad, good | {"id": "x"}]}
+    )
+    assert response.status_code == 422
+    [error] = response.json()["errors"]
+    assert (error["file"], error["record"], error["key"], error["field"]) == (
+        "statements",
+        2,
+        "bad-one",
+        "said_on",
+    )
+    assert exported(curator.client) == before
+
+
+def test_unknown_resources_in_a_bundle_are_named(curator: Curator) -> None:
+    response = curator.send("POST", "/imports", curator.editor, json={"quotes": []})
+    assert response.status_code == 422
+    assert "quotes" in response.json()["detail"]
+
+
+def test_export_loads_into_an_empty_database_and_exports_identically(
+    curator: Curator, empty_url: str, tmp_path: Path
+) -> None:
+    curator.send("POST", "/records/statements", curator.editor, json=NEW)
+    first = exported(curator.client)
+    for name, data in first.items():
+        (tmp_path / Path(name).name).write_bytes(data)
+    engine = make_engine(empty_url)
+    load_paths(engine, [tmp_path])
+    export_all(engine, tmp_path / "again")
+    engine.dispose()
+    for name, data in first.items():
+        assert (tmp_path / "again" / Path(name).name).read_bytes() == data, name
+
+
+def _replay(engine: Engine, changes: list[dict[str, object]], tmp: Path) -> None:
+    """A mirror: apply each change of the feed in order."""
+    for change in changes:
+        resource = BY_NAME[str(change["resource"])]
+        if change["after"] is None:
+            with Session(engine) as session, session.begin():
+                key = tuple(str(change["key"]).split("/"))
+                delete_record(session, resource, key, actor="mirror")
+        else:
+            path = tmp / f"{resource.name}.yaml"
+            path.write_text(yaml.safe_dump([change["after"]], allow_unicode=True))
+            load_paths(engine, [path], actor="mirror")
+
+
+def test_the_change_feed_replays_into_a_mirror(
+    curator: Curator, databases: Databases, tmp_path: Path
+) -> None:
+    mirror_url = databases.fresh()
+    start = curator.client.get("/v1/changes", params={"sort": "-id", "limit": 1}).json()
+    since = start["items"][0]["id"]
+    curator.send("POST", "/records/statements", curator.editor, json=NEW)
+    etag = curator.etag(f"/statements/{NEW['id']}")
+    curator.send(
+        "PATCH", f"/records/statements/{NEW['id']}", curator.editor,
+        json={"text": "Corrected."}, headers={"If-Match": etag},
+    )  # fmt: skip
+    etag = curator.etag("/statements/lavrov-2020-11-no-coming-back")
+    curator.send(
+        "DELETE", "/records/statements/lavrov-2020-11-no-coming-back", curator.admin,
+        headers={"If-Match": etag},
+    )  # fmt: skip
+    feed = curator.client.get("/v1/changes", params={"since": since}).json()["items"]
+    assert [c["operation"] for c in feed] == ["create", "update", "delete"]
+    mirror = make_engine(mirror_url)
+    _replay(mirror, feed, tmp_path)
+    export_all(mirror, tmp_path / "mirror")
+    mirror.dispose()
+    for name, data in exported(curator.client).items():
+        assert (tmp_path / "mirror" / Path(name).name).read_bytes() == data, name
+
+
+def test_migrations_go_down_and_up_with_data(fresh_url: str) -> None:
+    engine = make_engine(fresh_url)
+    load_paths(engine, [SEED])  # seeded, with timestamps and a change log
+    migrate(engine, "-1", down=True)
+    migrate(engine, "-1", down=True)
+    upgrade(engine)
+    with Session(engine) as session:
+        assert len(BY_NAME["statements"].read_many(session)) == 27
+        assert len(BY_NAME["participation"].read_many(session)) == 41
+    counts = load_paths(engine, [SEED])
+    assert all(c.created == c.updated == 0 for c in counts.values())
+    engine.dispose()

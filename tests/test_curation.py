@@ -1,0 +1,167 @@
+"""Curation: tokens and roles, record writes with optimistic concurrency, the audit feed."""
+
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlmodel import Session
+
+from app.curation.tokens import Role, create_token, revoke_token
+from app.db import make_engine
+
+NEW = {
+    "id": "ryabkov-2021-01-26-new",
+    "text": "A new statement.",
+    "speaker": "sergei-ryabkov",
+    "said_on": "2021-01",
+    "treaties": ["new-start"],
+    "sources": ["jpnd-2021-new-start-extension"],
+}
+
+
+class Curator:
+    """A client against a fresh database, holding editor and admin tokens."""
+
+    def __init__(self, url: str, client: TestClient) -> None:
+        self.client = client
+        engine = make_engine(url)
+        with Session(engine) as session, session.begin():
+            self.editor = create_token(session, name="editor", role=Role.editor)
+            self.admin = create_token(session, name="admin", role=Role.admin)
+            self.retired = create_token(session, name="retired", role=Role.admin)
+            revoke_token(session, name="retired")
+        engine.dispose()
+
+    def send(self, method: str, path: str, token: str | None = None, **kw: Any) -> Any:
+        headers = kw.pop("headers", {})
+        if token:
+            headers["Authorization"] = f"Bearer {token}"
+        return self.client.request(method, "/v1" + path, headers=headers, **kw)
+
+    def etag(self, path: str) -> str:
+        return str(self.client.get("/v1/records" + path).headers["etag"])
+
+
+@pytest.fixture
+def curator(fresh_url: str, client_for: Callable[[str], TestClient]) -> Curator:
+    return Curator(fresh_url, client_for(fresh_url))
+
+
+@pytest.mark.parametrize(
+    ("token", "status"),
+    [(None, 401), ("tkb_nothing_here", 401), ("Bearer", 401), ("retired", 403), ("editor", 201)],
+)
+def test_who_may_create(curator: Curator, token: str | None, status: int) -> None:
+    secret = getattr(curator, token) if token in ("retired", "editor") else token
+    response = curator.send("POST", "/records/statements", secret, json=NEW)
+    assert response.status_code == status
+    if status == 401:
+        assert response.headers["www-authenticate"] == "Bearer"
+        assert response.headers["content-type"] == "application/problem+json"
+
+
+def test_create_returns_location_and_the_record_reads_back(curator: Curator) -> None:
+    response = curator.send("POST", "/records/statements", curator.editor, json=NEW)
+    assert response.status_code == 201
+    assert response.headers["location"].endswith("/v1/records/statements/ryabkov-2021-01-26-new")
+    public = curator.client.get("/v1/statements/ryabkov-2021-01-26-new").json()
+    assert (public["said_on"], public["said_on_precision"]) == ("2021-01", "month")
+    assert public["created_at"] == public["updated_at"]
+    again = curator.send("POST", "/records/statements", curator.editor, json=NEW)
+    assert again.status_code == 409
+
+
+@pytest.mark.parametrize(
+    ("change", "fragment"),
+    [
+        ({"speaker": "nobody"}, "field 'speaker': no people record with key 'nobody'"),
+        ({"sources": []}, "sources: List should have at least 1 item"),
+        ({"mood": "calm"}, "mood: Extra inputs are not permitted"),
+        ({"said_on": "2021-02-30"}, "said_on: Value error, '2021-02-30' is not a real calendar"),
+    ],
+)
+def test_bad_records_are_422_and_write_nothing(
+    curator: Curator, change: dict[str, Any], fragment: str
+) -> None:
+    response = curator.send("POST", "/records/statements", curator.editor, json=NEW | change)
+    assert response.status_code == 422
+    assert fragment in response.json()["detail"]
+    assert curator.client.get(f"/v1/statements/{NEW['id']}").status_code == 404
+
+
+def test_patch_needs_a_fresh_etag(curator: Curator) -> None:
+    path = "/records/statements/lavrov-2020-11-no-coming-back"
+    patch = {"note": "Checked against the article."}
+    assert curator.send("PATCH", path, curator.editor, json=patch).status_code == 428
+    etag = curator.etag("/statements/lavrov-2020-11-no-coming-back")
+    first = curator.send("PATCH", path, curator.editor, json=patch, headers={"If-Match": etag})
+    second = curator.send(
+        "PATCH", path, curator.editor, json={"note": "Other edit."}, headers={"If-Match": etag}
+    )
+    assert (first.status_code, second.status_code) == (200, 412)
+    assert curator.client.get("/v1" + path).json()["note"] == "Checked against the article."
+    assert first.headers["etag"] != etag
+
+
+def test_merge_patch_null_removes_and_lists_replace(curator: Curator) -> None:
+    path = "/records/statements/lavrov-2020-11-no-coming-back"
+    etag = curator.etag("/statements/lavrov-2020-11-no-coming-back")
+    body = {"note": None, "treaties": ["new-start", "inf"]}
+    response = curator.send("PATCH", path, curator.editor, json=body, headers={"If-Match": etag})
+    record = response.json()
+    assert record["note"] is None
+    assert record["treaties"] == ["inf", "new-start"]
+    assert record["text"] == "There is no coming back to this system."
+
+
+def test_put_cannot_change_the_key(curator: Curator) -> None:
+    path = "/records/statements/lavrov-2020-11-no-coming-back"
+    etag = curator.etag("/statements/lavrov-2020-11-no-coming-back")
+    record = curator.client.get("/v1" + path).json()
+    response = curator.send(
+        "PUT", path, curator.editor, json=record | {"id": "other"}, headers={"If-Match": etag}
+    )
+    assert response.status_code == 422
+
+
+def test_delete_is_admin_only_refuses_cited_records_and_leaves_a_tombstone(
+    curator: Curator,
+) -> None:
+    curator.send("POST", "/records/statements", curator.editor, json=NEW)
+    etag = curator.etag(f"/statements/{NEW['id']}")
+    path = f"/records/statements/{NEW['id']}"
+    headers = {"If-Match": etag}
+    assert curator.send("DELETE", path, curator.editor, headers=headers).status_code == 403
+    assert curator.send("DELETE", path, curator.admin, headers=headers).status_code == 204
+    assert curator.client.get(f"/v1/statements/{NEW['id']}").status_code == 404
+    cited = "/records/people/sergei-lavrov"
+    response = curator.send(
+        "DELETE", cited, curator.admin, headers={"If-Match": curator.etag("/people/sergei-lavrov")}
+    )
+    assert response.status_code == 409
+    assert "statements/lavrov-2020-11-12-wait-until-the-dust-settles" in response.json()["detail"]
+    feed = curator.client.get("/v1/changes", params={"resource": "statements", "sort": "-id"})
+    latest = feed.json()["items"][0]
+    assert (latest["operation"], latest["key"], latest["actor"]) == ("delete", NEW["id"], "admin")
+    assert latest["before"]["text"] == NEW["text"]
+    assert latest["after"] is None
+
+
+def test_writes_change_the_public_view_and_search(curator: Curator) -> None:
+    record = NEW | {"text": "Portal monitoring at Votkinsk is a non-starter."}
+    curator.send("POST", "/records/statements", curator.editor, json=record)
+    hits = curator.client.get("/v1/search", params={"q": "Votkinsk"}).json()["items"]
+    assert [hit["key"] for hit in hits] == [NEW["id"]]
+    feed = curator.client.get("/v1/changes", params={"resource": "statements", "sort": "-id"})
+    assert feed.json()["items"][0]["actor"] == "editor"
+
+
+def test_change_feed_since_an_id(curator: Curator) -> None:
+    last = curator.client.get("/v1/changes", params={"sort": "-id", "limit": 1}).json()
+    since = last["items"][0]["id"]
+    curator.send("POST", "/records/statements", curator.editor, json=NEW)
+    newer = curator.client.get("/v1/changes", params={"since": since}).json()["items"]
+    assert [(c["operation"], c["key"]) for c in newer] == [("create", NEW["id"])]
+    bad = curator.client.get("/v1/changes", params={"since": "yesterday"})
+    assert bad.status_code == 422
