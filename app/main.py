@@ -7,6 +7,7 @@ from fastapi import APIRouter, Depends, FastAPI, Request
 from fastapi.dependencies.models import Dependant
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.routing import APIRoute
+from fastapi.staticfiles import StaticFiles
 
 from app.articles.router import router as articles
 from app.caching import VERSION_HEADER, CachingMiddleware
@@ -18,6 +19,8 @@ from app.curation.router import router as records
 from app.db import make_engine
 from app.errors import ERROR_RESPONSES, InvalidParameter, install_error_handlers
 from app.events.router import router as events
+from app.explorer.router import STATIC
+from app.explorer.router import router as explorer
 from app.head import HeadAsGet
 from app.health.router import router as health
 from app.meta.router import router as meta
@@ -100,6 +103,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         v1.include_router(router)
     app.include_router(v1)
     app.include_router(health)
+    app.include_router(explorer)
+    app.mount("/explorer", StaticFiles(directory=STATIC), name="explorer")
     return app
 
 

@@ -1,0 +1,308 @@
+// treatykb explorer: a client of the public /v1 API and nothing else.
+"use strict";
+
+const API = "/v1";
+const main = document.getElementById("main");
+const errorBox = document.getElementById("error");
+
+// --- helpers ---------------------------------------------------------------------------
+
+function h(tag, attrs = {}, ...children) {
+  const el = document.createElement(tag);
+  for (const [name, value] of Object.entries(attrs)) {
+    if (value === null || value === undefined || value === false) continue;
+    if (name.startsWith("on")) el.addEventListener(name.slice(2), value);
+    else el.setAttribute(name, value === true ? "" : value);
+  }
+  for (const child of children.flat(Infinity)) {
+    if (child === null || child === undefined || child === false) continue;
+    el.append(child instanceof Node ? child : String(child));
+  }
+  return el;
+}
+
+const svg = (tag, attrs = {}, ...children) => {
+  const el = document.createElementNS("http://www.w3.org/2000/svg", tag);
+  for (const [name, value] of Object.entries(attrs)) el.setAttribute(name, value);
+  for (const child of children.flat(Infinity)) if (child) el.append(child);
+  return el;
+};
+
+async function api(path, params = {}) {
+  const url = new URL(API + path, location.origin);
+  for (const [name, value] of Object.entries(params)) {
+    if (value !== "" && value !== null && value !== undefined) url.searchParams.set(name, value);
+  }
+  return fetchJson(url);
+}
+
+async function fetchJson(url) {
+  const response = await fetch(url, { headers: { Accept: "application/json" } });
+  if (!response.ok) {
+    let detail = `${response.status} ${response.statusText}`;
+    try { detail = (await response.json()).detail || detail; } catch (_) { /* not JSON */ }
+    throw new Error(detail);
+  }
+  return response.json();
+}
+
+// Replace the page's content; parts may be nested arrays of nodes and strings.
+function render(...parts) {
+  main.replaceChildren(...parts.flat(Infinity).filter((part) => part !== "" && part != null));
+}
+
+function showError(message) {
+  errorBox.textContent = message;
+  errorBox.hidden = !message;
+}
+
+// The API escapes snippets and marks matches with <mark>: rebuild them as DOM nodes.
+function snippet(html) {
+  const out = h("span");
+  let marked = false;
+  for (const part of html.split(/(<mark>|<\/mark>)/)) {
+    if (part === "<mark>") { marked = true; continue; }
+    if (part === "</mark>") { marked = false; continue; }
+    const decoder = document.createElement("textarea");
+    decoder.innerHTML = part;
+    out.append(marked ? h("mark", {}, decoder.value) : decoder.value);
+  }
+  return out;
+}
+
+const slugOf = (url) => url.split("/").pop();
+const statusLabel = (s) => ({ in_force: "in force", not_signed: "not yet signed" }[s] || s);
+const badge = (status) => h("span", { class: `badge ${status}` }, statusLabel(status));
+const table = (head, rows) => h("div", { class: "table-wrap" },
+  h("table", {}, h("thead", {}, h("tr", {}, head.map((c) => h("th", { scope: "col" }, c)))),
+    h("tbody", {}, rows)));
+
+function sourceLinks(sources) {
+  return h("span", { class: "sources" }, sources.map((s, i) => [
+    i ? "; " : "",
+    s.kind === "article" ? h("a", { href: `#/articles/${s.slug}` }, s.title)
+      : s.web_url ? h("a", { href: s.web_url, rel: "noopener" }, s.title) : s.title,
+  ]));
+}
+
+function statementItem(s, highlighted) {
+  return h("article", { class: "statement" },
+    h("blockquote", {}, highlighted ? snippet(highlighted) : `“${s.text}”`),
+    h("div", {},
+      s.speaker ? h("a", { href: `#/people/${s.speaker.slug}` }, s.speaker.name) : (s.country?.name ?? ""),
+      s.speaker_role ? `, ${s.speaker_role}` : "", " · ",
+      h("time", { datetime: s.said_on }, s.said_on),
+      s.said_on_precision !== "day" ? h("span", { class: "muted" }, ` (${s.said_on_precision} only)`) : "",
+      s.article ? [" · ", h("a", { href: `#/articles/${s.article.slug}` }, s.article.title)] : ""),
+    s.sources ? h("div", {}, "Source: ", sourceLinks(s.sources)) : "");
+}
+
+// --- timeline --------------------------------------------------------------------------
+
+const MARKED = new Set(["extension", "suspension", "withdrawal_announced", "withdrawal_notified",
+  "withdrawal_effective", "expiry"]);
+
+function timeline(treaties, events) {
+  const today = new Date();
+  const start = 1985, end = today.getFullYear() + 2;
+  const width = 900, left = 110, row = 46, top = 30;
+  const x = (iso) => {
+    const [y, m = 1, d = 1] = iso.split("-").map(Number);
+    return left + ((y + (m - 1) / 12 + (d - 1) / 365 - start) / (end - start)) * (width - left - 10);
+  };
+  const height = top + treaties.length * row + 20;
+  const chart = svg("svg", { class: "timeline", viewBox: `0 0 ${width} ${height}`, role: "img",
+    "aria-label": "Timeline of the treaties from signature to today" });
+  for (let year = start; year <= end; year += 5) {
+    chart.append(svg("line", { x1: x(`${year}`), x2: x(`${year}`), y1: 20, y2: height - 10, stroke: "#eef0f3" }),
+      svg("text", { x: x(`${year}`) - 14, y: 14 }, document.createTextNode(year)));
+  }
+  treaties.forEach((t, i) => {
+    const y = top + i * row;
+    const ends = t.ended_on || today.toISOString().slice(0, 10);
+    const bars = [];
+    if (t.signed_on) bars.push(svg("rect", { x: x(t.signed_on), y, height: 18, rx: 3, fill: "var(--signed)",
+      width: Math.max(2, x(t.entered_into_force_on || ends) - x(t.signed_on)) }));
+    if (t.entered_into_force_on) bars.push(svg("rect", { x: x(t.entered_into_force_on), y, height: 18, rx: 3,
+      fill: t.ended_on ? "var(--ended)" : "var(--force)",
+      width: Math.max(2, x(ends) - x(t.entered_into_force_on)) }));
+    const marks = events.filter((e) => e.treaty.slug === t.slug && MARKED.has(e.type)).map((e) =>
+      svg("circle", { cx: x(e.date), cy: y + 9, r: 5, fill: "#fff", stroke: "#1d2430", "stroke-width": 2 },
+        svg("title", {}, document.createTextNode(`${e.date} ${e.type.replace(/_/g, " ")}: ${e.description}`))));
+    const link = svg("a", { href: `#/treaties/${t.slug}`, class: "treaty-bar", "data-slug": t.slug,
+      "aria-label": `${t.short_name}: ${statusLabel(t.status)}` },
+      svg("rect", { x: 0, y: y - 6, width, height: row - 4, fill: "transparent" }),
+      svg("text", { x: 4, y: y + 13 }, document.createTextNode(t.short_name)), bars, marks,
+      svg("text", { x: 4, y: y + 30, class: "status" }, document.createTextNode(statusLabel(t.status))));
+    chart.append(link);
+  });
+  const now = x(today.toISOString().slice(0, 10));
+  chart.append(svg("line", { x1: now, x2: now, y1: 20, y2: height - 10, stroke: "var(--warn)", "stroke-dasharray": "4 3" }),
+    svg("text", { x: now - 30, y: height - 2, fill: "var(--warn)" }, document.createTextNode("today")));
+  return chart;
+}
+
+// --- pages -----------------------------------------------------------------------------
+
+async function homePage(params) {
+  const [treaties, events] = await Promise.all([api("/treaties"), api("/timeline", { limit: 500 })]);
+  const day = params.get("on") || new Date().toISOString().slice(0, 10);
+  const picker = h("input", { type: "date", id: "status-date", value: day, min: "1985-01-01" });
+  picker.addEventListener("change", () => { location.hash = `#/?on=${picker.value}`; });
+  const statuses = await Promise.all(treaties.items.map((t) => api(`/treaties/${t.slug}/status`, { on: day })));
+  render(
+    h("h1", {}, "Arms-control treaties"),
+    timeline(treaties.items, events.items),
+    h("p", { class: "muted" }, "Light: signed; green: in force; grey: ended. Circles mark extensions, suspensions and withdrawals."),
+    h("h2", {}, "Status on a date"),
+    h("label", { for: "status-date" }, "Date", picker),
+    table(["Treaty", "Status", "Expires", "Days left", "Parties"], statuses.map((s) => h("tr", { "data-slug": s.treaty.slug },
+      h("td", {}, h("a", { href: `#/treaties/${s.treaty.slug}` }, s.treaty.short_name)),
+      h("td", {}, badge(s.status)), h("td", {}, s.expires_on ?? "—"),
+      h("td", {}, s.days_until_expiry ?? "—"), h("td", {}, s.party_count)))));
+}
+
+async function treatyPage(slug) {
+  const [t, events, statements, articles] = await Promise.all([
+    api(`/treaties/${slug}`), api(`/treaties/${slug}/events`, { limit: 500 }),
+    api(`/treaties/${slug}/statements`, { limit: 20 }), api(`/treaties/${slug}/articles`)]);
+  const status = await api(`/treaties/${slug}/status`);
+  render(
+    h("h1", {}, `${t.name} (${t.short_name})`),
+    h("p", {}, badge(t.status),
+      status.days_until_expiry !== null ? ` · expires ${t.expires_on}, in ${status.days_until_expiry} days` : "",
+      t.ended_on ? ` · ended ${t.ended_on}` : ""),
+    h("p", { class: "muted" }, t.official_name),
+    h("p", {}, `Signed ${t.signed_on ?? "—"} at ${t.signed_at ?? "—"}; in force ${t.entered_into_force_on ?? "—"}.`),
+    h("p", {}, t.summary),
+    h("h2", {}, "Limits"),
+    table(["Limit", "Value", "What counts", "From", "Sources"], t.limits.map((l) => h("tr", {},
+      h("td", {}, l.category),
+      h("td", { class: "value" }, l.value !== null ? `${l.value.toLocaleString("en-US")} ${l.unit}`
+        : `${l.min_value.toLocaleString("en-US")}–${l.max_value.toLocaleString("en-US")} ${l.unit}`),
+      h("td", {}, l.counts, l.note ? h("div", { class: "muted" }, l.note) : ""),
+      h("td", {}, l.applies_from ?? "—"), h("td", {}, sourceLinks(l.sources))))),
+    h("h2", {}, "Parties"),
+    table(["State", "Role today", "Signed", "Ratified / acceded", "In force", "Withdrawal notified", "Withdrawal effective"],
+      t.parties.map((p) => h("tr", { class: p.role === "withdrawn" ? "withdrawn-row" : "" },
+        h("td", { class: p.role === "withdrawn" ? "withdrawn" : "" }, p.country.name),
+        h("td", {}, p.role ? p.role.replace("_", " ") : "—"), h("td", {}, p.signed_on ?? ""),
+        h("td", {}, p.consented_on ?? ""), h("td", {}, p.in_force_on ?? p.party_by_on ?? ""),
+        h("td", {}, p.withdrawal_notified_on ?? ""), h("td", {}, p.withdrawal_effective_on ?? "")))),
+    h("h2", {}, "Timeline"),
+    h("ol", { class: "events" }, events.items.map((e) => h("li", {},
+      h("time", { datetime: e.date }, e.date), ` — ${e.type.replace(/_/g, " ")}: ${e.description} `,
+      sourceLinks(e.sources)))),
+    h("h2", {}, "Statements"),
+    statements.items.map((s) => statementItem(s)),
+    h("p", {}, h("a", { href: `#/statements?treaty=${slug}` }, "All statements on this treaty")),
+    h("h2", {}, "Articles"),
+    h("ul", {}, articles.items.map((a) => h("li", {}, h("a", { href: `#/articles/${a.slug}` }, a.title),
+      ` (${a.publication}, ${a.published_on})`))),
+    h("h2", {}, "Sources"), h("p", {}, sourceLinks(t.sources)));
+}
+
+const FILTERS = ["q", "treaty", "speaker", "country", "since", "until"];
+
+async function statementsPage(params) {
+  const [treaties, people] = await Promise.all([api("/treaties"), api("/people", { limit: 500 })]);
+  const field = (name, label, input) => h("label", {}, label, input);
+  const select = (name, options) => h("select", { name, id: `f-${name}` }, h("option", { value: "" }, "Any"),
+    options.map(([value, text]) => h("option", { value, selected: params.get(name) === value }, text)));
+  const form = h("form", { class: "filters", role: "search" },
+    field("q", "Search text", h("input", { name: "q", type: "search", id: "f-q", value: params.get("q") ?? "" })),
+    field("treaty", "Treaty", select("treaty", treaties.items.map((t) => [t.slug, t.short_name]))),
+    field("speaker", "Speaker", select("speaker", people.items.map((p) => [p.slug, p.name]))),
+    field("country", "Country code", h("input", { name: "country", id: "f-country", maxlength: 2, value: params.get("country") ?? "" })),
+    field("since", "Since", h("input", { name: "since", type: "date", id: "f-since", value: params.get("since") ?? "" })),
+    field("until", "Until", h("input", { name: "until", type: "date", id: "f-until", value: params.get("until") ?? "" })),
+    h("button", { type: "submit" }, "Show"));
+  form.addEventListener("submit", (event) => {
+    event.preventDefault();
+    const chosen = new URLSearchParams();
+    for (const name of FILTERS) if (form.elements[name].value) chosen.set(name, form.elements[name].value);
+    location.hash = `#/statements?${chosen}`;
+  });
+  const list = h("div", { id: "results" });
+  const more = h("button", { type: "button", hidden: true }, "Load more");
+  const count = h("p", { class: "muted", id: "count" });
+  render(h("h1", {}, "Statements"), form, count, list, more);
+  const query = Object.fromEntries(FILTERS.filter((n) => params.get(n)).map((n) => [n, params.get(n)]));
+  // Search text without a country goes to /search for highlighted snippets.
+  const searching = query.q && !query.country;
+  let page = searching ? await api("/search", { ...query, type: "statement", limit: 20 })
+    : await api("/statements", { ...query, limit: 20 });
+  const append = async (result) => {
+    if (searching) {
+      const full = await Promise.all(result.items.map((hit) => api(`/statements/${hit.key}`)));
+      full.forEach((s, i) => list.append(statementItem(s, result.items[i].snippet)));
+    } else {
+      result.items.forEach((s) => list.append(statementItem(s)));
+    }
+    more.hidden = !result.next;
+  };
+  count.textContent = `${page.total} statement${page.total === 1 ? "" : "s"}`;
+  await append(page);
+  more.addEventListener("click", async () => {
+    more.disabled = true;
+    try { page = await fetchJson(page.next); await append(page); } catch (e) { showError(e.message); }
+    more.disabled = false;
+  });
+}
+
+async function personPage(slug) {
+  const [p, statements] = await Promise.all([api(`/people/${slug}`), api(`/people/${slug}/statements`, { limit: 100 })]);
+  render(
+    h("h1", {}, p.name),
+    p.aliases.length ? h("p", { class: "muted" }, `Also spelled: ${p.aliases.join(", ")}`) : "",
+    p.description ? h("p", {}, p.description) : "",
+    h("h2", {}, "Positions"),
+    table(["Title", "Organisation", "From", "To", "Sources"], p.positions.map((pos) => h("tr", {},
+      h("td", {}, pos.title), h("td", {}, pos.organization), h("td", {}, pos.start_on ?? "unknown"),
+      h("td", {}, pos.end_on ?? "—"), h("td", {}, sourceLinks(pos.sources))))),
+    h("h2", {}, "Statements"), statements.items.map((s) => statementItem(s)));
+}
+
+async function articlePage(slug) {
+  const a = await api(`/articles/${slug}`);
+  render(
+    h("h1", {}, a.title),
+    h("p", {}, `${a.publication}, ${a.published_on} · by ${a.authors.map((x) => x.name).join(" and ")}`),
+    a.web_url ? h("p", {}, h("a", { href: a.web_url, rel: "noopener" }, "Read the article")) : "",
+    h("p", {}, a.summary),
+    h("p", {}, "Treaties: ", a.treaties.map((t, i) => [i ? ", " : "", h("a", { href: `#/treaties/${t.slug}` }, t.short_name)])),
+    h("h2", {}, "Statements it reports"), a.statements.map((s) => statementItem(s)));
+}
+
+// --- routing ---------------------------------------------------------------------------
+
+async function route() {
+  const [path, query = ""] = location.hash.replace(/^#/, "").split("?");
+  const params = new URLSearchParams(query);
+  const parts = path.split("/").filter(Boolean);
+  showError("");
+  main.classList.add("loading");
+  main.setAttribute("aria-busy", "true");
+  try {
+    if (parts[0] === "treaties" && parts[1]) await treatyPage(parts[1]);
+    else if (parts[0] === "statements") await statementsPage(params);
+    else if (parts[0] === "people" && parts[1]) await personPage(parts[1]);
+    else if (parts[0] === "articles" && parts[1]) await articlePage(parts[1]);
+    else await homePage(params);
+  } catch (error) {
+    render(h("h1", {}, "Something went wrong"));
+    showError(error.message);
+  } finally {
+    main.classList.remove("loading");
+    main.removeAttribute("aria-busy");
+  }
+}
+
+async function showVersion() {
+  try { document.getElementById("version").textContent = (await api("/meta")).data_version; }
+  catch (_) { /* the footer can do without it */ }
+}
+
+window.addEventListener("hashchange", route);
+route();
+showVersion();

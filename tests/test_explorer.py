@@ -1,0 +1,143 @@
+"""The explorer page in a real browser (Debian's Chromium driven by Playwright)."""
+
+import os
+import shutil
+import socket
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import uvicorn
+
+from app.config import Settings
+from app.main import create_app
+
+playwright_api = pytest.importorskip("playwright.sync_api")
+
+CHROMIUM = os.environ.get("TREATYKB_CHROMIUM", shutil.which("chromium") or "/usr/bin/chromium")
+ARTIFACTS = Path(__file__).resolve().parent.parent / "test-artifacts"
+FLAGS = [
+    "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+    "--disable-background-networking", "--disable-component-update", "--disable-sync",
+]  # fmt: skip
+
+
+@pytest.fixture(scope="module")
+def base_url(shared_url: str) -> Iterator[str]:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    config = uvicorn.Config(
+        create_app(Settings(database_url=shared_url)),
+        host="127.0.0.1",
+        port=port,
+        log_level="warning",
+    )
+    server = uvicorn.Server(config)
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 15
+    while not server.started and time.monotonic() < deadline:
+        time.sleep(0.05)
+    yield f"http://127.0.0.1:{port}"
+    server.should_exit = True
+    thread.join(timeout=10)
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[object]:
+    if not Path(CHROMIUM).exists():
+        if os.environ.get("TREATYKB_REQUIRE_BROWSER") == "1":
+            pytest.fail(f"Chromium not found at {CHROMIUM} (TREATYKB_REQUIRE_BROWSER=1)")
+        pytest.skip(f"Chromium not found at {CHROMIUM}")
+    with playwright_api.sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
+        yield browser
+        browser.close()
+
+
+@pytest.fixture
+def page(browser: object, base_url: str, request: pytest.FixtureRequest) -> Iterator[object]:
+    context = browser.new_context(viewport={"width": 1440, "height": 900}, base_url=base_url)  # type: ignore[attr-defined]
+    page = context.new_page()
+    errors: list[str] = []
+    page.on("console", lambda msg: errors.append(msg.text) if msg.type == "error" else None)
+    page.on("pageerror", lambda exc: errors.append(str(exc)))
+    page.console_errors = errors  # type: ignore[attr-defined]
+    yield page
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / f"{request.node.name}.png"), full_page=True)
+    context.close()
+    assert errors == [], errors
+
+
+def test_timeline_shows_three_treaties(page: object) -> None:
+    page.goto("/")  # type: ignore[attr-defined]
+    bars = page.locator("svg.timeline a.treaty-bar")  # type: ignore[attr-defined]
+    playwright_api.expect(bars).to_have_count(3)
+    labels = {bars.nth(i).get_attribute("aria-label") for i in range(3)}
+    assert labels == {"New START: expired", "INF Treaty: terminated", "Open Skies: in force"}
+
+
+def test_open_new_start_and_see_its_limits(page: object) -> None:
+    page.goto("/")  # type: ignore[attr-defined]
+    page.locator('a.treaty-bar[data-slug="new-start"]').click()  # type: ignore[attr-defined]
+    playwright_api.expect(page.locator("h1")).to_contain_text("New START")  # type: ignore[attr-defined]
+    values = page.locator("td.value").all_inner_texts()  # type: ignore[attr-defined]
+    assert "1,550 warheads" in values
+    assert "800 launchers and heavy bombers" in values
+    page.goto("/#/treaties/open-skies")  # type: ignore[attr-defined]
+    withdrawn = page.locator("td.withdrawn")  # type: ignore[attr-defined]
+    playwright_api.expect(withdrawn).to_have_text(["Russian Federation", "United States"])
+
+
+def test_search_dust_highlights_lavrov(page: object) -> None:
+    page.goto("/#/statements")  # type: ignore[attr-defined]
+    page.get_by_label("Search text").fill("dust")  # type: ignore[attr-defined]
+    page.get_by_role("button", name="Show").click()  # type: ignore[attr-defined]
+    first = page.locator(".statement").first  # type: ignore[attr-defined]
+    playwright_api.expect(first.locator("mark")).to_have_text("dust")
+    playwright_api.expect(first).to_contain_text("Sergei Lavrov")
+    assert "q=dust" in page.url  # type: ignore[attr-defined]
+
+
+def test_filter_statements_by_speaker(page: object) -> None:
+    page.goto("/#/statements")  # type: ignore[attr-defined]
+    page.get_by_label("Speaker").select_option("fu-cong")  # type: ignore[attr-defined]
+    page.get_by_role("button", name="Show").click()  # type: ignore[attr-defined]
+    playwright_api.expect(page.locator("#count")).to_have_text("3 statements")  # type: ignore[attr-defined]
+    speakers = set(page.locator(".statement a[href^='#/people/']").all_inner_texts())  # type: ignore[attr-defined]
+    assert speakers == {"Fu Cong"}
+
+
+def test_status_on_2020_12_01(page: object) -> None:
+    page.goto("/")  # type: ignore[attr-defined]
+    page.get_by_label("Date").fill("2020-12-01")  # type: ignore[attr-defined]
+    page.get_by_label("Date").dispatch_event("change")  # type: ignore[attr-defined]
+    row = page.locator('tr[data-slug="new-start"]')  # type: ignore[attr-defined]
+    playwright_api.expect(row).to_contain_text("in force")
+    playwright_api.expect(row).to_contain_text("2021-02-05")
+    skies = page.locator('tr[data-slug="open-skies"]')  # type: ignore[attr-defined]
+    playwright_api.expect(skies).to_contain_text("33")
+
+
+def test_api_errors_show_their_detail(page: object) -> None:
+    page.goto("/#/treaties/start-ii")  # type: ignore[attr-defined]
+    alert = page.get_by_role("alert")  # type: ignore[attr-defined]
+    playwright_api.expect(alert).to_have_text("No treaty with identifier 'start-ii' exists.")
+    # The browser logs each 404 the page asked for; those are this test's point.
+    errors = page.console_errors  # type: ignore[attr-defined]
+    assert errors
+    errors[:] = [e for e in errors if "status of 404" not in e]
+
+
+def test_person_and_article_pages_and_a_narrow_screen(page: object) -> None:
+    page.set_viewport_size({"width": 375, "height": 800})  # type: ignore[attr-defined]
+    page.goto("/#/people/sergei-lavrov")  # type: ignore[attr-defined]
+    playwright_api.expect(page.locator("main")).to_contain_text("Also spelled: Sergey Lavrov")  # type: ignore[attr-defined]
+    page.goto("/#/articles/act-2020-11-russia-expands-inf-moratorium-proposal")  # type: ignore[attr-defined]
+    playwright_api.expect(page.locator(".statement")).to_have_count(3)  # type: ignore[attr-defined]
+    width = page.evaluate("document.documentElement.scrollWidth")  # type: ignore[attr-defined]
+    assert width <= 375
