@@ -163,8 +163,9 @@ async function homePage(params) {
 }
 
 async function treatyPage(slug) {
-  const [t, events, statements, articles] = await Promise.all([
-    api(`/treaties/${slug}`), api(`/treaties/${slug}/events`, { limit: 500 }),
+  const t = await api(`/treaties/${slug}`);  // first: an unknown slug stops here
+  const [events, statements, articles] = await Promise.all([
+    api(`/treaties/${slug}/events`, { limit: 500 }),
     api(`/treaties/${slug}/statements`, { limit: 20 }), api(`/treaties/${slug}/articles`)]);
   const status = await api(`/treaties/${slug}/status`);
   render(
