@@ -1,11 +1,15 @@
 """Absolute URLs of resources, so every reference in a response can be followed."""
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Annotated
 
 from fastapi import Depends, Request
+from sqlmodel import Session
 
 from app.config import Settings
+from app.db import SessionDep
+from app.errors import PermanentRedirect
 
 
 @dataclass(frozen=True)
@@ -47,3 +51,15 @@ def moved(request: Request, old: str, new: str) -> str:
     """The request's URL with the identifier `old` replaced by the canonical `new`."""
     path = request.url.path.replace(f"/{old}", f"/{new}", 1)
     return str(request.url.replace(path=path))
+
+
+def canonical_only(resolve: Callable[[Session, str], str]) -> Callable[..., str]:
+    """A path dependency: 404 for an unknown slug, 308 to the canonical URL for an alias."""
+
+    def check(slug: str, request: Request, session: SessionDep) -> str:
+        canonical = resolve(session, slug)
+        if canonical != slug:
+            raise PermanentRedirect(moved(request, slug, canonical))
+        return slug
+
+    return check

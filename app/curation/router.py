@@ -37,6 +37,14 @@ def _location(request: Request, name: str, key: tuple[str, ...]) -> str:
     return str(request.url_for("read_record", resource=name, key="/".join(key)))
 
 
+def _save(session: Any, res: Any, path_key: tuple[str, ...], record: Any, actor: str) -> Response:
+    if res.key_of(record) != path_key:
+        raise service.InvalidParameter("A record's key cannot change; create a new record.")
+    service.save(session, res, record, actor=actor)
+    session.commit()
+    return _record_response(record)
+
+
 @router.get("/{resource}/{key:path}", operation_id="records-get")
 def read_record(resource: ResourcePath, key: KeyPath, session: SessionDep) -> Response:
     """One record in the editable seed-file format, with the ETag that writes must send."""
@@ -76,12 +84,7 @@ def replace_record(
     res = service.resource_named(resource)
     path_key = service.key_from_path(res, key)
     service.check_if_match(if_match, service.current(session, res, path_key))
-    record = service.validate(res, body)
-    if res.key_of(record) != path_key:
-        raise service.InvalidParameter("The body's key differs from the URL's; keys never change.")
-    service.save(session, res, record, actor=token.name)
-    session.commit()
-    return _record_response(record)
+    return _save(session, res, path_key, service.validate(res, body), token.name)
 
 
 @router.patch("/{resource}/{key:path}", operation_id="records-patch")
@@ -99,12 +102,7 @@ def patch_record(
     before = service.current(session, res, path_key)
     service.check_if_match(if_match, before)
     merged = service.merge_patch(before.model_dump(mode="json"), body)
-    record = service.validate(res, merged)
-    if res.key_of(record) != path_key:
-        raise service.InvalidParameter("A patch cannot change the key; create a new record.")
-    service.save(session, res, record, actor=token.name)
-    session.commit()
-    return _record_response(record)
+    return _save(session, res, path_key, service.validate(res, merged), token.name)
 
 
 @router.delete("/{resource}/{key:path}", operation_id="records-delete", status_code=204)

@@ -5,7 +5,6 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Query, Request, Response
 
 from app.db import SessionDep
-from app.errors import PermanentRedirect
 from app.filters import values
 from app.listing import list_response
 from app.pagination import Page, PageDep, Sort
@@ -14,20 +13,12 @@ from app.people.schemas import PersonDetail, PersonPublic, person_detail, person
 from app.statements import service as statements
 from app.statements.router import statement_list
 from app.statements.schemas import StatementPublic
-from app.urls import UrlsDep, moved
+from app.urls import UrlsDep, canonical_only
 
 router = APIRouter(prefix="/people", tags=["people"])
 
 
-def canonical_person(slug: str, request: Request, session: SessionDep) -> str:
-    """404 for an unknown slug; 308 to the canonical URL for another spelling's slug."""
-    canonical = service.canonical_slug(session, slug)
-    if canonical != slug:
-        raise PermanentRedirect(moved(request, slug, canonical))
-    return slug
-
-
-Slug = Annotated[str, Depends(canonical_person)]
+Slug = Annotated[str, Depends(canonical_only(service.canonical_slug))]
 
 
 @router.get("", operation_id="people-list", response_model=Page[PersonPublic])

@@ -10,7 +10,6 @@ from app.articles import service as articles
 from app.articles.schemas import ArticlePublic, article_public
 from app.dates import today
 from app.db import SessionDep
-from app.errors import PermanentRedirect
 from app.events import service as events
 from app.filters import values
 from app.listing import list_response, whole_response
@@ -34,7 +33,7 @@ from app.treaties.schemas import (
     treaty_public,
 )
 from app.treaties.status import Role, Status, days_until, role_on, treaty_dates
-from app.urls import Urls, UrlsDep, moved
+from app.urls import Urls, UrlsDep, canonical_only
 
 router = APIRouter(prefix="/treaties", tags=["treaties"])
 
@@ -44,15 +43,7 @@ OnQuery = Annotated[
 ]
 
 
-def canonical_treaty(slug: str, request: Request, session: SessionDep) -> str:
-    """404 for an unknown slug; 308 to the canonical URL for a former or alternative one."""
-    canonical = service.canonical_slug(session, slug)
-    if canonical != slug:
-        raise PermanentRedirect(moved(request, slug, canonical))
-    return slug
-
-
-Slug = Annotated[str, Depends(canonical_treaty)]
+Slug = Annotated[str, Depends(canonical_only(service.canonical_slug))]
 
 
 @router.get("", operation_id="treaties-list", response_model=Page[TreatyPublic])
