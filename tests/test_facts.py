@@ -117,3 +117,28 @@ def test_new_start_expiry_wording_is_kept_with_both_sources(client: TestClient) 
         "jpnd-2021-new-start-extension",
         "state-dept-new-start-page",
     }
+
+
+@pytest.mark.parametrize(
+    ("path", "key", "field", "theirs", "source"),
+    [
+        ("/v1/treaties/inf/limits", "inf-banned-range-band", "max_value", "5000",
+         "aca-inf-treaty-at-a-glance"),
+        ("/v1/treaties/new-start/limits", "new-start-deployed-and-non-deployed-launchers",
+         "value", "700", "nuclearforces-new-start"),
+        ("/v1/treaties/new-start/events?limit=500", "new-start-extension", "new_expires_on",
+         "2026-02-04", "state-dept-new-start-page"),
+        ("/v1/treaties/open-skies/events?limit=500", "open-skies-signature", "date",
+         "1990-03-24", "cns-open-skies-fact-sheet"),
+    ],
+)  # fmt: skip
+def test_competing_values_are_shown_beside_ours(
+    client: TestClient, path: str, key: str, field: str, theirs: str, source: str
+) -> None:
+    items = client.get(path).json()["items"]
+    record = next(x for x in items if x.get("slug", x.get("id")) == key)
+    assert str(record[field]) != theirs  # ours stands
+    assert any(
+        (c["field"], c["value"], c["source"]["slug"]) == (field, theirs, source)
+        for c in record["competing_values"]
+    )

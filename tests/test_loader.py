@@ -47,7 +47,7 @@ def edit(path: Path, index: int, **changes: object) -> None:
 def test_load_then_reload_changes_nothing(engine: Engine) -> None:
     first = load_paths(engine, [SEED])
     assert {name: c.created for name, c in first.items()} == {
-        "countries": 39, "sources": 52, "treaties": 3, "articles": 3, "limits": 7,
+        "countries": 39, "sources": 53, "treaties": 3, "articles": 3, "limits": 7,
         "events": 47, "participation": 41, "people": 9, "statements": 27,
     }  # fmt: skip
     second = load_paths(engine, [SEED])

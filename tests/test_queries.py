@@ -49,7 +49,8 @@ def test_treaty_detail_is_bounded(client: TestClient) -> None:
         client.get("/v1/treaties/new-start")
     with counting(client) as many_parties:
         client.get("/v1/treaties/open-skies")
-    assert len(few_parties) == len(many_parties) <= 15
+    # Constant: the same statements for 2 parties or 36 (the bound is the relations).
+    assert len(few_parties) == len(many_parties) <= 20
 
 
 def test_expansion_is_bounded_too(client: TestClient) -> None:

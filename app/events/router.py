@@ -12,6 +12,7 @@ from app.filters import values
 from app.listing import list_response
 from app.pagination import Page, PageDep, Sort
 from app.search.query import HELP as SEARCH_HELP
+from app.treaties import service as treaties
 from app.treaties.schemas import EventPublic, event_public
 from app.urls import UrlsDep
 
@@ -63,7 +64,8 @@ def _events(
     sort: SortDep,
 ) -> Page[EventPublic] | Response:
     query = service.events_query(session, filters)
-    build = lambda e: event_public(e, urls)  # noqa: E731
+    competing = treaties.competing_index(session, "events")
+    build = lambda e: event_public(e, urls, competing.get(e.id))  # noqa: E731
     return list_response(request, response, session, query, sort, page, EventPublic, build)
 
 
@@ -90,4 +92,5 @@ router.add_api_route(
 @router.get("/events/{event_id}", operation_id="events-get")
 def get_event(event_id: str, session: SessionDep, urls: UrlsDep) -> EventPublic:
     """One event with its treaty, country and sources."""
-    return event_public(service.get_event(session, event_id), urls)
+    competing = treaties.competing_index(session, "events").get(event_id)
+    return event_public(service.get_event(session, event_id), urls, competing)

@@ -58,6 +58,22 @@ class Record(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
+class CompetingRecord(Record):
+    """Another source's value for one field, kept beside ours (see seed_data/README.md)."""
+
+    field: Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9_]*$", max_length=60)]
+    value: Text
+    source: Annotated[Slug, Ref("sources")]
+    note: str | None = None
+
+
+def _by_field(values: list[CompetingRecord]) -> list[CompetingRecord]:
+    return sorted(values, key=lambda c: (c.field, c.source, c.value))
+
+
+Competing = Annotated[list[CompetingRecord], AfterValidator(_by_field)]
+
+
 class CountryRecord(Record):
     code: CountryCode
     name: Text
@@ -93,6 +109,7 @@ class TreatyRecord(Record):
     depositary: str | None = None
     summary: Text
     aliases: Annotated[list[Slug], AfterValidator(_sorted_unique)] = []
+    competing: Competing = []
     sources: SourceRefs
 
 
@@ -107,6 +124,7 @@ class LimitRecord(Record):
     unit: Text
     applies_from: PartialDate | None = None
     note: str | None = None
+    competing: Competing = []
     sources: SourceRefs
 
     @model_validator(mode="after")
@@ -127,6 +145,7 @@ class EventRecord(Record):
     country: Annotated[CountryCode | None, Ref("countries")] = None
     description: Text
     new_expires_on: PartialDate | None = None
+    competing: Competing = []
     sources: SourceRefs
 
     @model_validator(mode="after")
@@ -149,6 +168,7 @@ class ParticipationRecord(Record):
     withdrawal_effective_on: PartialDate | None = None
     ended_on: PartialDate | None = None
     note: str | None = None
+    competing: Competing = []
     sources: SourceRefs
 
 

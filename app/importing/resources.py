@@ -222,6 +222,54 @@ def _write_article_source(session: Session, article: r.ArticleRecord) -> None:
         session.execute(insert(m.Source).values(slug=article.slug, **source))
 
 
+# Competing values: owned rows of limits, events, treaties and participation.
+
+
+def _read_competing(name: str) -> Callable[[Session, dict[Key, Fields]], None]:
+    def read(session: Session, found: dict[Key, Fields]) -> None:
+        labels = {"/".join(map(str, key)): key for key in found}
+        query = select(m.CompetingValue).where(
+            m.CompetingValue.resource == name,  # type: ignore[arg-type]
+            m.CompetingValue.key.in_(labels),  # type: ignore[attr-defined]
+        )
+        for values in found.values():
+            values["competing"] = []
+        for row in session.execute(query).scalars():
+            found[labels[row.key]]["competing"].append(
+                {
+                    "field": row.field,
+                    "value": row.value,
+                    "source": row.source_slug,
+                    "note": row.note,
+                }
+            )
+
+    return read
+
+
+def _write_competing(name: str) -> Callable[[Session, Any], None]:
+    def write(session: Session, record: Any) -> None:
+        key = "/".join(str(getattr(record, k)) for k in BY_NAME[name].key)
+        session.execute(delete(m.CompetingValue).filter_by(resource=name, key=key))
+        rows = [
+            {"resource": name, "key": key, "field": c.field, "value": c.value,
+             "source_slug": c.source, "note": c.note}
+            for c in record.competing
+        ]  # fmt: skip
+        if rows:
+            session.execute(insert(m.CompetingValue), rows)
+
+    return write
+
+
+def _competing(name: str) -> dict[str, Any]:
+    return {
+        "children": frozenset({"competing"}),
+        "read_children": _read_competing(name),
+        "write_children": _write_competing(name),
+    }
+
+
 _TREATY_REF = {"treaty": "treaty_slug", "country": "country_code"}
 
 RESOURCES: tuple[Resource, ...] = (
@@ -242,6 +290,7 @@ RESOURCES: tuple[Resource, ...] = (
             _sources(m.TreatySource, "treaty_slug"),
             Link("aliases", m.TreatyAlias, ("treaty_slug",), "slug"),
         ),
+        **_competing("treaties"),
     ),
     Resource(
         "articles",
@@ -261,6 +310,7 @@ RESOURCES: tuple[Resource, ...] = (
         ("slug",),
         renames=_TREATY_REF,
         links=(_sources(m.LimitSource, "limit_slug"),),
+        **_competing("limits"),
     ),
     Resource(
         "events",
@@ -269,6 +319,7 @@ RESOURCES: tuple[Resource, ...] = (
         ("id",),
         renames=_TREATY_REF,
         links=(_sources(m.EventSource, "event_id"),),
+        **_competing("events"),
     ),
     Resource(
         "participation",
@@ -277,6 +328,7 @@ RESOURCES: tuple[Resource, ...] = (
         ("treaty", "country"),
         renames=_TREATY_REF,
         links=(_sources(m.ParticipationSource, "treaty_slug", "country_code"),),
+        **_competing("participation"),
     ),
     Resource(
         "people",

@@ -169,4 +169,8 @@ def referrers(session: Session, resource: Resource, key: Key) -> list[str]:
     )
     if "sources" in targets:
         found += [f"people/{slug}" for slug in session.execute(positions).scalars()]
+        citing = select(m.CompetingValue.resource, m.CompetingValue.key).where(
+            m.CompetingValue.source_slug == key[0]  # type: ignore[arg-type]
+        )
+        found += [f"{name}/{label}" for name, label in session.execute(citing)]
     return sorted(set(found))

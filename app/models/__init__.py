@@ -7,7 +7,7 @@ from app.models.curation import ApiToken, Change
 from app.models.meta import DataVersion
 from app.models.person import Person, PersonAlias, PersonSource, Position, PositionSource
 from app.models.search import SearchDocument
-from app.models.source import Source
+from app.models.source import CompetingValue, Source
 from app.models.statement import Statement, StatementSource, StatementTreaty
 from app.models.treaty import (
     Event,
@@ -24,6 +24,7 @@ from app.models.treaty import (
 __all__ = [
     "ApiToken",
     "Change",
+    "CompetingValue",
     "Article",
     "ArticleAuthor",
     "ArticleTreaty",

@@ -27,6 +27,7 @@ from app.treaties.schemas import (
     SuspensionPublic,
     TreatyDetail,
     TreatyPublic,
+    competing_public,
     event_public,
     limit_public,
     party_public,
@@ -83,10 +84,6 @@ def get_treaty(slug: Slug, session: SessionDep, urls: UrlsDep) -> TreatyDetail:
     treaty = service.get_treaty(session, slug)
     day = today()
     dates = service.dates_of(session, [treaty], day)[slug]
-    parties = [
-        party_public(p, role_on(p, day, dates.status), urls)
-        for p in service.list_parties(session, treaty=slug)
-    ]
     return TreatyDetail(
         **treaty_public(treaty, dates, urls).model_dump(),
         duration=treaty.duration,
@@ -94,10 +91,29 @@ def get_treaty(slug: Slug, session: SessionDep, urls: UrlsDep) -> TreatyDetail:
         depositary=treaty.depositary,
         summary=treaty.summary,
         aliases=[a.slug for a in treaty.aliases],
-        limits=[limit_public(x, urls) for x in service.list_limits(session, treaty=slug)],
-        parties=parties,
+        limits=_limits(session, slug, urls),
+        parties=_parties(session, slug, day, dates.status, urls),
+        competing_values=competing_public(
+            service.competing_index(session, "treaties").get(slug, []), urls
+        ),
         sources=sources_of(treaty.sources, urls),
     )
+
+
+def _limits(session: SessionDep, slug: str, urls: Urls) -> list[LimitPublic]:
+    competing = service.competing_index(session, "limits")
+    rows = service.list_limits(session, treaty=slug)
+    return [limit_public(x, urls, competing.get(x.slug)) for x in rows]
+
+
+def _parties(
+    session: SessionDep, slug: str, day: dt.date, status: Status, urls: Urls
+) -> list[PartyPublic]:
+    competing = service.competing_index(session, "participation")
+    return [
+        party_public(p, role_on(p, day, status), urls, competing.get(f"{slug}/{p.country_code}"))
+        for p in service.list_parties(session, treaty=slug)
+    ]
 
 
 @router.get("/{slug}/limits", operation_id="treaties-limits", response_model=Page[LimitPublic])
@@ -105,8 +121,7 @@ def treaty_limits(
     slug: Slug, session: SessionDep, urls: UrlsDep, page: PageDep
 ) -> Page[LimitPublic] | Response:
     """The treaty's numeric limits, each with what counts and its sources (all of them)."""
-    items = [limit_public(x, urls) for x in service.list_limits(session, treaty=slug)]
-    return whole_response(page, LimitPublic, items)
+    return whole_response(page, LimitPublic, _limits(session, slug, urls))
 
 
 @router.get("/{slug}/parties", operation_id="treaties-parties", response_model=Page[PartyPublic])
@@ -117,9 +132,7 @@ def treaty_parties(
     treaty = service.get_treaty(session, slug)
     day = on or today()
     status = service.dates_of(session, [treaty], day)[slug].status
-    rows = service.list_parties(session, treaty=slug)
-    items = [party_public(p, role_on(p, day, status), urls) for p in rows]
-    return whole_response(page, PartyPublic, items)
+    return whole_response(page, PartyPublic, _parties(session, slug, day, status, urls))
 
 
 @router.get("/{slug}/events", operation_id="treaties-events", response_model=Page[EventPublic])
@@ -136,7 +149,8 @@ def treaty_events(
     """The treaty's dated timeline, oldest first."""
     filters = events.EventFilters(treaties=[slug], types=values(type))
     query = events.events_query(session, filters)
-    build = lambda e: event_public(e, urls)  # noqa: E731
+    competing = service.competing_index(session, "events")
+    build = lambda e: event_public(e, urls, competing.get(e.id))  # noqa: E731
     return list_response(request, response, session, query, sort, page, EventPublic, build)
 
 

@@ -30,6 +30,23 @@ class TreatyPublic(Stamped):
     url: str
 
 
+class CompetingPublic(BaseModel):
+    """Another source's value for a field, shown beside ours rather than merged into it."""
+
+    field: str = Field(examples=["max_value"])
+    value: str = Field(examples=["5000"])
+    source: SourcePublic
+    note: str | None
+
+
+def competing_public(rows: list[m.CompetingValue], urls: Urls) -> list[CompetingPublic]:
+    return [
+        CompetingPublic(field=c.field, value=c.value, source=SourcePublic.of(c.source, urls),
+                        note=c.note)
+        for c in rows
+    ]  # fmt: skip
+
+
 class LimitPublic(Stamped):
     slug: str = Field(examples=["new-start-deployed-warheads"])
     treaty: TreatyRef
@@ -43,6 +60,9 @@ class LimitPublic(Stamped):
     unit: str = Field(examples=["warheads"])
     applies_from: str | None = Field(description="Date by which the limit had to be met.")
     note: str | None
+    competing_values: list[CompetingPublic] = Field(
+        default=[], description="Other sources' values for fields of this record."
+    )
     sources: list[SourcePublic]
 
 
@@ -62,6 +82,9 @@ class PartyPublic(Stamped):
     withdrawal_effective_on: str | None
     ended_on: str | None = Field(description="When a predecessor state ceased to exist.")
     note: str | None
+    competing_values: list[CompetingPublic] = Field(
+        default=[], description="Other sources' values for fields of this record."
+    )
     sources: list[SourcePublic]
 
 
@@ -73,6 +96,9 @@ class EventPublic(Stamped):
     country: CountryRef | None
     description: str
     new_expires_on: str | None = Field(description="For extensions: the new expiry.")
+    competing_values: list[CompetingPublic] = Field(
+        default=[], description="Other sources' values for fields of this record."
+    )
     sources: list[SourcePublic]
 
     @computed_field  # type: ignore[prop-decorator]
@@ -89,6 +115,9 @@ class TreatyDetail(TreatyPublic):
     summary: str
     limits: list[LimitPublic]
     parties: list[PartyPublic] = Field(description="Every state with a part in it, ever.")
+    competing_values: list[CompetingPublic] = Field(
+        default=[], description="Other sources' values for fields of this record."
+    )
     sources: list[SourcePublic]
 
 
@@ -139,17 +168,26 @@ def treaty_public(treaty: m.Treaty, dates: TreatyDates, urls: Urls) -> TreatyPub
     )
 
 
-def limit_public(limit: m.Limit, urls: Urls) -> LimitPublic:
+def limit_public(
+    limit: m.Limit, urls: Urls, competing: list[m.CompetingValue] | None = None
+) -> LimitPublic:
     return LimitPublic(
         **limit.model_dump(exclude={"treaty_slug"}),
+        competing_values=competing_public(competing or [], urls),
         treaty=TreatyRef.of(limit.treaty, urls),
         sources=sources_of(limit.sources, urls),
     )
 
 
-def party_public(p: m.Participation, role: Role | None, urls: Urls) -> PartyPublic:
+def party_public(
+    p: m.Participation,
+    role: Role | None,
+    urls: Urls,
+    competing: list[m.CompetingValue] | None = None,
+) -> PartyPublic:
     return PartyPublic(
         **p.model_dump(exclude={"treaty_slug", "country_code"}),
+        competing_values=competing_public(competing or [], urls),
         country=CountryRef.of(p.country, urls),
         treaty=TreatyRef.of(p.treaty, urls),
         role=role,
@@ -157,9 +195,12 @@ def party_public(p: m.Participation, role: Role | None, urls: Urls) -> PartyPubl
     )
 
 
-def event_public(event: m.Event, urls: Urls) -> EventPublic:
+def event_public(
+    event: m.Event, urls: Urls, competing: list[m.CompetingValue] | None = None
+) -> EventPublic:
     return EventPublic(
         **event.model_dump(exclude={"treaty_slug", "country_code"}),
+        competing_values=competing_public(competing or [], urls),
         treaty=TreatyRef.of(event.treaty, urls),
         country=CountryRef.of(event.country, urls) if event.country else None,
         sources=sources_of(event.sources, urls),

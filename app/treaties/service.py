@@ -106,3 +106,17 @@ def parties_on(session: Session, slugs: Sequence[str], day: dt.date) -> dict[str
         if role_on(p, day, dates[p.treaty_slug].status) == Role.party:
             members[p.treaty_slug].add(p.country_code)
     return members
+
+
+def competing_index(session: Session, resource: str) -> dict[str, list[m.CompetingValue]]:
+    """Every competing value of one resource, by record key: few by nature, one query."""
+    query = (
+        select(m.CompetingValue)
+        .where(m.CompetingValue.resource == resource)
+        .options(selectinload(m.CompetingValue.source))  # type: ignore[arg-type]
+        .order_by(m.CompetingValue.field, m.CompetingValue.source_slug)  # type: ignore[arg-type]
+    )
+    grouped: dict[str, list[m.CompetingValue]] = defaultdict(list)
+    for row in session.exec(query):
+        grouped[row.key].append(row)
+    return grouped
