@@ -30,9 +30,15 @@ def _print_counts(counts: dict[str, Counts]) -> None:
         say(f"{name:<14}{c.created:>9}{c.updated:>9}{c.unchanged:>11}")
 
 
+def _progress(name: str, done: int) -> None:
+    # Chunks are 1,000 records; report every 10,000 so a large load shows it is moving.
+    if done and done % 10_000 == 0:
+        say(f"  {name}: {done:,} records written", err=True)
+
+
 def _load(engine: Engine, paths: list[Path]) -> int:
     try:
-        counts = load_paths(engine, paths)
+        counts = load_paths(engine, paths, progress=_progress)
     except LoadError as exc:
         say(f"Nothing was loaded: {len(exc.problems)} problem(s).", err=True)
         for problem in exc.problems:

@@ -1,6 +1,7 @@
 """Imports that are all or nothing, exports that round-trip, a feed a mirror can replay."""
 
 import io
+import json
 import zipfile
 from collections.abc import Callable
 from pathlib import Path
@@ -150,3 +151,91 @@ def test_migrations_go_down_and_up_with_data(fresh_url: str) -> None:
     assert counts["statements"].unchanged == 27
     assert counts["limits"].updated == 2
     engine.dispose()
+
+
+def _ndjson(records: list[dict[str, object]]) -> bytes:
+    lines = (json.dumps({"resource": "statements", "record": r}) for r in records)
+    return ("\n".join(lines) + "\n").encode()
+
+
+def test_ndjson_bundle_of_thousands_streams_in(curator: Curator) -> None:
+    records = [NEW | {"id": f"bulk-{i:05d}", "text": f"Statement {i}."} for i in range(2500)]
+    headers = {"Content-Type": "application/x-ndjson"}
+    response = curator.send(
+        "POST", "/imports", curator.editor, content=_ndjson(records), headers=headers
+    )
+    assert response.json()["counts"]["statements"] == {
+        "created": 2500,
+        "updated": 0,
+        "unchanged": 0,
+    }
+    again = curator.send(
+        "POST", "/imports", curator.editor, content=_ndjson(records), headers=headers
+    )
+    assert again.json()["counts"]["statements"]["unchanged"] == 2500
+    assert curator.client.get("/v1/statements", params={"q": "statement"}).json()["total"] >= 2500
+
+
+def test_ndjson_problems_name_the_line(curator: Curator) -> None:
+    body = _ndjson([NEW]) + b"not json\n" + _ndjson([NEW | {"id": "two", "said_on": "soon"}])
+    response = curator.send(
+        "POST", "/imports", curator.editor, content=body,
+        headers={"Content-Type": "application/x-ndjson"},
+    )  # fmt: skip
+    assert response.status_code == 422
+    lines = {(e["record"], e["field"]) for e in response.json()["errors"]}
+    assert lines == {(2, None), (3, "said_on")}
+    assert curator.client.get(f"/v1/statements/{NEW['id']}").status_code == 404
+
+
+def test_a_zip_export_imports_into_an_empty_database(
+    curator: Curator, empty_url: str, client_for: Callable[[str], TestClient]
+) -> None:
+    archive = curator.client.get("/v1/export").content
+    target = Curator(empty_url, client_for(empty_url))
+    response = target.send(
+        "POST", "/imports", target.editor, content=archive,
+        headers={"Content-Type": "application/zip"},
+    )  # fmt: skip
+    assert response.json()["counts"]["statements"]["created"] == 27
+    assert exported(target.client) == exported(curator.client)
+
+
+def test_a_spreadsheet_csv_in_a_zip(curator: Curator) -> None:
+    buffer = io.BytesIO()
+    rows = (
+        "id,text,speaker,said_on,treaties,sources,note\n"
+        "csv-1,From a spreadsheet.,sergei-lavrov,2021-02,new-start;inf,"
+        "jpnd-2021-new-start-extension,\n"
+    )
+    with zipfile.ZipFile(buffer, "w") as archive:
+        archive.writestr("statements.csv", rows)
+    response = curator.send(
+        "POST", "/imports", curator.editor, content=buffer.getvalue(),
+        headers={"Content-Type": "application/zip"},
+    )  # fmt: skip
+    assert response.json()["counts"]["statements"]["created"] == 1
+    record = curator.client.get("/v1/records/statements/csv-1").json()
+    assert record["treaties"] == ["inf", "new-start"]
+    assert record["note"] is None
+
+
+def test_other_media_types_are_415(curator: Curator) -> None:
+    response = curator.send(
+        "POST", "/imports", curator.editor, content=b"a,b", headers={"Content-Type": "text/csv"}
+    )
+    assert response.status_code == 415
+
+
+def test_ndjson_export_round_trips_through_the_import(
+    curator: Curator, empty_url: str, client_for: Callable[[str], TestClient]
+) -> None:
+    body = curator.client.get("/v1/export", params={"format": "ndjson"})
+    assert body.headers["content-type"] == "application/x-ndjson"
+    target = Curator(empty_url, client_for(empty_url))
+    response = target.send(
+        "POST", "/imports", target.editor, content=body.content,
+        headers={"Content-Type": "application/x-ndjson"},
+    )  # fmt: skip
+    assert response.status_code == 200
+    assert exported(target.client) == exported(curator.client)

@@ -2,24 +2,34 @@
 export in exactly the seed-file format, so the two round-trip."""
 
 import io
+import json
 import tempfile
 import zipfile
 from pathlib import Path
-from typing import Annotated, Any
+from typing import IO, Annotated, Any
 
-from fastapi import APIRouter, Body, Query, Request, Response
+from fastapi import APIRouter, Query, Request, Response
+from fastapi.responses import StreamingResponse
 from pydantic import BaseModel
+from sqlmodel import Session
+from starlette.concurrency import run_in_threadpool
 
 from app.curation.auth import EditorDep
 from app.curation.service import problems_error
-from app.db import SessionDep
-from app.errors import InvalidParameter
-from app.importing.export import export_all
-from app.importing.loader import Batch, LoadError, Problem, validate_records
-from app.importing.resources import BY_NAME, RESOURCES
-from app.importing.writer import write_batch
+from app.errors import AppError, InvalidParameter
+from app.importing.bundles import Spool, spool_ndjson, spool_zip
+from app.importing.export import export_all, iter_records
+from app.importing.loader import Counts, LoadError, Problem
+from app.importing.resources import BY_NAME
+from app.importing.writer import write_chunks
 
 router = APIRouter(tags=["records"])
+
+
+class UnsupportedMedia(AppError):
+    status = 415
+    title = "Unsupported media type"
+    slug = "unsupported-media-type"
 
 
 class ImportCounts(BaseModel):
@@ -33,62 +43,134 @@ class ImportResult(BaseModel):
     counts: dict[str, ImportCounts]
 
 
-def _batch(bundle: dict[str, Any]) -> Batch:
-    problems: list[Problem] = []
-    batch = Batch()
-    for name, raw in bundle.items():
-        resource = BY_NAME.get(name)
-        if resource is None or not isinstance(raw, list):
-            known = ", ".join(r.name for r in RESOURCES)
-            problems.append(
-                Problem(name, None, None, None, f"expected a list under one of {known}")
-            )
-            continue
-        batch.items[name] = validate_records(resource, name, raw, problems)
-    if problems:
-        raise LoadError(problems)
-    return batch
+IMPORT_BODY = {
+    "requestBody": {
+        "required": True,
+        "content": {
+            "application/json": {
+                "schema": {"type": "object", "additionalProperties": {"type": "array"}},
+                "example": {"statements": [{"id": "...", "text": "...", "said_on": "2021-01"}]},
+            },
+            "application/x-ndjson": {
+                "schema": {"type": "string"},
+                "example": '{"resource": "statements", "record": {...}}',
+            },
+            "application/zip": {"schema": {"type": "string", "format": "binary"}},
+        },
+    }
+}
 
 
-@router.post("/imports", operation_id="records-import")
-def import_bundle(
-    session: SessionDep,
+@router.post("/imports", operation_id="records-import", openapi_extra=IMPORT_BODY)
+async def import_bundle(
+    request: Request,
     token: EditorDep,
-    bundle: Annotated[
-        dict[str, Any],
-        Body(description='Records by resource, as in seed_data/: {"statements": [...], ...}.'),
-    ],
     dry_run: Annotated[
         bool, Query(description="Validate and count what would change; write nothing.")
     ] = False,
 ) -> ImportResult:
-    """Import a bundle (editor): every record checked first, then all written, or nothing."""
+    """Import a bundle (editor): every record checked first, then all written, or nothing.
+
+    JSON `{"statements": [...], ...}` as in seed_data/; NDJSON lines
+    `{"resource": ..., "record": {...}}`; or a zip of `<resource>.yaml|json|ndjson|csv`
+    files (an export, or a spreadsheet's CSV per resource). NDJSON and zip bodies are
+    spooled to disk and validated record by record, so a bundle can exceed memory.
+    """
+    kind = request.headers.get("content-type", "application/json").split(";")[0].strip()
+    spool = Spool()
     try:
-        counts = write_batch(session, _batch(bundle), actor=token.name)
+        with tempfile.TemporaryFile() as body:
+            async for chunk in request.stream():
+                body.write(chunk)
+            body.seek(0)
+            await run_in_threadpool(_spool_body, spool, body, kind)
+        spool.raise_problems()
+        engine = request.app.state.engine
+        counts = await run_in_threadpool(_write, engine, spool, token.name, dry_run)
     except LoadError as exc:
         raise problems_error(exc) from exc
-    if dry_run:
-        session.rollback()
-    else:
-        session.commit()
+    finally:
+        spool.close()
     return ImportResult(
         dry_run=dry_run,
         counts={name: ImportCounts(**vars(c)) for name, c in counts.items()},
     )
 
 
+def _spool_body(spool: Spool, body: IO[bytes], kind: str) -> None:
+    if kind == "application/x-ndjson":
+        spool_ndjson(spool, body, "bundle.ndjson")
+    elif kind == "application/zip":
+        try:
+            with zipfile.ZipFile(body) as archive:
+                spool_zip(spool, archive)
+        except zipfile.BadZipFile as exc:
+            raise InvalidParameter(f"The body is not a readable zip: {exc}.") from exc
+    elif kind == "application/json":
+        _spool_json(spool, body)
+    else:
+        raise UnsupportedMedia(
+            f"Send application/json, application/x-ndjson or application/zip, not {kind}."
+        )
+
+
+def _spool_json(spool: Spool, body: IO[bytes]) -> None:
+    try:
+        bundle = json.load(body)
+    except ValueError as exc:
+        raise InvalidParameter(f"The body is not JSON: {exc}.") from exc
+    if not isinstance(bundle, dict):
+        raise InvalidParameter('Send an object of lists: {"statements": [...], ...}.')
+    for name, records in bundle.items():
+        if name not in BY_NAME or not isinstance(records, list):
+            known = ", ".join(BY_NAME)
+            spool.problem(Problem(name, None, None, None, f"expected a list under one of {known}"))
+            continue
+        for index, record in enumerate(records, start=1):
+            spool.add(name, record, name, index)
+
+
+def _write(engine: Any, spool: Spool, actor: str, dry_run: bool) -> dict[str, Counts]:
+    with Session(engine) as session:
+        counts = write_chunks(session, list(spool.files), spool.chunks, actor=actor)
+        if dry_run:
+            session.rollback()
+        else:
+            session.commit()
+    return counts
+
+
 @router.get(
     "/export",
     operation_id="records-export",
-    responses={200: {"content": {"application/zip": {}}, "description": "seed_data/ as a zip"}},
+    responses={
+        200: {
+            "content": {"application/zip": {}, "application/x-ndjson": {}},
+            "description": "seed_data/ as a zip, or NDJSON lines the import accepts",
+        }
+    },
 )
-def export_zip(request: Request) -> Response:
-    """Every record, as a zip of the seed_data/ YAML files (loadable with `treatykb load`)."""
-    if request.query_params:
-        raise InvalidParameter("export takes no parameters.")
+def export_records(
+    request: Request,
+    format: Annotated[
+        str, Query(pattern="^(zip|ndjson)$", description="zip (default) or ndjson.")
+    ] = "zip",
+) -> Response:
+    """Every record: a zip of the seed_data/ files, or NDJSON `{"resource", "record"}` lines.
+
+    Either loads back with `treatykb load` or POST /v1/imports unchanged.
+    """
+    engine = request.app.state.engine
+    if format == "ndjson":
+        lines = (
+            json.dumps({"resource": name, "record": r.model_dump(mode="json")}, ensure_ascii=False)
+            + "\n"
+            for name, r in iter_records(engine)
+        )
+        return StreamingResponse(lines, media_type="application/x-ndjson")
     buffer = io.BytesIO()
     with tempfile.TemporaryDirectory() as tmp:
-        export_all(request.app.state.engine, Path(tmp))
+        export_all(engine, Path(tmp))
         with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
             for path in sorted(Path(tmp).iterdir()):
                 archive.write(path, f"seed_data/{path.name}")

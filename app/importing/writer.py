@@ -6,23 +6,25 @@ so the change log, the search documents and the data version can never be skippe
 
 import datetime as dt
 import json
+from collections.abc import Callable, Iterable
 from pathlib import Path
+from typing import Any
 
 from sqlalchemy import Engine, delete, insert, select
 from sqlmodel import Session
 
 from app import models as m
+from app.importing.bundles import Spool, spool_paths
 from app.importing.loader import (
     Batch,
     Counts,
+    Item,
     LoadError,
     Problem,
-    _check_duplicates,
-    _check_references,
-    read_batch,
+    check_references,
 )
 from app.importing.records import Record, Ref
-from app.importing.resources import RESOURCES, Key, Resource, ordered
+from app.importing.resources import BY_NAME, RESOURCES, Key, Resource, existing_keys, ordered
 from app.meta.service import bump_version
 from app.search import index as search_index
 
@@ -64,39 +66,106 @@ def _existing(session: Session, resource: Resource, keys: list[Key]) -> dict[Key
     return found
 
 
+Chunks = Callable[[str], Iterable[list[Item]]]
+Progress = Callable[[str, int], None]
+
+
 def write_batch(session: Session, batch: Batch, *, actor: str = "cli") -> dict[str, Counts]:
     """Upsert a validated batch inside the caller's transaction; raise LoadError on bad refs."""
-    problems: list[Problem] = []
-    _check_duplicates(batch, problems)
-    _check_references(session, batch, problems)
-    if problems:
-        raise LoadError(problems)
+    return write_chunks(session, list(batch.items), lambda name: [batch.items[name]], actor=actor)
+
+
+def write_chunks(
+    session: Session,
+    names: list[str],
+    chunks: Chunks,
+    *,
+    actor: str = "cli",
+    progress: Progress | None = None,
+) -> dict[str, Counts]:
+    """Upsert records that arrive in chunks (a spooled bundle can be far larger than memory).
+
+    Passes over the chunks: keys and duplicates; references against the database and the
+    whole bundle; rows; then links, which may point at rows of any resource. Nothing is
+    written before every record has passed, and the caller's transaction holds it all.
+    """
+    resources = ordered(names)
+    known = _known_keys(session, resources, chunks)
+    _check_chunk_references(resources, chunks, known)
     counts: dict[str, Counts] = {}
-    changed: list[tuple[Resource, Record]] = []
-    resources = ordered(batch.items)
+    changed: dict[str, set[Key]] = {res.name: set() for res in resources}
     for resource in resources:
-        keys = [resource.key_of(item.record) for item in batch.items[resource.name]]
-        existing = _existing(session, resource, keys)
         tally = counts.setdefault(resource.name, Counts())
-        for item in batch.items[resource.name]:
-            before = existing.get(resource.key_of(item.record))
-            if before == item.record:
-                tally.unchanged += 1
-                continue
-            resource.write_row(session, item.record, existed=before is not None)
-            log_change(session, actor, resource, resource.key_of(item.record), before, item.record)
-            changed.append((resource, item.record))
-            if before is None:
-                tally.created += 1
-            else:
-                tally.updated += 1
-    # Links go last: they may point at rows of any resource written above.
-    for resource, record in changed:
-        resource.write_links(session, record)
-    if changed:
-        _reindex(session, [(res, res.key_of(record)) for res, record in changed])
+        for chunk in chunks(resource.name):
+            _write_rows(session, resource, chunk, tally, changed[resource.name], actor)
+            if progress:
+                progress(resource.name, tally.created + tally.updated + tally.unchanged)
+    for resource in resources:
+        if changed[resource.name]:
+            for chunk in chunks(resource.name):
+                for item in chunk:
+                    if resource.key_of(item.record) in changed[resource.name]:
+                        resource.write_links(session, item.record)
+    touched = [(BY_NAME[name], key) for name, keys in changed.items() for key in keys]
+    if touched:
+        _reindex(session, touched)
         bump_version(session)
     return counts
+
+
+def _known_keys(session: Session, resources: list[Resource], chunks: Chunks) -> dict[str, set[Any]]:
+    problems: list[Problem] = []
+    known = {res.name: existing_keys(session, res) for res in RESOURCES}
+    for resource in resources:
+        seen: set[Key] = set()
+        for chunk in chunks(resource.name):
+            for item in chunk:
+                key = resource.key_of(item.record)
+                label = "/".join(map(str, key))
+                if key in seen:
+                    problems.append(Problem(item.file, item.index, label, None, "duplicate key"))
+                seen.add(key)
+                known[resource.name].add(key[0] if len(key) == 1 else key)
+                if resource.name == "articles":  # an article is also a source
+                    known["sources"].add(key[0])
+    if problems:
+        raise LoadError(problems)
+    return known
+
+
+def _check_chunk_references(
+    resources: list[Resource], chunks: Chunks, known: dict[str, set[Any]]
+) -> None:
+    problems: list[Problem] = []
+    for resource in resources:
+        for chunk in chunks(resource.name):
+            check_references(chunk, resource, known, problems)
+    if problems:
+        raise LoadError(problems)
+
+
+def _write_rows(
+    session: Session,
+    resource: Resource,
+    chunk: list[Item],
+    tally: Counts,
+    changed: set[Key],
+    actor: str,
+) -> None:
+    existing = _existing(session, resource, [resource.key_of(item.record) for item in chunk])
+    for item in chunk:
+        key = resource.key_of(item.record)
+        before = existing.get(key)
+        if before == item.record:
+            tally.unchanged += 1
+            continue
+        resource.write_row(session, item.record, existed=before is not None)
+        log_change(session, actor, resource, key, before, item.record)
+        changed.add(key)
+        if before is None:
+            tally.created += 1
+        else:
+            tally.updated += 1
 
 
 SEARCH_TYPES = {
@@ -119,10 +188,20 @@ def _reindex(session: Session, changed: list[tuple[Resource, Key]]) -> None:
         search_index.reindex(session, kind, sorted(set(changed_keys)))
 
 
-def load_paths(engine: Engine, paths: list[Path], *, actor: str = "cli") -> dict[str, Counts]:
-    batch = read_batch(paths)
-    with Session(engine) as session, session.begin():
-        return write_batch(session, batch, actor=actor)
+def load_paths(
+    engine: Engine, paths: list[Path], *, actor: str = "cli", progress: Progress | None = None
+) -> dict[str, Counts]:
+    """Validate every record of the files (spooled, so any size), then write all or nothing."""
+    spool = Spool()
+    try:
+        spool_paths(spool, paths)
+        spool.raise_problems()
+        with Session(engine) as session, session.begin():
+            return write_chunks(
+                session, list(spool.files), spool.chunks, actor=actor, progress=progress
+            )
+    finally:
+        spool.close()
 
 
 def delete_record(session: Session, resource: Resource, key: Key, *, actor: str) -> None:
