@@ -1,0 +1,1 @@
+"""The treatykb benchmark: see bench/README.md."""
