@@ -165,3 +165,29 @@ def test_change_feed_since_an_id(curator: Curator) -> None:
     assert [(c["operation"], c["key"]) for c in newer] == [("create", NEW["id"])]
     bad = curator.client.get("/v1/changes", params={"since": "yesterday"})
     assert bad.status_code == 422
+
+
+def test_deleting_an_article_removes_the_source_it_also_was(curator: Curator) -> None:
+    article = {
+        "slug": "act-2021-01-example",
+        "title": "Example",
+        "publication": "Arms Control Today",
+        "published_on": "2021-01",
+        "authors": ["Kingston Reif"],
+        "summary": "An example.",
+    }
+    assert (
+        curator.send("POST", "/records/articles", curator.editor, json=article).status_code == 201
+    )
+    cited = NEW | {"sources": ["act-2021-01-example"]}
+    assert (
+        curator.send("POST", "/records/statements", curator.editor, json=cited).status_code == 201
+    )
+    path = "/records/articles/act-2021-01-example"
+    etag = {"If-Match": curator.etag("/articles/act-2021-01-example")}
+    assert curator.send("DELETE", path, curator.admin, headers=etag).status_code == 409
+    statement = {"If-Match": curator.etag(f"/statements/{NEW['id']}")}
+    curator.send("DELETE", f"/records/statements/{NEW['id']}", curator.admin, headers=statement)
+    assert curator.send("DELETE", path, curator.admin, headers=etag).status_code == 204
+    again = curator.send("POST", "/records/statements", curator.editor, json=cited)
+    assert "no sources record with key 'act-2021-01-example'" in again.json()["detail"]

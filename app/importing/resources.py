@@ -46,6 +46,7 @@ class Resource:
     write_children: Callable[[Session, Any], None] | None = None
     write_companion: Callable[[Session, Any], None] | None = None  # rows others may cite
     only: dict[str, Any] = field(default_factory=dict)  # fixed column values (source.kind)
+    cited_as: str | None = None  # another resource whose key this record's key also is
 
     def key_of(self, record: r.Record) -> Key:
         return tuple(getattr(record, name) for name in self.key)
@@ -302,6 +303,7 @@ RESOURCES: tuple[Resource, ...] = (
         read_children=_read_article_children,
         write_children=_write_article_children,
         write_companion=_write_article_source,
+        cited_as="sources",
     ),
     Resource(
         "limits",
@@ -358,13 +360,9 @@ BY_NAME = {resource.name: resource for resource in RESOURCES}
 
 
 def existing_keys(session: Session, resource: Resource) -> set[Any]:
-    """Keys a reference may point at; an article is also a source."""
+    """Keys a reference may point at: every stored row, articles' companion sources too."""
     columns = [resource.column(k) for k in resource.key]
-    query = select(*columns).filter_by(**resource.only)
-    keys = {row[0] if len(row) == 1 else tuple(row) for row in session.execute(query)}
-    if resource.name == "sources":
-        keys |= set(session.execute(select(m.Article.slug)).scalars())
-    return keys
+    return {row[0] if len(row) == 1 else tuple(row) for row in session.execute(select(*columns))}
 
 
 def ordered(names: Iterable[str]) -> list[Resource]:

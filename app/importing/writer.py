@@ -10,7 +10,7 @@ from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Engine, delete, insert, select
+from sqlalchemy import Engine, insert, select
 from sqlmodel import Session
 
 from app import models as m
@@ -126,8 +126,8 @@ def _known_keys(session: Session, resources: list[Resource], chunks: Chunks) -> 
                     problems.append(Problem(item.file, item.index, label, None, "duplicate key"))
                 seen.add(key)
                 known[resource.name].add(key[0] if len(key) == 1 else key)
-                if resource.name == "articles":  # an article is also a source
-                    known["sources"].add(key[0])
+                if resource.cited_as:  # an article is also a source
+                    known[resource.cited_as].add(key[0])
     if problems:
         raise LoadError(problems)
     return known
@@ -215,8 +215,8 @@ def delete_record(session: Session, resource: Resource, key: Key, *, actor: str)
         message = f"{label} is still referenced by {', '.join(users[:5])}; change those first"
         raise LoadError([Problem(resource.name, None, label, None, message)])
     resource.delete_row(session, key)
-    if resource.name == "articles":  # its companion source row goes with it
-        session.execute(delete(m.Source).where(m.Source.slug == key[0]))  # type: ignore[arg-type]
+    if resource.cited_as:  # its companion row (an article's source row) goes with it
+        BY_NAME[resource.cited_as].delete_row(session, key)
     log_change(session, actor, resource, key, before, None)
     _reindex(session, [(resource, key)])
     bump_version(session)
@@ -224,7 +224,7 @@ def delete_record(session: Session, resource: Resource, key: Key, *, actor: str)
 
 def referrers(session: Session, resource: Resource, key: Key) -> list[str]:
     """'statements/lavrov-...'-style labels of records that point at this one."""
-    targets = {resource.name} | ({"sources"} if resource.name == "articles" else set())
+    targets = {resource.name} | ({resource.cited_as} if resource.cited_as else set())
     found: list[str] = []
     for other in RESOURCES:
         for name, info in other.record.model_fields.items():

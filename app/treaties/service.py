@@ -91,11 +91,6 @@ def list_parties(session: Session, *, treaty: str) -> list[m.Participation]:
     return list(session.exec(query))
 
 
-def treaties_by_slug(session: Session, slugs: set[str]) -> dict[str, m.Treaty]:
-    query = select(m.Treaty).where(col(m.Treaty.slug).in_(slugs))
-    return {t.slug: t for t in session.exec(query)}
-
-
 def parties_on(session: Session, slugs: Sequence[str], day: dt.date) -> dict[str, set[str]]:
     """Country codes that were parties to each treaty on `day`."""
     treaties = list(session.exec(select(m.Treaty).where(col(m.Treaty.slug).in_(slugs))))
