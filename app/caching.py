@@ -3,26 +3,56 @@
 Every write bumps one data version, so (version, day, URL, format) fully determines a
 response: a matching If-None-Match gets a 304 without running the query at all. The day
 is part of it because statuses are computed as of today.
+
+The version is read from the database at most once per `version_ttl` seconds per process,
+and again at once after any write this process served; a write made by another process
+(another instance, the CLI) shows within `version_ttl` seconds.
 """
 
+import datetime as dt
 import hashlib
+import time
 from email.utils import format_datetime
 
+from sqlalchemy import Engine
 from sqlalchemy.exc import SQLAlchemyError
 from starlette.concurrency import run_in_threadpool
-from starlette.middleware.base import BaseHTTPMiddleware, RequestResponseEndpoint
-from starlette.requests import Request
-from starlette.responses import Response
+from starlette.datastructures import Headers, MutableHeaders
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from app.dates import today
 from app.meta.service import read_version
 
 VERSION_HEADER = "X-Data-Version"
+READS = ("GET", "HEAD")
 
 
-def _etag(request: Request, version: int) -> str:
-    accept = request.headers.get("accept", "")
-    key = f"{version}|{today()}|{request.url.path}?{request.url.query}|{accept}"
+class VersionCache:
+    """The data version, re-read when older than `ttl` seconds or after a local write."""
+
+    def __init__(self, ttl: float) -> None:
+        self.ttl = ttl
+        self.value: tuple[int, dt.datetime] | None = None
+        self.read_at = float("-inf")
+
+    async def get(self, engine: Engine) -> tuple[int, dt.datetime] | None:
+        now = time.monotonic()
+        if self.value is None or now - self.read_at >= self.ttl:
+            try:
+                self.value = await run_in_threadpool(read_version, engine)
+            except SQLAlchemyError:
+                self.value = None  # unmigrated or unreachable: /readyz says which
+            self.read_at = now
+        return self.value
+
+    def invalidate(self) -> None:
+        self.read_at = float("-inf")
+
+
+def _etag(scope: Scope, headers: Headers, version: int) -> str:
+    query = scope["query_string"].decode("latin-1")
+    accept = headers.get("accept", "")
+    key = f"{version}|{today()}|{scope['path']}?{query}|{accept}"
     return '"' + hashlib.sha256(key.encode()).hexdigest()[:32] + '"'
 
 
@@ -33,39 +63,66 @@ def _matches(header: str | None, etag: str) -> bool:
     return "*" in tags or etag in tags
 
 
-class CachingMiddleware(BaseHTTPMiddleware):
-    def __init__(self, app: object, max_age: int) -> None:
-        super().__init__(app)  # type: ignore[arg-type]
-        self.max_age = max_age
+class CachingMiddleware:
+    """Pure ASGI (no BaseHTTPMiddleware task and queue per request): this runs on every GET."""
 
-    async def dispatch(self, request: Request, call_next: RequestResponseEndpoint) -> Response:
-        if request.method not in ("GET", "HEAD") or not request.url.path.startswith("/v1"):
-            return await call_next(request)
-        try:
-            current = await run_in_threadpool(read_version, request.app.state.engine)
-        except SQLAlchemyError:
-            current = None  # unmigrated or unreachable: /readyz says which
+    def __init__(self, app: ASGIApp, max_age: int, version_ttl: float) -> None:
+        self.app = app
+        self.max_age = max_age
+        self.versions = VersionCache(version_ttl)
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or not scope["path"].startswith("/v1"):
+            await self.app(scope, receive, send)
+            return
+        if scope["method"] not in READS:
+            try:
+                await self.app(scope, receive, send)
+            finally:
+                self.versions.invalidate()  # this process wrote: the next read re-reads
+            return
+        current = await self.versions.get(scope["app"].state.engine)
         if current is None:
-            return await call_next(request)
+            await self.app(scope, receive, send)
+            return
         version, changed = current
-        etag = _etag(request, version)
-        headers = {
-            "ETag": etag,
-            "Last-Modified": format_datetime(changed, usegmt=True),
-            "Cache-Control": f"public, max-age={self.max_age}",
-            VERSION_HEADER: str(version),
-            "Vary": "Accept",
+        request_headers = Headers(scope=scope)
+        etag = _etag(scope, request_headers, version)
+        validators = {
+            "etag": etag,
+            "last-modified": format_datetime(changed, usegmt=True),
+            "cache-control": f"public, max-age={self.max_age}",
+            VERSION_HEADER.lower(): str(version),
+            "vary": "Accept",
         }
-        if _matches(request.headers.get("if-none-match"), etag):
-            return Response(status_code=304, headers=headers)
-        response = await call_next(request)
-        if response.status_code != 200:
-            headers = {VERSION_HEADER: str(version)}
-        elif "etag" in response.headers:  # a record's own validator (the write API's)
-            del headers["ETag"]
-            if _matches(request.headers.get("if-none-match"), response.headers["etag"]):
-                return Response(
-                    status_code=304, headers={**headers, "ETag": response.headers["etag"]}
-                )
-        response.headers.update(headers)
-        return response
+        if_none_match = request_headers.get("if-none-match")
+        if _matches(if_none_match, etag):
+            await _not_modified(send, validators)
+            return
+        replaced = [False]
+
+        async def send_with_validators(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                headers = MutableHeaders(scope=message)
+                if message["status"] != 200:
+                    headers[VERSION_HEADER] = str(version)
+                elif "etag" in headers:  # a record's own validator (the write API's)
+                    own = {k: v for k, v in validators.items() if k != "etag"}
+                    if _matches(if_none_match, headers["etag"]):
+                        replaced[0] = True
+                        await _not_modified(send, {**own, "etag": headers["etag"]})
+                        return
+                    headers.update(own)
+                else:
+                    headers.update(validators)
+            elif replaced[0]:
+                return  # the body of a response already answered by a 304
+            await send(message)
+
+        await self.app(scope, receive, send_with_validators)
+
+
+async def _not_modified(send: Send, headers: dict[str, str]) -> None:
+    raw = [(k.encode("latin-1"), v.encode("latin-1")) for k, v in headers.items()]
+    await send({"type": "http.response.start", "status": 304, "headers": raw})
+    await send({"type": "http.response.body", "body": b""})

@@ -19,6 +19,12 @@ class Settings(BaseSettings):
         default=None, description="Base URL used in links; default: taken from each request."
     )
     cache_max_age: int = Field(default=60, description="Cache-Control max-age, seconds.")
+    version_ttl: float = Field(
+        default=1.0,
+        ge=0,
+        description="Seconds a process trusts its cached data version; writes made by "
+        "another process show in ETags within this time (this process's own at once).",
+    )
     default_page_size: int = 50
     max_page_size: int = 500
 

@@ -7,6 +7,7 @@ strings of mixed precision sort correctly as text, so the database needs no seco
 
 import calendar
 import datetime as dt
+import functools
 import re
 from enum import StrEnum
 from typing import Annotated, Any
@@ -35,6 +36,11 @@ def parse_partial(value: Any) -> str:
         value = str(value)
     if not isinstance(value, str):
         raise ValueError("expected an ISO 8601 date: YYYY-MM-DD, YYYY-MM or YYYY")
+    return _parse_text(value)
+
+
+@functools.lru_cache(maxsize=16_384)  # a bulk load sees the same few thousand dates
+def _parse_text(value: str) -> str:
     match = _PATTERN.match(value.strip())
     if not match:
         raise ValueError(f"{value!r} is not an ISO 8601 date: use YYYY-MM-DD, YYYY-MM or YYYY")

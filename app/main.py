@@ -84,7 +84,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     app.state.settings = settings
     # The last added runs first: CORS, then HEAD-as-GET, then the cache validators.
-    app.add_middleware(CachingMiddleware, max_age=settings.cache_max_age)
+    app.add_middleware(
+        CachingMiddleware, max_age=settings.cache_max_age, version_ttl=settings.version_ttl
+    )
     app.add_middleware(HeadAsGet)
     app.add_middleware(
         CORSMiddleware,

@@ -10,6 +10,7 @@ import shutil
 import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import psycopg
 import pytest
@@ -134,8 +135,8 @@ def shared_url(databases: Databases) -> str:
     return databases.fresh()
 
 
-def make_client(url: str) -> TestClient:
-    return TestClient(create_app(Settings(database_url=url, public_url="http://test")))
+def make_client(url: str, **settings: Any) -> TestClient:
+    return TestClient(create_app(Settings(database_url=url, public_url="http://test", **settings)))
 
 
 @pytest.fixture(scope="session")
@@ -163,11 +164,11 @@ def blank_url(databases: Databases) -> str:
 
 
 @pytest.fixture
-def client_for() -> Iterator[Callable[[str], TestClient]]:
+def client_for() -> Iterator[Callable[..., TestClient]]:
     opened: list[TestClient] = []
 
-    def open_client(url: str) -> TestClient:
-        opened.append(make_client(url).__enter__())
+    def open_client(url: str, **settings: Any) -> TestClient:
+        opened.append(make_client(url, **settings).__enter__())
         return opened[-1]
 
     yield open_client

@@ -1,12 +1,15 @@
 """HTTP caching: validators, 304s, the data version, CORS and HEAD."""
 
+import time
 from collections.abc import Callable
 from pathlib import Path
 
 import yaml
 from conftest import SEED
 from fastapi.testclient import TestClient
+from sqlmodel import Session
 
+from app.curation.tokens import Role, create_token
 from app.db import make_engine
 from app.importing.writer import load_paths
 
@@ -32,10 +35,10 @@ def test_if_none_match_gets_a_304_without_a_body(client: TestClient) -> None:
     assert csv.status_code == 200
 
 
-def test_a_write_changes_the_version_and_every_etag(
-    fresh_url: str, client_for: Callable[[str], TestClient], tmp_path: Path
+def test_a_write_by_another_process_shows_within_the_version_ttl(
+    fresh_url: str, client_for: Callable[..., TestClient], tmp_path: Path
 ) -> None:
-    client = client_for(fresh_url)
+    client = client_for(fresh_url, version_ttl=0.3)
     before = client.get("/v1/treaties/new-start")
     version = int(before.headers["x-data-version"])
     engine = make_engine(fresh_url)
@@ -44,12 +47,35 @@ def test_a_write_changes_the_version_and_every_etag(
     treaties = yaml.safe_load((SEED / "treaties.yaml").read_text())
     treaties[0]["summary"] += " (edited)"
     (tmp_path / "treaties.yaml").write_text(yaml.safe_dump(treaties))
-    load_paths(engine, [tmp_path / "treaties.yaml"])
+    load_paths(engine, [tmp_path / "treaties.yaml"])  # as the CLI would, from outside
     engine.dispose()
-    after = client.get("/v1/treaties/new-start", headers={"If-None-Match": before.headers["etag"]})
+    etag = {"If-None-Match": before.headers["etag"]}
+    time.sleep(0.35)  # the TTL: until then this process may still trust the version it read
+    after = client.get("/v1/treaties/new-start", headers=etag)
     assert after.status_code == 200
     assert int(after.headers["x-data-version"]) == version + 1
     assert after.json()["summary"].endswith("(edited)")
+
+
+def test_a_write_through_this_process_shows_at_once(
+    fresh_url: str, client_for: Callable[..., TestClient]
+) -> None:
+    client = client_for(fresh_url, version_ttl=3600)
+    before = client.get("/v1/statements?limit=1")
+    engine = make_engine(fresh_url)
+    with Session(engine) as session, session.begin():
+        token = create_token(session, name="editor", role=Role.editor)
+    engine.dispose()
+    record = client.get("/v1/records/statements/" + before.json()["items"][0]["id"])
+    patched = client.patch(
+        record.request.url.path,
+        json={"note": "edited"},
+        headers={"If-Match": record.headers["etag"], "Authorization": f"Bearer {token}"},
+    )
+    assert patched.status_code == 200
+    after = client.get("/v1/statements?limit=1", headers={"If-None-Match": before.headers["etag"]})
+    assert after.status_code == 200
+    assert int(after.headers["x-data-version"]) == int(before.headers["x-data-version"]) + 1
 
 
 def test_meta_describes_the_dataset(client: TestClient) -> None:

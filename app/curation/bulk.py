@@ -132,7 +132,9 @@ def _spool_json(spool: Spool, body: IO[bytes]) -> None:
 
 def _write(engine: Any, spool: Spool, actor: str, dry_run: bool) -> dict[str, Counts]:
     with Session(engine) as session:
-        counts = write_chunks(session, list(spool.files), spool.chunks, actor=actor)
+        counts = write_chunks(
+            session, list(spool.files), spool.chunks, actor=actor, keys=spool.keys
+        )
         if dry_run:
             session.rollback()
         else:

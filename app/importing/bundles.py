@@ -61,9 +61,8 @@ class Spool:
         self.keys[name].add(key)
         if name not in self.files:
             self.files[name] = tempfile.TemporaryFile("w+", encoding="utf-8")
-        self.files[name].write(
-            json.dumps({"f": label, "i": index, "r": record.model_dump(mode="json")}) + "\n"
-        )
+        # One line per record: file label and index as JSON, a tab, the record as JSON.
+        self.files[name].write(f"{json.dumps([label, index])}\t{record.model_dump_json()}\n")
         self.count += 1
 
     def problem(self, problem: Problem) -> None:
@@ -80,8 +79,9 @@ class Spool:
         model = BY_NAME[name].record
         chunk: list[Item] = []
         for line in file:
-            entry = json.loads(line)
-            chunk.append(Item(entry["f"], entry["i"], model.model_validate(entry["r"])))
+            where, record = line.split("\t", 1)
+            label, index = json.loads(where)
+            chunk.append(Item(label, index, model.model_validate_json(record)))
             if len(chunk) == CHUNK:
                 yield chunk
                 chunk = []

@@ -1,5 +1,6 @@
 """The record formats of seed_data/ and of imports; documented in seed_data/README.md."""
 
+import functools
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Annotated, Any, Literal
@@ -233,12 +234,19 @@ class StatementRecord(Record):
         return self
 
 
+@functools.cache
+def _ref_fields(model: type[BaseModel]) -> tuple[tuple[str, Ref | None], ...]:
+    return tuple(
+        (name, next((m for m in info.metadata if isinstance(m, Ref)), None))
+        for name, info in model.model_fields.items()
+    )
+
+
 def refs_of(record: BaseModel, path: tuple[str | int, ...] = ()) -> list[tuple[Any, str, str]]:
     """Every (field path, resource, key) a record points at, nested records included."""
     found: list[tuple[Any, str, str]] = []
-    for name, info in type(record).model_fields.items():
+    for name, marker in _ref_fields(type(record)):
         value = getattr(record, name)
-        marker = next((m for m in info.metadata if isinstance(m, Ref)), None)
         if marker is not None and value is not None:
             keys = value if isinstance(value, list) else [value]
             found.extend(((*path, name), marker.resource, key) for key in keys)

@@ -92,30 +92,48 @@ class Resource:
         where = [self.column(k) == v for k, v in zip(self.key, key, strict=True)]
         session.execute(delete(self.model).where(*where))
 
-    def write_row(self, session: Session, record: r.Record, *, existed: bool) -> None:
+    def row_values(self, record: r.Record, now: dt.datetime) -> Fields:
         data = record.model_dump(mode="json")
         values = {self.renames.get(n, n): data[n] for n in self.scalars} | self.only
-        values["updated_at"] = now = dt.datetime.now(dt.UTC)
-        if existed:
-            where = [
-                self.column(k) == v for k, v in zip(self.key, self.key_of(record), strict=True)
-            ]
-            session.execute(update(self.model).where(*where).values(**values))
-        else:
-            session.execute(insert(self.model).values(**values, created_at=now))
+        return values | {"updated_at": now}
+
+    def insert_rows(self, session: Session, records: list[r.Record]) -> None:
+        """New records in one executemany (the bulk load path)."""
+        if not records:
+            return
+        now = dt.datetime.now(dt.UTC)
+        rows = [self.row_values(record, now) | {"created_at": now} for record in records]
+        session.execute(insert(self.model.__table__), rows)  # type: ignore[attr-defined]
+        if self.write_companion:
+            for record in records:
+                self.write_companion(session, record)
+
+    def update_row(self, session: Session, record: r.Record) -> None:
+        values = self.row_values(record, dt.datetime.now(dt.UTC))
+        where = [self.column(k) == v for k, v in zip(self.key, self.key_of(record), strict=True)]
+        session.execute(update(self.model).where(*where).values(**values))
         if self.write_companion:
             self.write_companion(session, record)
 
-    def write_links(self, session: Session, record: r.Record) -> None:
-        key = self.key_of(record)
+    def write_links_many(self, session: Session, records: list[r.Record], *, replace: bool) -> None:
+        """Link rows of many records at once; `replace` drops their old links first."""
+        if not records:
+            return
+        keys = [self.key_of(record) for record in records]
         for link in self.links:
-            owner = dict(zip(link.owner, key, strict=True))
-            session.execute(delete(link.model).filter_by(**owner))
-            targets = getattr(record, link.field)
-            if targets:
-                session.execute(insert(link.model), [owner | {link.target: t} for t in targets])
+            if replace:
+                owners = [getattr(link.model, c) for c in link.owner]
+                session.execute(delete(link.model).where(self._where(owners, keys)))
+            rows = [
+                dict(zip(link.owner, key, strict=True)) | {link.target: target}
+                for key, record in zip(keys, records, strict=True)
+                for target in getattr(record, link.field)
+            ]
+            if rows:
+                session.execute(insert(link.model.__table__), rows)  # type: ignore[attr-defined]
         if self.write_children:
-            self.write_children(session, record)
+            for record in records:
+                self.write_children(session, record)
 
 
 def _read_links(session: Session, link: Link, where: Any = None) -> dict[Key, list[Any]]:

@@ -37,6 +37,21 @@ def _dump(record: Record | None) -> str | None:
     return json.dumps(record.model_dump(mode="json"), ensure_ascii=False, sort_keys=True)
 
 
+def _change(
+    actor: str, resource: Resource, key: Key, before: Record | None, after: Record | None
+) -> dict[str, Any]:
+    operation = "create" if before is None else "delete" if after is None else "update"
+    return {
+        "changed_at": dt.datetime.now(dt.UTC),
+        "actor": actor,
+        "resource": resource.name,
+        "key": "/".join(map(str, key)),
+        "operation": operation,
+        "before": _dump(before),
+        "after": _dump(after),
+    }
+
+
 def log_change(
     session: Session,
     actor: str,
@@ -45,18 +60,7 @@ def log_change(
     before: Record | None,
     after: Record | None,
 ) -> None:
-    operation = "create" if before is None else "delete" if after is None else "update"
-    session.execute(
-        insert(m.Change).values(
-            changed_at=dt.datetime.now(dt.UTC),
-            actor=actor,
-            resource=resource.name,
-            key="/".join(map(str, key)),
-            operation=operation,
-            before=_dump(before),
-            after=_dump(after),
-        )
-    )
+    session.execute(insert(m.Change).values(**_change(actor, resource, key, before, after)))
 
 
 def _existing(session: Session, resource: Resource, keys: list[Key]) -> dict[Key, Record]:
@@ -82,30 +86,39 @@ def write_chunks(
     *,
     actor: str = "cli",
     progress: Progress | None = None,
+    keys: dict[str, set[Key]] | None = None,
 ) -> dict[str, Counts]:
     """Upsert records that arrive in chunks (a spooled bundle can be far larger than memory).
 
-    Passes over the chunks: keys and duplicates; references against the database and the
-    whole bundle; rows; then links, which may point at rows of any resource. Nothing is
-    written before every record has passed, and the caller's transaction holds it all.
+    Passes over the chunks: keys and duplicates (skipped when the spool already collected
+    `keys`); references against the database and the whole bundle, writing rows chunk by
+    chunk until the first bad reference; then links, which may point at rows of any
+    resource. Any problem raises LoadError, and the caller's transaction holds it all, so
+    a bundle with one bad record writes nothing.
     """
     resources = ordered(names)
-    known = _known_keys(session, resources, chunks)
-    _check_chunk_references(resources, chunks, known)
+    known = _known_keys(session, resources, chunks, keys)
+    problems: list[Problem] = []
     counts: dict[str, Counts] = {}
     changed: dict[str, set[Key]] = {res.name: set() for res in resources}
+    updated: dict[str, set[Key]] = {res.name: set() for res in resources}
     for resource in resources:
         tally = counts.setdefault(resource.name, Counts())
         for chunk in chunks(resource.name):
-            _write_rows(session, resource, chunk, tally, changed[resource.name], actor)
+            check_references(chunk, resource, known, problems)
+            if problems:
+                continue  # keep reporting, stop writing: the transaction will roll back
+            _write_rows(session, resource, chunk, tally, changed[resource.name],
+                        updated[resource.name], actor)  # fmt: skip
             if progress:
                 progress(resource.name, tally.created + tally.updated + tally.unchanged)
+    if problems:
+        raise LoadError(problems)
     for resource in resources:
-        if changed[resource.name]:
+        if changed[resource.name] and (resource.links or resource.write_children):
             for chunk in chunks(resource.name):
-                for item in chunk:
-                    if resource.key_of(item.record) in changed[resource.name]:
-                        resource.write_links(session, item.record)
+                _write_links(session, resource, chunk, changed[resource.name],
+                             updated[resource.name])  # fmt: skip
     touched = [(BY_NAME[name], key) for name, keys in changed.items() for key in keys]
     if touched:
         _reindex(session, touched)
@@ -113,35 +126,35 @@ def write_chunks(
     return counts
 
 
-def _known_keys(session: Session, resources: list[Resource], chunks: Chunks) -> dict[str, set[Any]]:
+def _known_keys(
+    session: Session,
+    resources: list[Resource],
+    chunks: Chunks,
+    collected: dict[str, set[Key]] | None,
+) -> dict[str, set[Any]]:
+    """Every key a reference may point at: stored rows plus this bundle's records."""
     problems: list[Problem] = []
     known = {res.name: existing_keys(session, res) for res in RESOURCES}
     for resource in resources:
-        seen: set[Key] = set()
-        for chunk in chunks(resource.name):
-            for item in chunk:
-                key = resource.key_of(item.record)
-                label = "/".join(map(str, key))
-                if key in seen:
-                    problems.append(Problem(item.file, item.index, label, None, "duplicate key"))
-                seen.add(key)
-                known[resource.name].add(key[0] if len(key) == 1 else key)
-                if resource.cited_as:  # an article is also a source
-                    known[resource.cited_as].add(key[0])
+        if collected is not None:
+            bundle = collected.get(resource.name, set())
+        else:
+            bundle = set()
+            for chunk in chunks(resource.name):
+                for item in chunk:
+                    key = resource.key_of(item.record)
+                    if key in bundle:
+                        label = "/".join(map(str, key))
+                        problems.append(
+                            Problem(item.file, item.index, label, None, "duplicate key")
+                        )
+                    bundle.add(key)
+        known[resource.name] |= {key[0] if len(key) == 1 else key for key in bundle}
+        if resource.cited_as:  # an article is also a source
+            known[resource.cited_as] |= {key[0] for key in bundle}
     if problems:
         raise LoadError(problems)
     return known
-
-
-def _check_chunk_references(
-    resources: list[Resource], chunks: Chunks, known: dict[str, set[Any]]
-) -> None:
-    problems: list[Problem] = []
-    for resource in resources:
-        for chunk in chunks(resource.name):
-            check_references(chunk, resource, known, problems)
-    if problems:
-        raise LoadError(problems)
 
 
 def _write_rows(
@@ -150,22 +163,45 @@ def _write_rows(
     chunk: list[Item],
     tally: Counts,
     changed: set[Key],
+    updated: set[Key],
     actor: str,
 ) -> None:
+    """One chunk: new rows in one executemany, changed rows one by one, one change-log batch."""
     existing = _existing(session, resource, [resource.key_of(item.record) for item in chunk])
+    created: list[Record] = []
+    log: list[dict[str, Any]] = []
     for item in chunk:
         key = resource.key_of(item.record)
         before = existing.get(key)
         if before == item.record:
             tally.unchanged += 1
             continue
-        resource.write_row(session, item.record, existed=before is not None)
-        log_change(session, actor, resource, key, before, item.record)
-        changed.add(key)
         if before is None:
+            created.append(item.record)
             tally.created += 1
         else:
+            resource.update_row(session, item.record)
+            updated.add(key)
             tally.updated += 1
+        log.append(_change(actor, resource, key, before, item.record))
+        changed.add(key)
+    resource.insert_rows(session, created)
+    if log:
+        session.execute(insert(m.Change.__table__), log)  # type: ignore[attr-defined]
+
+
+def _write_links(
+    session: Session, resource: Resource, chunk: list[Item], changed: set[Key], updated: set[Key]
+) -> None:
+    fresh, replaced = [], []
+    for item in chunk:
+        key = resource.key_of(item.record)
+        if key in updated:
+            replaced.append(item.record)
+        elif key in changed:
+            fresh.append(item.record)
+    resource.write_links_many(session, fresh, replace=False)
+    resource.write_links_many(session, replaced, replace=True)
 
 
 SEARCH_TYPES = {
@@ -198,7 +234,12 @@ def load_paths(
         spool.raise_problems()
         with Session(engine) as session, session.begin():
             return write_chunks(
-                session, list(spool.files), spool.chunks, actor=actor, progress=progress
+                session,
+                list(spool.files),
+                spool.chunks,
+                actor=actor,
+                progress=progress,
+                keys=spool.keys,
             )
     finally:
         spool.close()
