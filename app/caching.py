@@ -22,6 +22,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from app.dates import today
 from app.meta.service import read_version
+from app.pagination import MEDIA_TYPES
 
 VERSION_HEADER = "X-Data-Version"
 READS = ("GET", "HEAD")
@@ -52,7 +53,9 @@ class VersionCache:
 def _etag(scope: Scope, headers: Headers, version: int) -> str:
     query = scope["query_string"].decode("latin-1")
     accept = headers.get("accept", "")
-    key = f"{version}|{today()}|{scope['path']}?{query}|{accept}"
+    # The representation Accept picks, not its spelling: `*/*` and no Accept are both JSON.
+    media = next((fmt for media, fmt in MEDIA_TYPES.items() if media in accept), "json")
+    key = f"{version}|{today()}|{scope['path']}?{query}|{media}"
     return '"' + hashlib.sha256(key.encode()).hexdigest()[:32] + '"'
 
 
@@ -86,6 +89,7 @@ class CachingMiddleware:
             await self.app(scope, receive, send)
             return
         version, changed = current
+        scope.setdefault("state", {})["data_version"] = version  # request.state.data_version
         request_headers = Headers(scope=scope)
         etag = _etag(scope, request_headers, version)
         validators = {

@@ -22,12 +22,15 @@ def values(raw: list[str] | None) -> list[str]:
 
 def on_or_after(column: Any, day: dt.date) -> ColumnElement[bool]:
     lengths = {Precision.day: 10, Precision.month: 7, Precision.year: 4}
-    return or_(
+    exact = or_(
         *(
             and_(func.length(column) == length, column >= truncate(day, precision))
             for precision, length in lengths.items()
         )
     )
+    # Implied by `exact` ("2020" sorts before every "2020-..."), and a plain range an
+    # index can seek to.
+    return and_(column >= truncate(day, Precision.year), exact)
 
 
 def on_or_before(column: Any, day: dt.date) -> ColumnElement[bool]:

@@ -18,11 +18,13 @@ from sqlalchemy import Engine, Select
 from sqlmodel import Session
 
 from app.errors import InvalidParameter
+from app.json import JSONBytes, dumps
 from app.pagination import (
     Page,
     PageParams,
     Slice,
     Sort,
+    counted_by,
     cursor_after,
     envelope,
     fetch_page,
@@ -137,6 +139,84 @@ def list_response(
     if as_built:
         return JSONResponse(body.model_dump(mode="json"), headers=dict(response.headers))
     return body
+
+
+RowsBuilder = Callable[[Session, list[Any]], list[dict[str, Any]]]
+
+
+def _dict_batches(
+    engine: Engine, query: Select[Any], sort: Sort, page: PageParams, build: RowsBuilder
+) -> Iterator[dict[str, Any]]:
+    remaining = page.limit if page.explicit_limit else None
+    cursor = page.cursor
+    with Session(engine) as session:
+        while remaining is None or remaining > 0:
+            size = BATCH if remaining is None else min(BATCH, remaining)
+            paged = ordered_after(query, sort, cursor).limit(size)
+            rows = session.connection().execute(paged).all()
+            yield from build(session, rows)
+            if len(rows) < size:
+                return
+            cursor = cursor_after(rows[-1], sort)
+            remaining = None if remaining is None else remaining - len(rows)
+
+
+def _csv_dicts(items: Iterable[dict[str, Any]], columns: list[str]) -> Iterator[str]:
+    buffer = io.StringIO()
+    writer = csv.writer(buffer)
+    writer.writerow(columns)
+    for data in items:
+        writer.writerow([_flat(data[name]) for name in columns])
+        if buffer.tell() > 64_000:
+            yield buffer.getvalue()
+            buffer.seek(0)
+            buffer.truncate()
+    yield buffer.getvalue()
+
+
+def _ndjson_dicts(items: Iterable[dict[str, Any]], columns: list[str]) -> Iterator[bytes]:
+    wanted = set(columns)
+    for data in items:
+        yield dumps({k: v for k, v in data.items() if k in wanted}) + b"\n"
+
+
+def rows_response(
+    request: Request,
+    response: Response,
+    session: Session,
+    query: Select[Any],
+    sort: Sort,
+    page: PageParams,
+    schema: type[BaseModel],
+    build: RowsBuilder,
+) -> Response:
+    """`list_response` for a plain-row query whose builder makes JSON-ready dicts."""
+    columns = check_fields(schema, page.fields)
+    if page.format != "json":
+        if page.cursor:
+            ordered_after(query, sort, page.cursor)  # a bad cursor is a 422 before streaming
+        items = _dict_batches(request.app.state.engine, query, sort, page, build)
+        if page.format == "csv":
+            return StreamingResponse(
+                _csv_dicts(items, columns), media_type="text/csv; charset=utf-8"
+            )
+        return StreamingResponse(_ndjson_dicts(items, columns), media_type="application/x-ndjson")
+    part = fetch_page(session, query, sort, page, counts=counted_by(request), entities=False)
+    items = build(session, part.rows)
+    if page.fields:
+        wanted = set(columns)
+        items = [{k: v for k, v in item.items() if k in wanted} for item in items]
+    next_url = None
+    if part.next_cursor:
+        next_url = str(request.url.include_query_params(cursor=part.next_cursor))
+        response.headers["Link"] = f'<{next_url}>; rel="next"'
+    body = {
+        "items": items,
+        "total": part.total,
+        "total_relation": "eq" if part.exact else "gte",
+        "next": next_url,
+    }
+    return JSONBytes(dumps(body), headers=dict(response.headers))
 
 
 def whole_response(page: PageParams, schema: type[M], items: list[M]) -> Page[M] | Response:

@@ -24,6 +24,7 @@ from app.explorer.router import router as explorer
 from app.head import HeadAsGet
 from app.health.router import router as health
 from app.meta.router import router as meta
+from app.pagination import CountCache
 from app.people.router import router as people
 from app.search.router import router as search
 from app.statements.router import router as statements
@@ -48,12 +49,17 @@ def _query_names(dependant: Dependant) -> set[str]:
     return names
 
 
-def reject_unknown_parameters(request: Request) -> None:
+_KNOWN: dict[int, set[str]] = {}  # per route, by id: routes are neither hashable nor many
+
+
+async def reject_unknown_parameters(request: Request) -> None:
     """A typo in a filter name must not silently return the whole table."""
     route = request.scope.get("route")
     if not isinstance(route, APIRoute):
         return
-    known = _query_names(route.dependant)
+    known = _KNOWN.get(id(route))
+    if known is None:
+        known = _KNOWN[id(route)] = _query_names(route.dependant)
     unknown = sorted(set(request.query_params) - known)
     if unknown:
         raise InvalidParameter(
@@ -83,6 +89,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         generate_unique_id_function=_operation_id,
     )
     app.state.settings = settings
+    app.state.counts = CountCache()
     # The last added runs first: CORS, then HEAD-as-GET, then the cache validators.
     app.add_middleware(
         CachingMiddleware, max_age=settings.cache_max_age, version_ttl=settings.version_ttl

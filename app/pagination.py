@@ -8,7 +8,9 @@ Every sort ends with the primary key as a tie-breaker, so paging never repeats o
 import base64
 import binascii
 import json
-from collections.abc import Callable, Sequence
+import threading
+from collections import OrderedDict
+from collections.abc import Hashable, Sequence
 from dataclasses import dataclass
 from typing import Annotated, Any, Generic, Literal, TypeVar
 
@@ -65,7 +67,7 @@ def _negotiate(request: Request, requested: Format | None) -> Format:
     return next((fmt for media, fmt in MEDIA_TYPES.items() if media in accept), "json")
 
 
-def page_params(
+async def page_params(
     request: Request,
     limit: Annotated[
         int | None,
@@ -98,15 +100,29 @@ def page_params(
 PageDep = Annotated[PageParams, Depends(page_params)]
 
 
-def sort_param(columns: dict[str, Any], key: Any, default: str) -> Callable[..., Sort]:
-    """A `sort` query parameter over `columns`, with `key` (the primary key) as tie-breaker."""
-    choices = ", ".join(f"{name}, -{name}" for name in columns)
+class SortParam:
+    """A `sort` query parameter over `columns`, with `key` (the primary key) as tie-breaker.
 
-    def parse(
-        sort: Annotated[
-            str, Query(description=f"One of: {choices}. A leading - sorts descending.")
-        ] = default,
-    ) -> Sort:
+    Call `.dependency` through Depends; `.default` is the parsed default sort.
+    """
+
+    def __init__(self, columns: dict[str, Any], key: Any, default: str) -> None:
+        self.columns, self.key = columns, key
+        self.choices = ", ".join(f"{name}, -{name}" for name in columns)
+        self.default = self.parse(default)
+        choices = self.choices
+
+        async def dependency(  # async: no I/O, so no trip through the threadpool
+            sort: Annotated[
+                str, Query(description=f"One of: {choices}. A leading - sorts descending.")
+            ] = default,
+        ) -> Sort:
+            return self.parse(sort)
+
+        self.dependency = dependency
+
+    def parse(self, sort: str) -> Sort:
+        columns, key, choices = self.columns, self.key, self.choices
         descending = sort.startswith("-")
         column = columns.get(sort.removeprefix("-"))
         if column is None:
@@ -116,7 +132,8 @@ def sort_param(columns: dict[str, Any], key: Any, default: str) -> Callable[...,
             order.append((key, descending))
         return Sort(sort, order)
 
-    return parse
+
+sort_param = SortParam
 
 
 def _encode(sort: Sort, values: list[Any]) -> str:
@@ -171,10 +188,57 @@ class Slice:
     next_cursor: str | None
 
 
-def count_capped(session: Session, query: Select[Any]) -> tuple[int, bool]:
+class CountCache:
+    """Totals per (data version, endpoint, filters), one cache per app (per database).
+
+    Paging through a result, or asking for the same list again, does not recount it; a
+    write moves the version, so a cached total is never stale.
+    """
+
+    KEPT = 4096
+
+    def __init__(self) -> None:
+        self._totals: OrderedDict[Hashable, tuple[int, bool]] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, key: Hashable) -> tuple[int, bool] | None:
+        with self._lock:
+            found = self._totals.get(key)
+            if found is not None:
+                self._totals.move_to_end(key)
+            return found
+
+    def put(self, key: Hashable, value: tuple[int, bool]) -> None:
+        with self._lock:
+            self._totals[key] = value
+            if len(self._totals) > self.KEPT:
+                self._totals.popitem(last=False)
+
+
+NOT_FILTERS = {"cursor", "limit", "sort", "fields", "expand", "format"}
+
+
+def counted_by(request: Request) -> tuple[CountCache, Hashable] | None:
+    """Where this request's total may be cached, once the data version is known."""
+    version = getattr(request.state, "data_version", None)
+    counts = getattr(request.app.state, "counts", None)
+    if version is None or counts is None:
+        return None
+    filters = sorted((k, v) for k, v in request.query_params.multi_items() if k not in NOT_FILTERS)
+    return counts, (version, request.url.path, tuple(filters))
+
+
+def count_capped(
+    session: Session, query: Select[Any], cache: tuple[CountCache, Hashable] | None = None
+) -> tuple[int, bool]:
+    if cache is not None and (found := cache[0].get(cache[1])) is not None:
+        return found
     capped = query.order_by(None).limit(COUNT_CAP + 1).subquery()
     total = session.scalar(select(func.count()).select_from(capped)) or 0
-    return min(total, COUNT_CAP), total <= COUNT_CAP
+    counted = min(total, COUNT_CAP), total <= COUNT_CAP
+    if cache is not None:
+        cache[0].put(cache[1], counted)
+    return counted
 
 
 def ordered_after(query: Select[Any], sort: Sort, cursor: str | None) -> Select[Any]:
@@ -186,10 +250,22 @@ def cursor_after(row: Any, sort: Sort) -> str:
     return _encode(sort, [getattr(row, col.key) for col, _ in sort.order])
 
 
-def fetch_page(session: Session, query: Select[Any], sort: Sort, page: PageParams) -> Slice:
-    total, exact = count_capped(session, query)
+def fetch_page(
+    session: Session,
+    query: Select[Any],
+    sort: Sort,
+    page: PageParams,
+    *,
+    counts: tuple[CountCache, Hashable] | None = None,
+    entities: bool = True,
+) -> Slice:
+    """A page after the cursor; `entities=False` keeps plain rows of a multi-column select."""
+    total, exact = count_capped(session, query, counts)
     paged = ordered_after(query, sort, page.cursor).limit(page.limit + 1)
-    rows = list(session.execute(paged).scalars())
+    if entities:
+        rows = list(session.execute(paged).scalars())
+    else:  # Core rows: skip the ORM's execution path
+        rows = list(session.connection().execute(paged).all())
     more = len(rows) > page.limit
     rows = rows[: page.limit]
     return Slice(rows, total, exact, cursor_after(rows[-1], sort) if more else None)

@@ -38,7 +38,7 @@ class Urls:
         return f"{self.base}/sources/{slug}"
 
 
-def get_urls(request: Request) -> Urls:
+async def get_urls(request: Request) -> Urls:
     settings: Settings = request.app.state.settings
     root = settings.public_url or str(request.base_url)
     return Urls(root.rstrip("/") + "/v1")

@@ -20,7 +20,7 @@ from app.urls import UrlsDep
 router = APIRouter(prefix="/articles", tags=["articles"])
 
 
-def article_filters(
+async def article_filters(
     treaty: Annotated[
         list[str] | None, Query(description="Treaty slug(s) covered.", examples=["inf"])
     ] = None,
@@ -59,7 +59,7 @@ def list_articles(
     urls: UrlsDep,
     page: PageDep,
     filters: Annotated[service.ArticleFilters, Depends(article_filters)],
-    sort: Annotated[Sort, Depends(service.sort_articles)],
+    sort: Annotated[Sort, Depends(service.sort_articles.dependency)],
 ) -> Page[ArticlePublic] | Response:
     """List articles, newest issue first; filter by treaty, author, publication or date."""
     query = service.articles_query(session, filters)

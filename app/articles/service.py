@@ -17,7 +17,7 @@ from app.search.service import matching_keys
 
 SORTS = {"published_on": m.Article.published_on, "title": m.Article.title, "slug": m.Article.slug}
 sort_articles = sort_param(SORTS, m.Article.slug, "-published_on")
-NEWEST_FIRST = sort_articles()
+NEWEST_FIRST = sort_articles.default
 
 
 @dataclass(frozen=True)

@@ -25,7 +25,7 @@ def list_countries(
     session: SessionDep,
     urls: UrlsDep,
     page: PageDep,
-    sort: Annotated[Sort, Depends(service.sort_countries)],
+    sort: Annotated[Sort, Depends(service.sort_countries.dependency)],
     historical: Annotated[
         bool | None, Query(description="Only historical (true) or current (false) states.")
     ] = None,

@@ -58,7 +58,7 @@ def list_changes(
     response: Response,
     session: SessionDep,
     page: PageDep,
-    sort: Annotated[Any, Depends(sort_changes)],
+    sort: Annotated[Any, Depends(sort_changes.dependency)],
     since: Annotated[
         str | None, Query(description="A change id or ISO 8601 timestamp: changes after it.")
     ] = None,

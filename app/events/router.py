@@ -19,7 +19,7 @@ from app.urls import UrlsDep
 router = APIRouter(tags=["events"])
 
 
-def event_filters(
+async def event_filters(
     treaty: Annotated[
         list[str] | None, Query(description="Treaty slug(s).", examples=["open-skies"])
     ] = None,
@@ -51,7 +51,7 @@ def event_filters(
 
 
 FiltersDep = Annotated[service.EventFilters, Depends(event_filters)]
-SortDep = Annotated[Sort, Depends(service.sort_events)]
+SortDep = Annotated[Sort, Depends(service.sort_events.dependency)]
 
 
 def _events(

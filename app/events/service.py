@@ -17,7 +17,7 @@ from app.search.service import matching_keys
 
 SORTS = {"date": m.Event.date, "id": m.Event.id}
 sort_events = sort_param(SORTS, m.Event.id, "date")
-OLDEST_FIRST = sort_events()
+OLDEST_FIRST = sort_events.default
 
 
 @dataclass(frozen=True)

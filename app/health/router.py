@@ -22,7 +22,7 @@ class NotReady(AppError):
 
 
 @router.get("/healthz", operation_id="health-live")
-def healthz() -> Health:
+async def healthz() -> Health:
     """The process is up."""
     return Health(status="ok")
 

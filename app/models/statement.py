@@ -26,7 +26,10 @@ class Statement(SQLModel, table=True):
     """Words an official said, as quoted by a source, with who, when and where."""
 
     __tablename__ = "statement"
-    __table_args__ = (Index("ix_statement_said_on_id", "said_on", "id"),)
+    __table_args__ = (
+        Index("ix_statement_said_on_id", "said_on", "id"),
+        Index("ix_statement_speaker_said_on_id", "speaker_slug", "said_on", "id"),
+    )
 
     id: str = slug_key()
     text: str

@@ -28,7 +28,7 @@ def list_people(
     session: SessionDep,
     urls: UrlsDep,
     page: PageDep,
-    sort: Annotated[Sort, Depends(service.sort_people)],
+    sort: Annotated[Sort, Depends(service.sort_people.dependency)],
     country: Annotated[
         list[str] | None, Query(description="Country code(s).", examples=["RU"])
     ] = None,

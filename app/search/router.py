@@ -9,7 +9,7 @@ from pydantic import BaseModel, Field
 from app.db import SessionDep
 from app.errors import InvalidParameter
 from app.filters import values
-from app.pagination import PageDep
+from app.pagination import PageDep, counted_by
 from app.search import service
 from app.search.query import HELP
 from app.urls import Urls, UrlsDep
@@ -76,7 +76,9 @@ def run_search(
         since=since,
         until=until,
     )
-    hits, total, cursor = service.search(session, q, filters, limit=page.limit, cursor=page.cursor)
+    hits, total, cursor = service.search(
+        session, q, filters, limit=page.limit, cursor=page.cursor, counts=counted_by(request)
+    )
     next_url = str(request.url.include_query_params(cursor=cursor)) if cursor else None
     if next_url:
         response.headers["Link"] = f'<{next_url}>; rel="next"'

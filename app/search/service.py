@@ -5,7 +5,7 @@ import binascii
 import datetime as dt
 import html
 import json
-from collections.abc import Sequence
+from collections.abc import Hashable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -27,6 +27,7 @@ from sqlmodel import Session
 from app import models as m
 from app.errors import InvalidParameter
 from app.filters import on_or_after, on_or_before
+from app.pagination import CountCache
 from app.search.query import Query, parse, to_fts5, to_tsquery
 
 TYPES = ("statement", "article", "treaty", "person", "event")
@@ -108,25 +109,33 @@ def _highlight(snippet: str) -> str:
 
 
 def search(
-    session: Session, text: str, filters: SearchFilters, *, limit: int, cursor: str | None
+    session: Session,
+    text: str,
+    filters: SearchFilters,
+    *,
+    limit: int,
+    cursor: str | None,
+    counts: tuple[CountCache, Hashable] | None = None,
 ) -> tuple[list[Hit], int, str | None]:
-    """One page of hits, best first, the number of matches, and the next cursor."""
+    """One page of hits, best first, the number of matches, and the next cursor.
+
+    Snippets are made for the page's hits only, in a second query: made inside the ranking
+    query, they would be built for every match before the sort picks fifty.
+    """
     dialect = session.get_bind().dialect.name
     matched, score, snippet = _matches(dialect, parse(text))
     ranked = (
         _filtered(matched, filters)
         .with_only_columns(
-            DOC.c.id,
-            DOC.c.type,
-            DOC.c.key,
-            DOC.c.label,
-            DOC.c.date,
-            score.label("score"),
-            snippet.label("snippet"),
+            DOC.c.id, DOC.c.type, DOC.c.key, DOC.c.label, DOC.c.date, score.label("score")
         )
         .subquery()
     )
-    total = session.execute(select(func.count()).select_from(ranked)).scalar_one()
+    total = counts[0].get(counts[1]) if counts else None
+    if total is None:
+        total = session.execute(select(func.count()).select_from(ranked)).scalar_one()
+        if counts:
+            counts[0].put(counts[1], total)
     page = select(ranked).order_by(ranked.c.score.desc(), ranked.c.id)
     if cursor:
         best, last_id = _after(cursor)
@@ -136,11 +145,22 @@ def search(
     rows = session.execute(page.limit(limit + 1)).all()
     more = len(rows) > limit
     rows = rows[:limit]
+    snippets = _snippets(session, matched, snippet, [r.id for r in rows])
     hits = [
-        Hit(r.type, r.key, r.label, r.date, float(r.score), _highlight(r.snippet)) for r in rows
+        Hit(r.type, r.key, r.label, r.date, float(r.score), _highlight(snippets.get(r.id, "")))
+        for r in rows
     ]
     next_cursor = _cursor(float(rows[-1].score), rows[-1].id) if more else None
-    return hits, total, next_cursor
+    return hits, int(total), next_cursor
+
+
+def _snippets(
+    session: Session, matched: Select[Any], snippet: Any, ids: list[int]
+) -> dict[int, str]:
+    if not ids:
+        return {}
+    query = matched.with_only_columns(DOC.c.id, snippet.label("snippet")).where(DOC.c.id.in_(ids))
+    return {row.id: row.snippet or "" for row in session.execute(query)}
 
 
 def matching_keys(session: Session, kind: str, text: str) -> Select[Any]:

@@ -8,14 +8,15 @@ from sqlmodel import Session
 
 from app.articles.schemas import ArticlePublic, article_public
 from app.dates import today
-from app.db import SessionDep
+from app.db import SessionDep, off_loop
 from app.errors import InvalidParameter
 from app.filters import values
-from app.listing import list_response
+from app.json import JSONBytes, dumps
+from app.listing import list_response, rows_response
 from app.pagination import Page, PageDep, PageParams, Sort
 from app.people.schemas import PersonPublic, person_public
 from app.search.query import HELP as SEARCH_HELP
-from app.statements import service
+from app.statements import read, service
 from app.statements.schemas import StatementPublic, statement_public
 from app.treaties import service as treaties
 from app.treaties.schemas import TreatyPublic, treaty_public
@@ -27,7 +28,7 @@ router = APIRouter(prefix="/statements", tags=["statements"])
 DATE_RULE = "A statement dated only to a month or year matches when its period overlaps."
 
 
-def statement_filters(
+async def statement_filters(
     treaty: Annotated[
         list[str] | None,
         Query(description="Treaty slug(s); repeat or comma-separate.", examples=["new-start"]),
@@ -61,7 +62,7 @@ def statement_filters(
     )
 
 
-def expansions(
+async def expansions(
     expand: Annotated[
         str | None,
         Query(description="Inline full related objects: speaker, article, treaties."),
@@ -77,7 +78,7 @@ def expansions(
 
 
 FiltersDep = Annotated[service.StatementFilters, Depends(statement_filters)]
-SortDep = Annotated[Sort, Depends(service.sort_statements)]
+SortDep = Annotated[Sort, Depends(service.sort_statements.dependency)]
 ExpandDep = Annotated[tuple[str, ...], Depends(expansions)]
 
 
@@ -122,6 +123,12 @@ def statement_list(
     sort: Sort = service.NEWEST_FIRST,
     expand: tuple[str, ...] = (),
 ) -> Page[StatementPublic] | Response:
+    if not expand:
+        query = service.statement_rows(session, filters)
+        return rows_response(
+            request, response, session, query, sort, page, StatementPublic,
+            lambda s, rows: read.build(s, rows, urls),
+        )  # fmt: skip
     query = service.statements_query(session, filters, expand)
     build = builder(request, urls, expand)
     schema = StatementExpanded if expand else StatementPublic
@@ -131,7 +138,7 @@ def statement_list(
 
 
 @router.get("", operation_id="statements-list", response_model=Page[StatementPublic])
-def list_statements(
+async def list_statements(
     request: Request,
     response: Response,
     session: SessionDep,
@@ -142,10 +149,19 @@ def list_statements(
     expand: ExpandDep,
 ) -> Page[StatementPublic] | Response:
     """List statements, newest first, filtered by treaty, speaker, country, article or date."""
-    return statement_list(request, response, session, urls, filters, page, sort, expand)
+    return await off_loop(
+        request, statement_list, request, response, session, urls, filters, page, sort, expand
+    )
 
 
-@router.get("/{statement_id}", operation_id="statements-get")
-def get_statement(statement_id: str, session: SessionDep, urls: UrlsDep) -> StatementPublic:
+def _one(session: Session, statement_id: str, urls: Urls) -> Response:
+    (statement,) = read.build(session, [service.get_statement_row(session, statement_id)], urls)
+    return JSONBytes(dumps(statement))
+
+
+@router.get("/{statement_id}", operation_id="statements-get", response_model=StatementPublic)
+async def get_statement(
+    request: Request, statement_id: str, session: SessionDep, urls: UrlsDep
+) -> Response:
     """One statement, with its speaker, article, treaties and sources."""
-    return statement_public(service.get_statement(session, statement_id), urls)
+    return await off_loop(request, _one, session, statement_id, urls)

@@ -143,7 +143,7 @@ def treaty_events(
     session: SessionDep,
     urls: UrlsDep,
     page: PageDep,
-    sort: Annotated[Sort, Depends(events.sort_events)],
+    sort: Annotated[Sort, Depends(events.sort_events.dependency)],
     type: Annotated[list[str] | None, Query(description="Event type(s).")] = None,
 ) -> Page[EventPublic] | Response:
     """The treaty's dated timeline, oldest first."""
