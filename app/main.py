@@ -24,7 +24,7 @@ from app.explorer.router import router as explorer
 from app.head import HeadAsGet
 from app.health.router import router as health
 from app.meta.router import router as meta
-from app.pagination import CountCache
+from app.pagination import VersionMemo
 from app.people.router import router as people
 from app.search.router import router as search
 from app.statements.router import router as statements
@@ -89,7 +89,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         generate_unique_id_function=_operation_id,
     )
     app.state.settings = settings
-    app.state.counts = CountCache()
+    app.state.memo = VersionMemo()
     # The last added runs first: CORS, then HEAD-as-GET, then the cache validators.
     app.add_middleware(
         CachingMiddleware, max_age=settings.cache_max_age, version_ttl=settings.version_ttl

@@ -188,27 +188,28 @@ class Slice:
     next_cursor: str | None
 
 
-class CountCache:
-    """Totals per (data version, endpoint, filters), one cache per app (per database).
+class VersionMemo:
+    """Values computed from the data, keyed with the data version; one memo per app.
 
-    Paging through a result, or asking for the same list again, does not recount it; a
-    write moves the version, so a cached total is never stale.
+    Totals per (version, endpoint, filters): paging through a result, or asking for the
+    same list again, does not recount it. A write moves the version, so nothing kept here
+    is ever stale; old entries just age out.
     """
 
     KEPT = 4096
 
     def __init__(self) -> None:
-        self._totals: OrderedDict[Hashable, tuple[int, bool]] = OrderedDict()
+        self._totals: OrderedDict[Hashable, Any] = OrderedDict()
         self._lock = threading.Lock()
 
-    def get(self, key: Hashable) -> tuple[int, bool] | None:
+    def get(self, key: Hashable) -> Any:
         with self._lock:
             found = self._totals.get(key)
             if found is not None:
                 self._totals.move_to_end(key)
             return found
 
-    def put(self, key: Hashable, value: tuple[int, bool]) -> None:
+    def put(self, key: Hashable, value: Any) -> None:
         with self._lock:
             self._totals[key] = value
             if len(self._totals) > self.KEPT:
@@ -218,10 +219,10 @@ class CountCache:
 NOT_FILTERS = {"cursor", "limit", "sort", "fields", "expand", "format"}
 
 
-def counted_by(request: Request) -> tuple[CountCache, Hashable] | None:
+def counted_by(request: Request) -> tuple[VersionMemo, Hashable] | None:
     """Where this request's total may be cached, once the data version is known."""
     version = getattr(request.state, "data_version", None)
-    counts = getattr(request.app.state, "counts", None)
+    counts = getattr(request.app.state, "memo", None)
     if version is None or counts is None:
         return None
     filters = sorted((k, v) for k, v in request.query_params.multi_items() if k not in NOT_FILTERS)
@@ -229,7 +230,7 @@ def counted_by(request: Request) -> tuple[CountCache, Hashable] | None:
 
 
 def count_capped(
-    session: Session, query: Select[Any], cache: tuple[CountCache, Hashable] | None = None
+    session: Session, query: Select[Any], cache: tuple[VersionMemo, Hashable] | None = None
 ) -> tuple[int, bool]:
     if cache is not None and (found := cache[0].get(cache[1])) is not None:
         return found
@@ -256,7 +257,7 @@ def fetch_page(
     sort: Sort,
     page: PageParams,
     *,
-    counts: tuple[CountCache, Hashable] | None = None,
+    counts: tuple[VersionMemo, Hashable] | None = None,
     entities: bool = True,
 ) -> Slice:
     """A page after the cursor; `entities=False` keeps plain rows of a multi-column select."""

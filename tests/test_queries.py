@@ -1,6 +1,6 @@
 """A list request runs a bounded number of SQL statements, whatever the page size."""
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
@@ -54,13 +54,19 @@ def test_paging_on_does_not_recount(client: TestClient) -> None:
     assert not any("count(" in sql.lower() for sql in second)
 
 
-def test_treaty_detail_is_bounded(client: TestClient) -> None:
+def test_treaty_detail_is_bounded(shared_url: str, client_for: Callable[..., TestClient]) -> None:
+    client = client_for(shared_url)  # its own memo: nothing built yet
+    client.get("/v1/meta")  # and the data version read, so both requests below compare
     with counting(client) as few_parties:
         client.get("/v1/treaties/new-start")
     with counting(client) as many_parties:
         client.get("/v1/treaties/open-skies")
     # Constant: the same statements for 2 parties or 36 (the bound is the relations).
     assert len(few_parties) == len(many_parties) <= 20
+    # Built once per data version and day: asked again, only the slug is checked.
+    with counting(client) as again:
+        assert client.get("/v1/treaties/open-skies").json()["slug"] == "open-skies"
+    assert len(again) <= 2
 
 
 def test_expansion_is_bounded_too(client: TestClient) -> None:

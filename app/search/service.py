@@ -27,7 +27,7 @@ from sqlmodel import Session
 from app import models as m
 from app.errors import InvalidParameter
 from app.filters import on_or_after, on_or_before
-from app.pagination import CountCache
+from app.pagination import VersionMemo
 from app.search.query import Query, parse, to_fts5, to_tsquery
 
 TYPES = ("statement", "article", "treaty", "person", "event")
@@ -115,7 +115,7 @@ def search(
     *,
     limit: int,
     cursor: str | None,
-    counts: tuple[CountCache, Hashable] | None = None,
+    counts: tuple[VersionMemo, Hashable] | None = None,
 ) -> tuple[list[Hit], int, str | None]:
     """One page of hits, best first, the number of matches, and the next cursor.
 

@@ -4,6 +4,7 @@ import datetime as dt
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query, Request, Response
+from sqlmodel import Session
 
 from app import models as m
 from app.articles import service as articles
@@ -78,9 +79,22 @@ def list_treaties(
     return whole_response(page, TreatyPublic, items)
 
 
-@router.get("/{slug}", operation_id="treaties-get")
-def get_treaty(slug: Slug, session: SessionDep, urls: UrlsDep) -> TreatyDetail:
+@router.get("/{slug}", operation_id="treaties-get", response_model=TreatyDetail)
+def get_treaty(request: Request, slug: Slug, session: SessionDep, urls: UrlsDep) -> Response:
     """One treaty with its limits, parties (roles as of today) and sources."""
+    # Derived from a few hundred rows (status from events, roles per party): built once per
+    # data version and day, since nothing else can change it.
+    version = getattr(request.state, "data_version", None)
+    key = ("treaty", version, today(), slug, urls.base)
+    body = request.app.state.memo.get(key) if version is not None else None
+    if body is None:
+        body = _treaty_detail(session, slug, urls).model_dump_json().encode()
+        if version is not None:
+            request.app.state.memo.put(key, body)
+    return Response(body, media_type="application/json")
+
+
+def _treaty_detail(session: Session, slug: str, urls: Urls) -> TreatyDetail:
     treaty = service.get_treaty(session, slug)
     day = today()
     dates = service.dates_of(session, [treaty], day)[slug]
