@@ -13,7 +13,7 @@ from app import bundled_path
 from app import models as m
 from app.config import get_settings
 from app.curation import tokens
-from app.db import make_engine
+from app.db import exclusive, make_engine
 from app.importing.export import export_all
 from app.importing.loader import Counts, LoadError
 from app.importing.writer import load_paths
@@ -53,10 +53,23 @@ def _is_empty(engine: Engine) -> bool:
         return session.execute(select(m.Treaty.slug).limit(1)).first() is None
 
 
+def prepare(engine: Engine, *, seed: bool) -> int:
+    """Migrate, then load the bundled seed data into an empty database.
+
+    On PostgreSQL an advisory lock makes this safe to run from several instances at once:
+    one migrates and seeds, the others wait and then find nothing to do.
+    """
+    with exclusive(engine):
+        upgrade(engine)
+        if seed and _is_empty(engine):
+            return _load(engine, [bundled_path("seed_data")])
+    return 0
+
+
 def serve(args: argparse.Namespace) -> int:
-    engine = make_engine(get_settings().database_url)
-    upgrade(engine)
-    if _is_empty(engine) and _load(engine, [bundled_path("seed_data")]) != 0:
+    settings = get_settings()
+    engine = make_engine(settings.database_url)
+    if not args.no_migrate and prepare(engine, seed=True) != 0:
         return 1
     engine.dispose()
     uvicorn.run(
@@ -67,12 +80,15 @@ def serve(args: argparse.Namespace) -> int:
         workers=args.workers,
         server_header=False,
         proxy_headers=True,
+        access_log=not settings.log_json,  # the app writes its own JSON access lines
+        log_config=None if settings.log_json else uvicorn.config.LOGGING_CONFIG,
     )
     return 0
 
 
-def db_upgrade(_args: argparse.Namespace) -> int:
-    upgrade(make_engine(get_settings().database_url))
+def db_upgrade(args: argparse.Namespace) -> int:
+    if prepare(make_engine(get_settings().database_url), seed=args.seed) != 0:
+        return 1
     say("Database is at the newest schema.")
     return 0
 
@@ -138,10 +154,17 @@ def parser() -> argparse.ArgumentParser:
     run.add_argument("--host", default="127.0.0.1")
     run.add_argument("--port", type=int, default=8000)
     run.add_argument("--workers", type=int, default=1)
+    run.add_argument(
+        "--no-migrate",
+        action="store_true",
+        help="serve only (when a separate `treatykb db upgrade --seed` prepares the database)",
+    )
     run.set_defaults(func=serve)
     db = commands.add_parser("db", help="database schema")
     db_commands = db.add_subparsers(dest="db_command", required=True)
-    db_commands.add_parser("upgrade", help="apply pending migrations").set_defaults(func=db_upgrade)
+    up = db_commands.add_parser("upgrade", help="apply pending migrations")
+    up.add_argument("--seed", action="store_true", help="then load the seed data if empty")
+    up.set_defaults(func=db_upgrade)
     loader = commands.add_parser("load", help="validate and load YAML files, all or nothing")
     loader.add_argument("paths", nargs="+", help="files like statements.yaml, or directories")
     loader.set_defaults(func=load)

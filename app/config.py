@@ -25,6 +25,33 @@ class Settings(BaseSettings):
         description="Seconds a process trusts its cached data version; writes made by "
         "another process show in ETags within this time (this process's own at once).",
     )
+    rate_limit_enabled: bool = True
+    rate_limit_anonymous: str = Field(
+        default="600/60", description="Requests/seconds per client address without a token."
+    )
+    rate_limit_token: str = Field(default="6000/60", description="Requests/seconds per token.")
+    rate_limit_redis_url: str | None = Field(
+        default=None,
+        description="redis://host:6379/0 to share counts between instances; default: "
+        "counted in each process.",
+    )
+    rate_limit_namespace: str = Field(
+        default="treatykb", description="Prefix of the Redis keys (one per deployment)."
+    )
+    max_url_length: int = Field(default=4096, description="Longer URLs get 414.")
+    max_body_bytes: int = Field(default=1_048_576, description="Larger bodies get 413.")
+    max_import_bytes: int = Field(
+        default=512 * 1_048_576, description="The body limit of POST /v1/imports."
+    )
+    request_timeout: float = Field(
+        default=30.0, description="Seconds to start answering before a 503 (0: no deadline)."
+    )
+    statement_timeout_ms: int = Field(
+        default=30_000, description="PostgreSQL statement_timeout for every connection."
+    )
+    log_json: bool = Field(default=True, description="JSON log lines with request ids.")
+    log_level: str = "info"
+    metrics_enabled: bool = Field(default=True, description="Serve GET /metrics.")
     default_page_size: int = 50
     max_page_size: int = 500
 

@@ -1,6 +1,7 @@
 """Engines and sessions for SQLite (the embedded default) and PostgreSQL."""
 
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Iterator
+from contextlib import contextmanager
 from typing import Annotated, Any, TypeVar
 
 from fastapi import Depends, Request
@@ -33,7 +34,7 @@ def _sqlite_on_connect(dbapi_connection: Any, _record: Any) -> None:
     cursor.close()
 
 
-def make_engine(url: str) -> Engine:
+def make_engine(url: str, statement_timeout_ms: int = 0) -> Engine:
     url = normalize_url(url)
     if url.startswith("sqlite"):
         # A connection per threadpool worker: requests never queue for one. (SQLite
@@ -43,7 +44,9 @@ def make_engine(url: str) -> Engine:
         engine = create_engine(url, connect_args={"check_same_thread": False}, **pool)
         event.listen(engine, "connect", _sqlite_on_connect)
         return engine
-    return create_engine(url, pool_pre_ping=True)
+    # A runaway query is cancelled by the server itself, whatever the client does.
+    options = f"-c statement_timeout={statement_timeout_ms}" if statement_timeout_ms else ""
+    return create_engine(url, pool_pre_ping=True, connect_args={"options": options})
 
 
 async def get_session(request: Request) -> AsyncIterator[Session]:
@@ -65,3 +68,21 @@ async def off_loop(request: Request, fn: Callable[..., T], *args: Any) -> T:
     if is_sqlite(request.app.state.engine):
         return fn(*args)
     return await run_in_threadpool(fn, *args)
+
+
+PREPARE_LOCK = 0x7472_6561_7479  # "treaty": one advisory lock id for schema preparation
+
+
+@contextmanager
+def exclusive(engine: Engine) -> Iterator[None]:
+    """Hold PostgreSQL's advisory lock for the block (SQLite: one process owns its file)."""
+    if is_sqlite(engine):
+        yield
+        return
+    with engine.connect() as connection:
+        connection.exec_driver_sql(f"SELECT pg_advisory_lock({PREPARE_LOCK})")
+        try:
+            yield
+        finally:
+            connection.exec_driver_sql(f"SELECT pg_advisory_unlock({PREPARE_LOCK})")
+            connection.commit()

@@ -1,5 +1,6 @@
 """Domain errors and the one RFC 9457 problem+json renderer."""
 
+import logging
 from http import HTTPStatus
 from typing import Any
 
@@ -8,6 +9,8 @@ from fastapi.encoders import jsonable_encoder
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
+from sqlalchemy.exc import DisconnectionError, InterfaceError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 PROBLEM_TYPE_BASE = "https://treatykb.org/problems/"
@@ -128,6 +131,20 @@ async def _unexpected_error(request: Request, _exc: Exception) -> JSONResponse:
     )
 
 
+async def _database_unavailable(request: Request, exc: Exception) -> JSONResponse:
+    # The database is down, restarting, unreachable or cancelled a runaway query: a retry
+    # may well succeed, and the pool reconnects by itself (pre-ping), so no restart needed.
+    logging.getLogger("treatykb.errors").warning("database unavailable: %s", exc.__class__)
+    return problem_response(
+        request,
+        status=503,
+        title="Service unavailable",
+        slug="database-unavailable",
+        detail="The database is unavailable or too slow at the moment; retry shortly.",
+        headers={"Retry-After": "5"},
+    )
+
+
 class PermanentRedirect(Exception):
     """An alternative identifier: answer 308 with the canonical URL."""
 
@@ -148,6 +165,8 @@ def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(PermanentRedirect, _redirect)
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(StarletteHTTPException, _http_error)
+    for unavailable in (OperationalError, InterfaceError, PoolTimeout, DisconnectionError):
+        app.add_exception_handler(unavailable, _database_unavailable)
     app.add_exception_handler(Exception, _unexpected_error)
 
 
@@ -175,5 +194,7 @@ def _problem(description: str) -> dict[str, Any]:
 ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
     404: _problem("No such resource."),
     422: _problem("A parameter is invalid or unknown."),
+    429: _problem("Too many requests from this client; see Retry-After."),
     500: _problem("The server failed; nothing about it is disclosed."),
+    503: _problem("The database is unavailable or the request took too long; retry."),
 }

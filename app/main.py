@@ -21,11 +21,14 @@ from app.errors import ERROR_RESPONSES, InvalidParameter, install_error_handlers
 from app.events.router import router as events
 from app.explorer.router import STATIC
 from app.explorer.router import router as explorer
+from app.hardening import Deadline, InputLimits, SecurityHeaders
 from app.head import HeadAsGet
 from app.health.router import router as health
 from app.meta.router import router as meta
+from app.observability import Metrics, RequestLog, configure_logging, metrics_endpoint
 from app.pagination import VersionMemo
 from app.people.router import router as people
+from app.ratelimit import Policy, RateLimitMiddleware, make_store
 from app.search.router import router as search
 from app.statements.router import router as statements
 from app.treaties.router import router as treaties
@@ -77,7 +80,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        app.state.engine = make_engine(settings.database_url)
+        app.state.engine = make_engine(settings.database_url, settings.statement_timeout_ms)
+        app.state.metrics.engine = app.state.engine
         yield
         app.state.engine.dispose()
 
@@ -90,17 +94,40 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     app.state.settings = settings
     app.state.memo = VersionMemo()
-    # The last added runs first: CORS, then HEAD-as-GET, then the cache validators.
+    app.state.metrics = Metrics()
+    if settings.log_json:
+        configure_logging(settings.log_level)
+    # The last added runs first: request log, security headers, CORS, input limits, rate
+    # limit, deadline, HEAD-as-GET, then the cache validators next to the routes.
     app.add_middleware(
         CachingMiddleware, max_age=settings.cache_max_age, version_ttl=settings.version_ttl
     )
     app.add_middleware(HeadAsGet)
+    app.add_middleware(Deadline, seconds=settings.request_timeout)
+    if settings.rate_limit_enabled:
+        app.add_middleware(
+            RateLimitMiddleware,
+            anonymous=Policy.parse(settings.rate_limit_anonymous),
+            token=Policy.parse(settings.rate_limit_token),
+            store=make_store(settings.rate_limit_redis_url, settings.rate_limit_namespace),
+        )
+    app.add_middleware(
+        InputLimits,
+        max_url_length=settings.max_url_length,
+        max_body_bytes=settings.max_body_bytes,
+        max_import_bytes=settings.max_import_bytes,
+    )
     app.add_middleware(
         CORSMiddleware,
         allow_origins=settings.cors_origins,
         allow_methods=["GET", "HEAD"],
-        expose_headers=["Link", "ETag", "Last-Modified", VERSION_HEADER],
-    )
+        expose_headers=[
+            "Link", "ETag", "Last-Modified", VERSION_HEADER, "X-Request-ID", "Retry-After",
+            "RateLimit-Limit", "RateLimit-Remaining", "RateLimit-Reset", "RateLimit-Policy",
+        ],
+    )  # fmt: skip
+    app.add_middleware(SecurityHeaders)
+    app.add_middleware(RequestLog, metrics=app.state.metrics)
     install_error_handlers(app)
     v1 = APIRouter(
         prefix="/v1",
@@ -112,6 +139,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         v1.include_router(router)
     app.include_router(v1)
     app.include_router(health)
+    if settings.metrics_enabled:
+        app.add_route("/metrics", metrics_endpoint, include_in_schema=False)
     app.include_router(explorer)
     app.mount("/explorer", StaticFiles(directory=STATIC), name="explorer")
     return app

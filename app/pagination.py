@@ -16,7 +16,7 @@ from typing import Annotated, Any, Generic, Literal, TypeVar
 
 from fastapi import Depends, Query, Request, Response
 from pydantic import BaseModel, Field
-from sqlalchemy import ColumnElement, Integer, Select, and_, func, or_, select
+from sqlalchemy import ColumnElement, Integer, Select, and_, func, literal, or_, select, tuple_
 from sqlmodel import Session
 
 from app.errors import InvalidParameter
@@ -172,7 +172,17 @@ def _fits(value: Any, column: Any) -> bool:
 
 
 def _after(order: Sequence[tuple[Any, bool]], values: list[Any]) -> ColumnElement[bool]:
-    """Rows strictly after `values` in `order` (a tuple comparison with mixed directions)."""
+    """Rows strictly after `values` in `order`.
+
+    When every column runs the same way (all our sorts: the tie-breaker follows the sort),
+    a row-value comparison `(said_on, id) < (?, ?)`, which both SQLite and PostgreSQL
+    answer with one index seek. Mixed directions need the expanded OR form.
+    """
+    directions = {descending for _, descending in order}
+    if len(directions) == 1:
+        columns = tuple_(*(column for column, _ in order))
+        bound = tuple_(*(literal(v) for v in values))
+        return columns < bound if directions.pop() else columns > bound
     branches = []
     for i, (column, descending) in enumerate(order):
         equal = [order[j][0] == values[j] for j in range(i)]

@@ -30,7 +30,7 @@ def base_url(shared_url: str) -> Iterator[str]:
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]
     config = uvicorn.Config(
-        create_app(Settings(database_url=shared_url)),
+        create_app(Settings(database_url=shared_url, rate_limit_enabled=False)),
         host="127.0.0.1",
         port=port,
         log_level="warning",

@@ -64,10 +64,11 @@ def create_record(
     res = service.resource_named(resource)
     record = service.validate(res, body)
     key = res.key_of(record)
-    if res.read_one(session, key) is not None:
-        raise service.Conflict(f"{resource}/{'/'.join(key)} exists; PATCH or PUT it instead.")
-    service.save(session, res, record, actor=token.name)
-    session.commit()
+    with service.record_lock(session, res, key):
+        if res.read_one(session, key) is not None:
+            raise service.Conflict(f"{resource}/{'/'.join(key)} exists; PATCH or PUT it instead.")
+        service.save(session, res, record, actor=token.name)
+        session.commit()
     return _record_response(record, status=201, location=_location(request, resource, key))
 
 
@@ -83,8 +84,10 @@ def replace_record(
     """Replace a record whole (editor); If-Match required."""
     res = service.resource_named(resource)
     path_key = service.key_from_path(res, key)
-    service.check_if_match(if_match, service.current(session, res, path_key))
-    return _save(session, res, path_key, service.validate(res, body), token.name)
+    record = service.validate(res, body)
+    with service.record_lock(session, res, path_key):
+        service.check_if_match(if_match, service.current(session, res, path_key))
+        return _save(session, res, path_key, record, token.name)
 
 
 @router.patch("/{resource}/{key:path}", operation_id="records-patch")
@@ -99,10 +102,11 @@ def patch_record(
     """Change some fields (editor), JSON merge-patch (RFC 7386); If-Match required."""
     res = service.resource_named(resource)
     path_key = service.key_from_path(res, key)
-    before = service.current(session, res, path_key)
-    service.check_if_match(if_match, before)
-    merged = service.merge_patch(before.model_dump(mode="json"), body)
-    return _save(session, res, path_key, service.validate(res, merged), token.name)
+    with service.record_lock(session, res, path_key):
+        before = service.current(session, res, path_key)
+        service.check_if_match(if_match, before)
+        merged = service.merge_patch(before.model_dump(mode="json"), body)
+        return _save(session, res, path_key, service.validate(res, merged), token.name)
 
 
 @router.delete("/{resource}/{key:path}", operation_id="records-delete", status_code=204)
@@ -116,7 +120,8 @@ def delete_record(
     """Delete a record (admin); If-Match required; 409 while other records cite it."""
     res = service.resource_named(resource)
     path_key = service.key_from_path(res, key)
-    service.check_if_match(if_match, service.current(session, res, path_key))
-    service.remove(session, res, path_key, actor=token.name)
-    session.commit()
+    with service.record_lock(session, res, path_key):
+        service.check_if_match(if_match, service.current(session, res, path_key))
+        service.remove(session, res, path_key, actor=token.name)
+        session.commit()
     return Response(status_code=204)

@@ -2,11 +2,16 @@
 
 import hashlib
 import json
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 from pydantic import ValidationError
+from sqlalchemy import select
 from sqlmodel import Session
 
+from app.db import is_sqlite
 from app.errors import AppError, InvalidParameter, NotFound
 from app.importing.loader import Batch, Counts, Item, LoadError
 from app.importing.records import Record
@@ -68,6 +73,27 @@ def problems_error(exc: LoadError) -> InvalidParameter:
         for p in exc.problems
     ]
     return InvalidParameter("; ".join(str(p) for p in exc.problems), errors=errors)
+
+
+_SQLITE_WRITER = threading.Lock()
+
+
+@contextmanager
+def record_lock(session: Session, resource: Resource, key: Key) -> Iterator[None]:
+    """Hold the record from the If-Match check through the commit, so two writers that read
+    the same version cannot both pass the check (a lost update).
+
+    PostgreSQL: SELECT ... FOR UPDATE on the row, which works across instances. SQLite: one
+    writer per process at a time (SQLite serialises writers anyway; this also covers the
+    read that precedes the write).
+    """
+    if is_sqlite(session.get_bind()):  # type: ignore[arg-type]
+        with _SQLITE_WRITER:
+            yield
+        return
+    where = [resource.column(k) == v for k, v in zip(resource.key, key, strict=True)]
+    session.execute(select(resource.column(resource.key[0])).where(*where).with_for_update())
+    yield
 
 
 def current(session: Session, resource: Resource, key: Key) -> Record:

@@ -5,11 +5,13 @@ from typing import Annotated, Literal
 
 from fastapi import APIRouter, Query, Request, Response
 from pydantic import BaseModel, Field
+from sqlmodel import Session
 
-from app.db import SessionDep
+from app.db import SessionDep, off_loop
 from app.errors import InvalidParameter
 from app.filters import values
-from app.pagination import PageDep, counted_by
+from app.json import JSONBytes, dumps
+from app.pagination import PageDep, PageParams, counted_by
 from app.search import service
 from app.search.query import HELP
 from app.urls import Urls, UrlsDep
@@ -50,10 +52,9 @@ def _url(urls: Urls, kind: str, key: str) -> str:
     }[kind](key)
 
 
-@router.get("/search", operation_id="search-run")
-def run_search(
+@router.get("/search", operation_id="search-run", response_model=SearchPage)
+async def run_search(
     request: Request,
-    response: Response,
     session: SessionDep,
     urls: UrlsDep,
     page: PageDep,
@@ -65,7 +66,7 @@ def run_search(
     speaker: Annotated[list[str] | None, Query(description="Speaker person slug(s).")] = None,
     since: Annotated[dt.date | None, Query(description="Dated on or after (overlap).")] = None,
     until: Annotated[dt.date | None, Query(description="Dated on or before (overlap).")] = None,
-) -> SearchPage:
+) -> Response:
     """Search every record type at once, best match first, with highlighted snippets."""
     if page.format != "json" or page.fields:
         raise InvalidParameter("Search results come as JSON pages; drop format= and fields=.")
@@ -76,11 +77,32 @@ def run_search(
         since=since,
         until=until,
     )
+    # Ranking every match is the cost of a search, and a frontend sends the same few
+    # searches over and over (each keystroke of everyone typing "verif..."): a page is kept
+    # per data version, so it is ranked once until the data changes.
+    version = getattr(request.state, "data_version", None)
+    key = ("search", version, str(request.url), urls.base)
+    kept = request.app.state.memo.get(key) if version is not None else None
+    if kept is None:
+        kept = await off_loop(request, _page, request, session, urls, q, filters, page)
+        if version is not None:
+            request.app.state.memo.put(key, kept)
+    body, next_url = kept
+    headers = {"Link": f'<{next_url}>; rel="next"'} if next_url else None
+    return JSONBytes(body, headers=headers)
+
+
+def _page(
+    request: Request,
+    session: Session,
+    urls: Urls,
+    q: str,
+    filters: service.SearchFilters,
+    page: PageParams,
+) -> tuple[bytes, str | None]:
     hits, total, cursor = service.search(
         session, q, filters, limit=page.limit, cursor=page.cursor, counts=counted_by(request)
     )
     next_url = str(request.url.include_query_params(cursor=cursor)) if cursor else None
-    if next_url:
-        response.headers["Link"] = f'<{next_url}>; rel="next"'
-    items = [SearchHit(**vars(hit), url=_url(urls, hit.type, hit.key)) for hit in hits]
-    return SearchPage(items=items, total=total, next=next_url)
+    items = [{**vars(hit), "url": _url(urls, hit.type, hit.key)} for hit in hits]
+    return dumps({"items": items, "total": total, "next": next_url}), next_url

@@ -10,7 +10,8 @@ from app import models as m
 from app.articles import service as articles
 from app.articles.schemas import ArticlePublic, article_public
 from app.dates import today
-from app.db import SessionDep
+from app.db import SessionDep, off_loop
+from app.errors import PermanentRedirect
 from app.events import service as events
 from app.filters import values
 from app.listing import list_response, whole_response
@@ -35,7 +36,7 @@ from app.treaties.schemas import (
     treaty_public,
 )
 from app.treaties.status import Role, Status, days_until, role_on, treaty_dates
-from app.urls import Urls, UrlsDep, canonical_only
+from app.urls import Urls, UrlsDep, canonical_only, moved
 
 router = APIRouter(prefix="/treaties", tags=["treaties"])
 
@@ -80,18 +81,26 @@ def list_treaties(
 
 
 @router.get("/{slug}", operation_id="treaties-get", response_model=TreatyDetail)
-def get_treaty(request: Request, slug: Slug, session: SessionDep, urls: UrlsDep) -> Response:
+async def get_treaty(request: Request, slug: str, session: SessionDep, urls: UrlsDep) -> Response:
     """One treaty with its limits, parties (roles as of today) and sources."""
     # Derived from a few hundred rows (status from events, roles per party): built once per
-    # data version and day, since nothing else can change it.
+    # data version and day, since nothing else can change it. Only canonical slugs are kept
+    # (an alias is redirected before anything is built), so a hit needs no lookup at all.
     version = getattr(request.state, "data_version", None)
     key = ("treaty", version, today(), slug, urls.base)
     body = request.app.state.memo.get(key) if version is not None else None
     if body is None:
-        body = _treaty_detail(session, slug, urls).model_dump_json().encode()
+        body = await off_loop(request, _treaty_body, request, session, slug, urls)
         if version is not None:
             request.app.state.memo.put(key, body)
     return Response(body, media_type="application/json")
+
+
+def _treaty_body(request: Request, session: Session, slug: str, urls: Urls) -> bytes:
+    canonical = service.canonical_slug(session, slug)
+    if canonical != slug:
+        raise PermanentRedirect(moved(request, slug, canonical))
+    return _treaty_detail(session, slug, urls).model_dump_json().encode()
 
 
 def _treaty_detail(session: Session, slug: str, urls: Urls) -> TreatyDetail:

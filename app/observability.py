@@ -1,0 +1,164 @@
+"""Request ids, one JSON log line per request, and Prometheus metrics at GET /metrics.
+
+A request keeps the `X-Request-ID` it came with (when it is a sane token) or gets a new
+one; the response echoes it and the log line carries it, so a client's report can be
+matched to the server's record. Metrics: requests and latency per route template (not
+per URL, so cardinality stays bounded), in-flight requests, and database pool use.
+"""
+
+import json
+import logging
+import re
+import sys
+import time
+import uuid
+from typing import Any
+
+from prometheus_client import (
+    CONTENT_TYPE_LATEST,
+    CollectorRegistry,
+    Counter,
+    Gauge,
+    Histogram,
+    generate_latest,
+)
+from prometheus_client.core import GaugeMetricFamily
+from sqlalchemy import Engine
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+log = logging.getLogger("treatykb.access")
+REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
+BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10)
+
+
+class JsonFormatter(logging.Formatter):
+    def format(self, record: logging.LogRecord) -> str:
+        entry: dict[str, Any] = {
+            "time": self.formatTime(record, "%Y-%m-%dT%H:%M:%S") + f".{int(record.msecs):03d}Z",
+            "level": record.levelname.lower(),
+            "logger": record.name,
+            "message": record.getMessage(),
+        }
+        entry.update(getattr(record, "fields", {}))
+        if record.exc_info:
+            entry["error"] = self.formatException(record.exc_info)
+        return json.dumps(entry, ensure_ascii=False)
+
+
+def configure_logging(level: str) -> None:
+    """JSON lines on stderr for our loggers and uvicorn's (its access log is ours now)."""
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(JsonFormatter())
+    handler.formatter.converter = time.gmtime  # type: ignore[union-attr]
+    for name in ("treatykb", "uvicorn", "uvicorn.error"):
+        logger = logging.getLogger(name)
+        logger.handlers = [handler]
+        logger.setLevel(level.upper())
+        logger.propagate = False
+
+
+class Metrics:
+    def __init__(self) -> None:
+        self.registry = CollectorRegistry()
+        self.requests = Counter(
+            "treatykb_requests", "HTTP requests answered.", ["method", "route", "status"],
+            registry=self.registry,
+        )  # fmt: skip
+        self.latency = Histogram(
+            "treatykb_request_duration_seconds", "Time to answer, by route.",
+            ["method", "route"], buckets=BUCKETS, registry=self.registry,
+        )  # fmt: skip
+        self.in_flight = Gauge(
+            "treatykb_requests_in_flight", "Requests being answered.", registry=self.registry
+        )
+        self.engine: Engine | None = None
+        self.registry.register(_PoolCollector(self))
+
+    def render(self) -> Response:
+        return Response(generate_latest(self.registry), media_type=CONTENT_TYPE_LATEST)
+
+
+class _PoolCollector:
+    def __init__(self, metrics: Metrics) -> None:
+        self.metrics = metrics
+
+    def collect(self) -> Any:
+        pool: Any = self.metrics.engine.pool if self.metrics.engine is not None else None
+        if pool is None or not hasattr(pool, "checkedout"):
+            return
+        for name, value, help_text in (
+            ("treatykb_db_pool_checked_out", pool.checkedout(), "Connections in use."),
+            ("treatykb_db_pool_idle", pool.checkedin(), "Connections open and idle."),
+            ("treatykb_db_pool_size", pool.size(), "Configured pool size."),
+        ):
+            family = GaugeMetricFamily(name, help_text)
+            family.add_metric([], value)
+            yield family
+
+
+def _route_of(scope: Scope) -> str:
+    """The route's template with its router prefixes: /v1/statements/{statement_id}."""
+    relative = getattr(scope.get("route"), "path", None)
+    if relative is None:
+        return "unmatched"
+    rendered = relative
+    for name, value in scope.get("path_params", {}).items():
+        pattern = r"\{" + re.escape(name) + r"(:[^}]*)?\}"
+        rendered = re.sub(pattern, lambda _, v=str(value): v, rendered)
+    path = scope["path"]
+    return (path[: len(path) - len(rendered)] if path.endswith(rendered) else "") + relative
+
+
+class RequestLog:
+    """Request id in and out, a JSON access line, and the request metrics."""
+
+    def __init__(self, app: ASGIApp, metrics: Metrics) -> None:
+        self.app = app
+        self.metrics = metrics
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        given = dict(scope["headers"]).get(b"x-request-id", b"").decode("latin-1")
+        request_id = given if REQUEST_ID.match(given) else uuid.uuid4().hex
+        scope.setdefault("state", {})["request_id"] = request_id
+        status = 500
+        started = time.perf_counter()
+
+        async def tagged(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+                headers = [*message.get("headers", []), (b"x-request-id", request_id.encode())]
+                message = {**message, "headers": headers}
+            await send(message)
+
+        self.metrics.in_flight.inc()
+        try:
+            await self.app(scope, receive, tagged)
+        finally:
+            self.metrics.in_flight.dec()
+            elapsed = time.perf_counter() - started
+            route, method = _route_of(scope), scope["method"]
+            self.metrics.requests.labels(method, route, str(status)).inc()
+            self.metrics.latency.labels(method, route).observe(elapsed)
+            if log.isEnabledFor(logging.INFO):
+                client = scope.get("client")
+                fields = {
+                    "request_id": request_id,
+                    "method": method,
+                    "path": scope["path"],
+                    "route": route,
+                    "status": status,
+                    "duration_ms": round(elapsed * 1000, 2),
+                    "client": client[0] if client else None,
+                }
+                log.info("request", extra={"fields": fields})
+
+
+async def metrics_endpoint(request: Request) -> Response:
+    metrics: Metrics = request.app.state.metrics
+    return metrics.render()

@@ -1,0 +1,154 @@
+"""Rate limits per client: anonymous callers by IP, curators by token.
+
+Fixed windows (`limit` requests per `window` seconds), counted in Redis when several
+instances share the load (`TREATYKB_RATE_LIMIT_REDIS_URL`), else in this process. Every
+limited response carries `RateLimit-Limit`, `RateLimit-Remaining` and `RateLimit-Reset`
+(seconds to the window's end); past the limit the answer is a 429 problem with
+`Retry-After`. If Redis is unreachable the limiter falls back to counting in-process
+rather than refusing service (and logs it).
+"""
+
+import hashlib
+import logging
+import math
+import threading
+import time
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+from starlette.datastructures import Headers
+from starlette.requests import Request
+from starlette.types import ASGIApp, Receive, Scope, Send
+
+from app.errors import problem_response
+
+log = logging.getLogger("treatykb.ratelimit")
+EXEMPT = ("/healthz", "/readyz", "/metrics")
+
+
+@dataclass(frozen=True)
+class Policy:
+    limit: int
+    window: int  # seconds
+
+    @classmethod
+    def parse(cls, text: str) -> "Policy":
+        """ "120/60" is 120 requests per 60 seconds."""
+        limit, _, window = text.partition("/")
+        policy = cls(int(limit), int(window or 60))
+        if policy.limit < 1 or policy.window < 1:
+            raise ValueError(f"a rate limit is 'requests/seconds' with both >= 1, not {text!r}")
+        return policy
+
+
+class Store(Protocol):
+    async def hit(self, key: str, window: int) -> int:
+        """Count a request in the current window of `key`; return the count so far."""
+
+
+class MemoryStore:
+    """Counts in this process: right for the embedded, single-process default."""
+
+    def __init__(self) -> None:
+        self._counts: dict[str, tuple[int, int]] = {}
+        self._lock = threading.Lock()
+        self._swept = 0
+
+    async def hit(self, key: str, window: int) -> int:
+        current = int(time.time()) // window
+        with self._lock:
+            slot, count = self._counts.get(key, (current, 0))
+            count = count + 1 if slot == current else 1
+            self._counts[key] = (current, count)
+            if len(self._counts) > 100_000 and time.monotonic() - self._swept > window:
+                self._sweep(current)
+            return count
+
+    def _sweep(self, current: int) -> None:
+        self._swept = time.monotonic()
+        for key in [k for k, (slot, _) in self._counts.items() if slot != current]:
+            del self._counts[key]
+
+
+class RedisStore:
+    """Counts shared by every instance: INCR and EXPIRE of one key per client and window."""
+
+    def __init__(self, url: str, namespace: str) -> None:
+        import redis.asyncio as redis  # only deployments that use Redis need the module
+
+        self.namespace = namespace
+        self.client: Any = redis.from_url(url, socket_timeout=0.25, socket_connect_timeout=0.25)
+        self.fallback = MemoryStore()
+        self.failing_since: float | None = None
+
+    async def hit(self, key: str, window: int) -> int:
+        current = int(time.time()) // window
+        name = f"{self.namespace}:rl:{key}:{current}"
+        try:
+            async with self.client.pipeline(transaction=True) as pipe:
+                count, _ = await pipe.incr(name).expire(name, window + 1).execute()
+        except Exception as exc:
+            if self.failing_since is None:
+                log.warning("rate-limit store unreachable, counting in-process: %s", exc)
+                self.failing_since = time.monotonic()
+            return await self.fallback.hit(key, window)
+        self.failing_since = None
+        return int(count)
+
+
+def client_key(scope: Scope, headers: Headers) -> tuple[str, bool]:
+    """(key, authenticated): a token's hash for curators, else the client's address."""
+    authorization = headers.get("authorization", "")
+    if authorization.lower().startswith("bearer ") and len(authorization) > 7:
+        digest = hashlib.sha256(authorization[7:].strip().encode()).hexdigest()[:24]
+        return f"token:{digest}", True
+    host = scope["client"][0] if scope.get("client") else "unknown"
+    return f"ip:{host}", False
+
+
+class RateLimitMiddleware:
+    def __init__(self, app: ASGIApp, anonymous: Policy, token: Policy, store: Store) -> None:
+        self.app = app
+        self.anonymous = anonymous
+        self.token = token
+        self.store = store
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope["path"] in EXEMPT or scope["method"] == "OPTIONS":
+            await self.app(scope, receive, send)
+            return
+        key, authenticated = client_key(scope, Headers(scope=scope))
+        policy = self.token if authenticated else self.anonymous
+        count = await self.store.hit(key, policy.window)
+        reset = policy.window - int(time.time()) % policy.window
+        headers = {
+            "RateLimit-Limit": str(policy.limit),
+            "RateLimit-Remaining": str(max(policy.limit - count, 0)),
+            "RateLimit-Reset": str(reset),
+            "RateLimit-Policy": f"{policy.limit};w={policy.window}",
+        }
+        if count > policy.limit:
+            who = "this token" if authenticated else "this address"
+            response = problem_response(
+                Request(scope),
+                status=429,
+                title="Too many requests",
+                detail=f"{who} may make {policy.limit} requests per {policy.window} s; "
+                f"retry in {math.ceil(reset)} s.",
+                slug="rate-limited",
+                headers={**headers, "Retry-After": str(reset)},
+            )
+            await response(scope, receive, send)
+            return
+        raw = [(k.lower().encode(), v.encode()) for k, v in headers.items()]
+
+        async def with_headers(message: Any) -> None:
+            if message["type"] == "http.response.start":
+                message = {**message, "headers": [*message.get("headers", []), *raw]}
+            await send(message)
+
+        await self.app(scope, receive, with_headers)
+
+
+def make_store(redis_url: str | None, namespace: str) -> Store:
+    return RedisStore(redis_url, namespace) if redis_url else MemoryStore()

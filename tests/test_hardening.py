@@ -1,0 +1,198 @@
+"""Production hardening: input limits, deadlines, security headers, request ids and logs,
+metrics, and rate limits (in-process and shared through Redis)."""
+
+import asyncio
+import logging
+import uuid
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlmodel import Session
+
+from app.config import Settings
+from app.curation.tokens import Role, create_token
+from app.db import make_engine
+from app.main import create_app
+
+REDIS_URL = "redis://127.0.0.1:6379/15"
+
+
+def _problem(response: Any, status: int) -> dict[str, Any]:
+    assert response.status_code == status, response.text
+    assert response.headers["content-type"] == "application/problem+json"
+    body: dict[str, Any] = response.json()
+    assert body["status"] == status
+    assert body["detail"]
+    return body
+
+
+def test_a_long_url_gets_414(client: TestClient) -> None:
+    response = client.get("/v1/statements", params={"speaker": ",".join(["x" * 40] * 200)})
+    assert "fewer filter values" in _problem(response, 414)["detail"]
+
+
+def test_a_large_body_gets_413_and_changes_nothing(
+    fresh_url: str, client_for: Callable[..., TestClient]
+) -> None:
+    client = client_for(fresh_url, max_import_bytes=10_000)
+    engine = make_engine(fresh_url)
+    with Session(engine) as session, session.begin():
+        auth = {"Authorization": f"Bearer {create_token(session, name='t', role=Role.editor)}"}
+    engine.dispose()
+    before = client.get("/v1/meta").json()["data_version"]
+    body = b'{"statements": [' + b" " * 20_000 + b"]}"
+    response = client.post("/v1/imports", content=body, headers=auth)
+    assert "10,000 bytes" in _problem(response, 413)["detail"]
+
+    def chunks() -> Iterator[bytes]:  # no Content-Length: counted as it arrives
+        for _ in range(30):
+            yield b" " * 1000
+
+    response = client.post("/v1/imports", content=chunks(), headers=auth)
+    _problem(response, 413)
+    assert client.get("/v1/meta").json()["data_version"] == before
+
+
+def test_other_writes_have_a_smaller_limit(client: TestClient) -> None:
+    response = client.put("/v1/records/statements/x", content=b"{" + b" " * 2_000_000 + b"}")
+    _problem(response, 413)
+
+
+def test_a_slow_request_gets_a_503_problem(shared_url: str) -> None:
+    app = create_app(
+        Settings(database_url=shared_url, request_timeout=0.2, rate_limit_enabled=False)
+    )
+
+    @app.get("/v1/slow")
+    async def slow() -> dict[str, str]:
+        await asyncio.sleep(5)
+        return {"never": "sent"}
+
+    with TestClient(app) as client:
+        response = client.get("/v1/slow")
+        assert "0.2 s" in _problem(response, 503)["detail"]
+        assert response.headers["retry-after"] == "5"
+        assert client.get("/v1/statements?limit=1").status_code == 200
+
+
+def test_security_headers(client: TestClient) -> None:
+    api = client.get("/v1/treaties")
+    page = client.get("/")
+    for response in (api, page):
+        assert response.headers["x-content-type-options"] == "nosniff"
+        assert response.headers["referrer-policy"] == "no-referrer"
+        assert response.headers["x-frame-options"] == "DENY"
+        assert "server" not in response.headers
+    assert api.headers["content-security-policy"].startswith("default-src 'none'")
+    page_csp = page.headers["content-security-policy"]
+    assert "script-src 'self'" in page_csp
+    assert "unsafe-inline" not in page_csp
+    assert client.get("/v1/nowhere").headers["x-content-type-options"] == "nosniff"
+
+
+class Lines(logging.Handler):
+    def __init__(self) -> None:
+        super().__init__()
+        self.fields: list[dict[str, Any]] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.fields.append(getattr(record, "fields", {}))
+
+
+@pytest.fixture
+def access_log() -> Iterator[Lines]:
+    lines = Lines()
+    logger = logging.getLogger("treatykb.access")
+    logger.addHandler(lines)
+    yield lines
+    logger.removeHandler(lines)
+
+
+def test_request_ids_are_kept_or_made_and_logged(client: TestClient, access_log: Lines) -> None:
+    kept = client.get("/v1/statements?limit=1", headers={"X-Request-ID": "trace-42"})
+    assert kept.headers["x-request-id"] == "trace-42"
+    made = client.get("/v1/treaties/nowhere", headers={"X-Request-ID": "bad id\n"})
+    assert made.headers["x-request-id"] not in ("", "bad id\n")
+    assert len(made.headers["x-request-id"]) == 32
+    logged = {line["request_id"]: line for line in access_log.fields}
+    assert logged["trace-42"]["status"] == 200
+    assert logged["trace-42"]["route"] == "/v1/statements"
+    assert logged["trace-42"]["method"] == "GET"
+    assert logged["trace-42"]["duration_ms"] > 0
+    assert logged[made.headers["x-request-id"]]["status"] == 404
+
+
+def test_metrics_count_routes_not_urls(client: TestClient) -> None:
+    for statement in client.get("/v1/statements?limit=3").json()["items"]:
+        client.get(f"/v1/statements/{statement['id']}")
+    text = client.get("/metrics").text
+    line = next(
+        x
+        for x in text.splitlines()
+        if x.startswith("treatykb_requests_total{")
+        and 'route="/v1/statements/{statement_id}"' in x
+        and 'status="200"' in x
+    )
+    assert float(line.rsplit(" ", 1)[1]) >= 3
+    assert "treatykb_request_duration_seconds_bucket{" in text
+    assert "treatykb_db_pool_checked_out" in text
+    assert "lavrov" not in text  # never a URL with its identifiers
+
+
+def _limited(url: str, **settings: Any) -> TestClient:
+    app = create_app(Settings(database_url=url, public_url="http://test", **settings))
+    return TestClient(app).__enter__()
+
+
+def test_anonymous_callers_are_limited_per_address(shared_url: str) -> None:
+    client = _limited(shared_url, rate_limit_anonymous="3/60")
+    answers = [client.get("/v1/treaties") for _ in range(4)]
+    assert [r.status_code for r in answers] == [200, 200, 200, 429]
+    assert [r.headers["ratelimit-remaining"] for r in answers[:3]] == ["2", "1", "0"]
+    assert answers[0].headers["ratelimit-limit"] == "3"
+    assert 0 < int(answers[0].headers["ratelimit-reset"]) <= 60
+    refused = answers[3]
+    assert "3 requests per 60 s" in _problem(refused, 429)["detail"]
+    assert 0 < int(refused.headers["retry-after"]) <= 60
+    assert client.get("/healthz").status_code == 200  # probes are never limited
+
+
+def test_tokens_have_their_own_budget(fresh_url: str) -> None:
+    engine = make_engine(fresh_url)
+    with Session(engine) as session, session.begin():
+        token = create_token(session, name="t", role=Role.editor)
+    engine.dispose()
+    client = _limited(fresh_url, rate_limit_anonymous="2/60", rate_limit_token="5/60")
+    assert [client.get("/v1/treaties").status_code for _ in range(3)] == [200, 200, 429]
+    auth = {"Authorization": f"Bearer {token}"}
+    answers = [client.get("/v1/treaties", headers=auth) for _ in range(6)]
+    assert [r.status_code for r in answers] == [200] * 5 + [429]
+    assert answers[0].headers["ratelimit-limit"] == "5"
+
+
+def _redis_or_skip() -> None:
+    import redis
+
+    try:
+        redis.Redis.from_url(REDIS_URL, socket_connect_timeout=0.5).ping()
+    except redis.RedisError:
+        pytest.skip("Redis is not running at 127.0.0.1:6379")
+
+
+def test_instances_share_counts_through_redis(shared_url: str) -> None:
+    _redis_or_skip()
+    shared = {"rate_limit_anonymous": "4/60", "rate_limit_redis_url": REDIS_URL,
+              "rate_limit_namespace": f"test-{uuid.uuid4().hex}"}  # fmt: skip
+    first, second = _limited(shared_url, **shared), _limited(shared_url, **shared)
+    codes = [c.get("/v1/treaties").status_code for c in (first, second, first, second, first)]
+    assert codes == [200, 200, 200, 200, 429]
+
+
+def test_an_unreachable_redis_does_not_take_the_api_down(shared_url: str) -> None:
+    client = _limited(
+        shared_url, rate_limit_anonymous="2/60", rate_limit_redis_url="redis://127.0.0.1:1/0"
+    )
+    codes = [client.get("/v1/treaties").status_code for _ in range(3)]
+    assert codes == [200, 200, 429]  # counted in-process meanwhile
