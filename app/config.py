@@ -38,7 +38,7 @@ class Settings(BaseSettings):
     rate_limit_namespace: str = Field(
         default="treatykb", description="Prefix of the Redis keys (one per deployment)."
     )
-    max_url_length: int = Field(default=4096, description="Longer URLs get 414.")
+    max_url_length: int = Field(default=16_384, description="Longer URLs get 414.")
     max_body_bytes: int = Field(default=1_048_576, description="Larger bodies get 413.")
     max_import_bytes: int = Field(
         default=512 * 1_048_576, description="The body limit of POST /v1/imports."

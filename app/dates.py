@@ -12,7 +12,7 @@ import re
 from enum import StrEnum
 from typing import Annotated, Any
 
-from pydantic import BeforeValidator
+from pydantic import BeforeValidator, WithJsonSchema
 
 _PATTERN = re.compile(r"^(\d{4})(?:-(\d{2})(?:-(\d{2}))?)?$")
 
@@ -85,3 +85,18 @@ def certainly_by(value: str | None, day: dt.date) -> bool:
 
 def today() -> dt.date:
     return dt.datetime.now(dt.UTC).date()
+
+
+def _iso_day(value: Any) -> Any:
+    """Query dates are YYYY-MM-DD; pydantic alone would also take 0 as 1970-01-01."""
+    if isinstance(value, str) and not _DAY.match(value):
+        raise ValueError("expected a date as YYYY-MM-DD")
+    return value
+
+
+_DAY = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+Day = Annotated[
+    dt.date,
+    BeforeValidator(_iso_day),
+    WithJsonSchema({"type": "string", "format": "date", "maxLength": 10}),
+]

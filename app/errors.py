@@ -192,9 +192,22 @@ def _problem(description: str) -> dict[str, Any]:
 
 
 ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
+    400: _problem("The request cannot be understood (e.g. a malformed key or body)."),
     404: _problem("No such resource."),
+    413: _problem("The body is larger than the service accepts."),
+    414: _problem("The URL is longer than the service accepts."),
     422: _problem("A parameter is invalid or unknown."),
     429: _problem("Too many requests from this client; see Retry-After."),
     500: _problem("The server failed; nothing about it is disclosed."),
     503: _problem("The database is unavailable or the request took too long; retry."),
+}
+
+
+# Writes: who may, and the optimistic-concurrency answers.
+WRITE_RESPONSES: dict[int | str, dict[str, Any]] = {
+    401: _problem("No valid bearer token."),
+    403: _problem("The token may not do this (revoked, or the role is too low)."),
+    409: _problem("The record exists already, or others still cite it."),
+    412: _problem("If-Match does not match: the record changed since it was read."),
+    428: _problem("If-Match is required."),
 }

@@ -22,10 +22,11 @@ from app.events.router import router as events
 from app.explorer.router import STATIC
 from app.explorer.router import router as explorer
 from app.hardening import Deadline, InputLimits, SecurityHeaders
-from app.head import HeadAsGet
+from app.head import AllowHeader, HeadAsGet
 from app.health.router import router as health
 from app.meta.router import router as meta
 from app.observability import Metrics, RequestLog, configure_logging, metrics_endpoint
+from app.openapi import MAX_PATH_PARAM, MAX_QUERY_VALUE, MAX_REPEATS, install_openapi
 from app.pagination import VersionMemo
 from app.people.router import router as people
 from app.ratelimit import Policy, RateLimitMiddleware, make_store
@@ -69,6 +70,22 @@ async def reject_unknown_parameters(request: Request) -> None:
             f"Unknown query parameter(s): {', '.join(unknown)}. "
             f"This endpoint accepts: {', '.join(sorted(known)) or 'none'}."
         )
+    check_parameter_sizes(request)
+
+
+def check_parameter_sizes(request: Request) -> None:
+    """The bounds the OpenAPI document states (app/openapi.py) hold for every request."""
+    for name, value in request.path_params.items():
+        if len(str(value)) > MAX_PATH_PARAM:
+            raise InvalidParameter(f"{name} is longer than {MAX_PATH_PARAM} characters.")
+    for name in set(request.query_params):
+        given = request.query_params.getlist(name)
+        if len(given) > MAX_REPEATS:
+            raise InvalidParameter(
+                f"{name} is repeated {len(given)} times; at most {MAX_REPEATS} (or use commas)."
+            )
+        if any(len(value) > MAX_QUERY_VALUE for value in given):
+            raise InvalidParameter(f"{name} is longer than {MAX_QUERY_VALUE} characters.")
 
 
 def _operation_id(route: APIRoute) -> str:
@@ -103,6 +120,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         CachingMiddleware, max_age=settings.cache_max_age, version_ttl=settings.version_ttl
     )
     app.add_middleware(HeadAsGet)
+    app.add_middleware(AllowHeader, api=app)
     app.add_middleware(Deadline, seconds=settings.request_timeout)
     if settings.rate_limit_enabled:
         app.add_middleware(
@@ -138,11 +156,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     for router in (*routers, records, bulk, changes):
         v1.include_router(router)
     app.include_router(v1)
-    app.include_router(health)
+    # Probes for orchestrators (documented in the README), never rate-limited: not API.
+    app.include_router(health, include_in_schema=False)
     if settings.metrics_enabled:
         app.add_route("/metrics", metrics_endpoint, include_in_schema=False)
     app.include_router(explorer)
     app.mount("/explorer", StaticFiles(directory=STATIC), name="explorer")
+    install_openapi(app, settings)
     return app
 
 

@@ -45,16 +45,19 @@ def sql(query: str) -> str:
     return str(httpx.QueryParams({"sql": query, "_shape": "objects"}))
 
 
-def load(db: Path, statements: int) -> dict[str, float]:
+def load(url: str, statements: int) -> dict[str, float]:
     """Build the database through the project's own loader; time it and its peak memory."""
-    data = generate(WORK / f"statements-{statements}.ndjson", statements)
-    env = {**os.environ, "TREATYKB_DATABASE_URL": f"sqlite:///{db}"}
+    data = WORK / f"statements-{statements}.ndjson"
+    if not data.exists():
+        generate(data, statements)
+    env = {**os.environ, "TREATYKB_DATABASE_URL": url}
     treatykb = [sys.executable, "-m", "app.cli", "load"]
     subprocess.run([*treatykb, str(ROOT / "seed_data")], env=env, check=True, capture_output=True)
+    before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
     started = time.perf_counter()
     subprocess.run([*treatykb, str(data)], env=env, check=True, capture_output=True)
     seconds = time.perf_counter() - started
-    peak_mib = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+    peak_mib = max(before, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss) / 1024
     return {"seconds": seconds, "rows_per_s": statements / seconds, "peak_mib": peak_mib}
 
 
@@ -108,6 +111,17 @@ def main() -> None:
     parser.add_argument("--duration", type=int, default=10)
     parser.add_argument("--connections", type=int, default=32)
     parser.add_argument("--rebuild", action="store_true")
+    parser.add_argument(
+        "--postgres",
+        metavar="ADMIN_URL",
+        help="also load and serve the same data on PostgreSQL (a database bench_<N> is made)",
+    )
+    parser.add_argument(
+        "--smoke",
+        action="store_true",
+        help="CI: our service only, fail on any non-2xx/3xx answer or a rate under --floor",
+    )
+    parser.add_argument("--floor", type=float, default=50.0)
     args = parser.parse_args()
     if not shutil.which("wrk"):
         raise SystemExit("wrk is needed: apt-get install wrk")
@@ -117,16 +131,22 @@ def main() -> None:
     if args.rebuild or not db.exists():
         for stale in WORK.glob(f"bench-{args.statements}.db*"):
             stale.unlink()
-        loading = load(db, args.statements)
+        loading = load(f"sqlite:///{db}", args.statements)
     results = run_workloads(db, args)
+    if args.postgres:
+        url, pg_loading = postgres_database(args)
+        results["postgres"] = serve_ours(url, db, args)
+        results["postgres_loading"] = pg_loading  # type: ignore[assignment]
     report(args, loading, results)
+    if args.smoke:
+        smoke_check(results["ours"], args.floor)
 
 
-def run_workloads(db: Path, args: argparse.Namespace) -> dict[str, dict[str, dict[str, float]]]:
-    deep = args.statements // 2
-    cursor = deep_cursor(db, deep)
-    middle = f"gen-{args.statements // 2:07d}"
-    ours = {
+def our_paths(db: Path, statements: int) -> dict[str, str]:
+    # 10,000 pages of 50 deep (or half way, for a smaller run).
+    cursor = deep_cursor(db, min(statements // 2, 500_000))
+    middle = f"gen-{statements // 2:07d}"
+    return {
         "by_id": f"/v1/statements/{middle}",
         "treaty_detail": "/v1/treaties/new-start",
         "list_treaty": "/v1/statements?treaty=new-start&limit=50",
@@ -135,6 +155,60 @@ def run_workloads(db: Path, args: argparse.Namespace) -> dict[str, dict[str, dic
         "deep_page": f"/v1/statements?limit=50&cursor={cursor}",
         "first_page": "/v1/statements?limit=50",
     }
+
+
+def serve_ours(url: str, db: Path, args: argparse.Namespace) -> dict[str, dict[str, float]]:
+    """Our service on `url`: every workload, the 304, the CSV export."""
+    ours = our_paths(db, args.statements)
+    results: dict[str, dict[str, float]] = {}
+    env = {**os.environ, "TREATYKB_DATABASE_URL": url, **SERVER_ENV}
+    uvicorn = [sys.executable, "-m", "uvicorn", "--log-level", "warning", "--no-server-header"]
+    server = serve([*uvicorn, "app.main:create_app", "--factory", "--port", "8101"], 8101, env)
+    try:
+        base = "http://127.0.0.1:8101"
+        # Read the validator while the server is idle: after a slow workload it has a queue.
+        etag = httpx.get(base + ours["by_id"], timeout=120).headers["etag"]
+        for name, path in ours.items():
+            results[name] = wrk(base + path, args.duration, args.connections)
+        results["revalidate_304"] = wrk(
+            base + ours["by_id"], args.duration, args.connections, [f"If-None-Match: {etag}"]
+        )
+        results["csv_export"] = csv_export(base, min(args.statements, 100_000))
+    finally:
+        server.terminate()
+    return results
+
+
+def postgres_database(args: argparse.Namespace) -> tuple[str, dict[str, float] | None]:
+    """bench_<N> on the PostgreSQL server, loaded through our loader unless it exists."""
+    admin = httpx.URL(args.postgres)
+    name = f"bench_{args.statements}"
+    url = str(admin.copy_with(path=f"/{name}"))
+    import psycopg
+
+    with psycopg.connect(args.postgres, autocommit=True) as conn:
+        exists = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (name,)).fetchone()
+        if exists and not args.rebuild:
+            return url, None
+        conn.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+        conn.execute(f"CREATE DATABASE {name}")
+    return url, load(url, args.statements)
+
+
+SERVER_ENV = {
+    # One load generator is one client address: the limiter still counts every request,
+    # with a limit it never reaches. Logging stays on (to /dev/null).
+    "TREATYKB_RATE_LIMIT_ANONYMOUS": "1000000000/60",
+}
+
+
+def run_workloads(db: Path, args: argparse.Namespace) -> dict[str, dict[str, dict[str, float]]]:
+    deep = min(args.statements // 2, 500_000)
+    results: dict[str, dict[str, dict[str, float]]] = {"ours": {}, "datasette": {}, "ceiling": {}}
+    results["ours"] = serve_ours(f"sqlite:///{db}", db, args)
+    if args.smoke:
+        return results
+    middle = f"gen-{args.statements // 2:07d}"
     theirs = {
         "by_id": f"/{db.stem}/statement/{middle}.json",
         "treaty_detail": f"/{db.stem}/treaty/new-start.json",
@@ -145,28 +219,8 @@ def run_workloads(db: Path, args: argparse.Namespace) -> dict[str, dict[str, dic
         "deep_page": f"/{db.stem}.json?" + sql(f"{PAGE_SQL} offset {deep}"),
         "first_page": f"/{db.stem}/statement.json?_sort_desc=said_on&{PLAIN}",
     }
-    env = {
-        **os.environ,
-        "TREATYKB_DATABASE_URL": f"sqlite:///{db}",
-        # One load generator is one client address: the limiter still counts every request,
-        # with a limit it never reaches. Logging stays on (to /dev/null).
-        "TREATYKB_RATE_LIMIT_ANONYMOUS": "1000000000/60",
-    }
-    results: dict[str, dict[str, dict[str, float]]] = {"ours": {}, "datasette": {}, "ceiling": {}}
+    env = {**os.environ, "TREATYKB_DATABASE_URL": f"sqlite:///{db}", **SERVER_ENV}
     uvicorn = [sys.executable, "-m", "uvicorn", "--log-level", "warning", "--no-server-header"]
-    server = serve([*uvicorn, "app.main:create_app", "--factory", "--port", "8101"], 8101, env)
-    try:
-        base = "http://127.0.0.1:8101"
-        # Read the validator while the server is idle: after a slow workload it has a queue.
-        etag = httpx.get(base + ours["by_id"], timeout=120).headers["etag"]
-        for name, path in ours.items():
-            results["ours"][name] = wrk(base + path, args.duration, args.connections)
-        results["ours"]["revalidate_304"] = wrk(
-            base + ours["by_id"], args.duration, args.connections, [f"If-None-Match: {etag}"]
-        )
-        results["ours"]["csv_export"] = csv_export(base, min(args.statements, 100_000))
-    finally:
-        server.terminate()
     datasette = shutil.which("datasette") or str(Path(sys.executable).parent / "datasette")
     server = serve([datasette, str(db), "--port", "8102"], 8102, env)
     try:
@@ -207,25 +261,46 @@ def report(args: argparse.Namespace, loading: dict[str, float] | None, results: 
         "results": results,
     }
     (RESULTS / f"{stamp}-{args.statements}.json").write_text(json.dumps(payload, indent=2))
-    ceiling = results["ceiling"]["hello"]["rps"]
-    say(f"\n{args.statements:,} statements, SQLite, one server core, wrk -c{args.connections}")
+    ceiling = results["ceiling"].get("hello", {}).get("rps")
+    postgres = results.get("postgres", {})
+    say(f"\n{args.statements:,} statements, one server core, wrk -c{args.connections}, "
+        f"{args.duration} s per workload")  # fmt: skip
     say(f"{'workload':<16}{'ours r/s':>10}{'p50 ms':>9}{'p99 ms':>9}{'datasette':>11}{'x':>7}"
-        f"{'% ceiling':>11}{'non-2xx':>9}")  # fmt: skip
+        f"{'% ceiling':>11}{'pg r/s':>9}{'pg p50':>9}{'non-2xx':>9}")  # fmt: skip
     for name, ours in results["ours"].items():
         if "rps" not in ours:
             continue
         other = results["datasette"].get(name, {})
-        ratio = f"{ours['rps'] / other['rps']:.1f}" if other else "-"
-        errors = ours["errors"] + other.get("errors", 0)
-        share = 100 * ours["rps"] / ceiling
+        ratio = f"{ours['rps'] / other['rps']:.1f}" if other.get("rps") else "-"
+        errors = ours["errors"] + other.get("errors", 0) + postgres.get(name, {}).get("errors", 0)
+        share = f"{100 * ours['rps'] / ceiling:.0f}%" if ceiling else "-"
+        pg = postgres.get(name, {})
         say(f"{name:<16}{ours['rps']:>10.0f}{ours['p50_ms']:>9.1f}{ours['p99_ms']:>9.1f}"
-            f"{other.get('rps', 0):>11.0f}{ratio:>7}{share:>10.0f}%{errors:>9}")  # fmt: skip
-    say(f"{'hello (ceiling)':<16}{ceiling:>10.0f}")
+            f"{other.get('rps', 0):>11.0f}{ratio:>7}{share:>11}"
+            f"{pg.get('rps', 0):>9.0f}{pg.get('p50_ms', 0):>9.1f}{errors:>9}")  # fmt: skip
+    if ceiling:
+        say(f"{'hello (ceiling)':<16}{ceiling:>10.0f}")
     export = results["ours"]["csv_export"]
-    say(f"CSV export: {export['rows']:,} rows at {export['rows_per_s']:,.0f} rows/s")
-    if loading:
-        rate, peak = loading["rows_per_s"], loading["peak_mib"]
-        say(f"Loading: {loading['seconds']:.1f} s ({rate:,.0f} rows/s), peak {peak:.0f} MiB")
+    say(
+        f"CSV export: {export['rows']:,} rows at {export['rows_per_s']:,.0f} rows/s"
+        + (f" (PostgreSQL {postgres['csv_export']['rows_per_s']:,.0f})" if postgres else "")
+    )
+    for label, load in (("SQLite", loading), ("PostgreSQL", results.get("postgres_loading"))):
+        if load:
+            say(f"Loading on {label}: {load['seconds']:.1f} s ({load['rows_per_s']:,.0f} rows/s), "
+                f"peak {load['peak_mib']:.0f} MiB")  # fmt: skip
+
+
+def smoke_check(ours: dict[str, dict[str, float]], floor: float) -> None:
+    """CI's guard against gross regressions: no errors, no workload below the floor."""
+    bad = [
+        f"{name}: {r['rps']:.0f} r/s, {r['errors']} non-2xx/3xx"
+        for name, r in ours.items()
+        if "rps" in r and (r["errors"] or r["rps"] < floor)
+    ]
+    if bad:
+        raise SystemExit("benchmark smoke test failed: " + "; ".join(bad))
+    say(f"benchmark smoke test passed: every workload above {floor:.0f} r/s, no errors")
 
 
 if __name__ == "__main__":

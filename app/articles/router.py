@@ -1,12 +1,12 @@
 """HTTP endpoints for articles."""
 
-import datetime as dt
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query, Request, Response
 
 from app.articles import service
 from app.articles.schemas import ArticleDetail, ArticlePublic, article_public
+from app.dates import Day
 from app.db import SessionDep
 from app.errors import InvalidParameter
 from app.filters import values
@@ -32,10 +32,10 @@ async def article_filters(
         Query(description="Publication name(s).", examples=["Arms Control Today"]),
     ] = None,
     since: Annotated[
-        dt.date | None, Query(description="Issue date on or after.", examples=["2020-11-01"])
+        Day | None, Query(description="Issue date on or after.", examples=["2020-11-01"])
     ] = None,
     until: Annotated[
-        dt.date | None, Query(description="Issue date on or before.", examples=["2020-12-31"])
+        Day | None, Query(description="Issue date on or before.", examples=["2020-12-31"])
     ] = None,
     q: Annotated[str | None, Query(description=SEARCH_HELP, examples=["verif*"])] = None,
 ) -> service.ArticleFilters:

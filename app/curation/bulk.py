@@ -16,14 +16,14 @@ from starlette.concurrency import run_in_threadpool
 
 from app.curation.auth import EditorDep
 from app.curation.service import problems_error
-from app.errors import AppError, InvalidParameter
+from app.errors import WRITE_RESPONSES, AppError, InvalidParameter
 from app.importing.bundles import Spool, spool_ndjson, spool_zip
 from app.importing.export import export_all, iter_records
 from app.importing.loader import Counts, LoadError, Problem
 from app.importing.resources import BY_NAME
 from app.importing.writer import write_chunks
 
-router = APIRouter(tags=["records"])
+router = APIRouter(tags=["records"], responses=WRITE_RESPONSES)
 
 
 class UnsupportedMedia(AppError):

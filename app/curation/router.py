@@ -8,9 +8,10 @@ from fastapi.responses import JSONResponse
 from app.curation import service
 from app.curation.auth import AdminDep, EditorDep
 from app.db import SessionDep
+from app.errors import WRITE_RESPONSES
 from app.importing.resources import RESOURCES
 
-router = APIRouter(prefix="/records", tags=["records"])
+router = APIRouter(prefix="/records", tags=["records"], responses=WRITE_RESPONSES)
 
 RESOURCE_NAMES = ", ".join(r.name for r in RESOURCES)
 ResourcePath = Annotated[str, Path(description=f"One of: {RESOURCE_NAMES}.")]

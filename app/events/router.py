@@ -1,10 +1,10 @@
 """HTTP endpoints for events and the cross-treaty timeline."""
 
-import datetime as dt
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query, Request, Response
 
+from app.dates import Day
 from app.db import SessionDep
 from app.errors import InvalidParameter
 from app.events import service
@@ -30,10 +30,10 @@ async def event_filters(
         list[str] | None, Query(description="Code(s) of the state acting.", examples=["US"])
     ] = None,
     since: Annotated[
-        dt.date | None, Query(description="On or after (periods overlap).", examples=["2019-01-01"])
+        Day | None, Query(description="On or after (periods overlap).", examples=["2019-01-01"])
     ] = None,
     until: Annotated[
-        dt.date | None,
+        Day | None,
         Query(description="On or before (periods overlap).", examples=["2021-12-31"]),
     ] = None,
     q: Annotated[str | None, Query(description=SEARCH_HELP, examples=["verif*"])] = None,

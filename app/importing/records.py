@@ -55,8 +55,20 @@ class EventType(StrEnum):
     other = "other"
 
 
+MAX_TEXT = 100_000  # characters in any one text field
+MAX_ITEMS = 1_000  # entries in any one list field
+
+
 class Record(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, str_max_length=MAX_TEXT)
+
+    @model_validator(mode="after")
+    def _bounded_lists(self) -> "Record":
+        for name in type(self).model_fields:
+            value = getattr(self, name)
+            if isinstance(value, list) and len(value) > MAX_ITEMS:
+                raise ValueError(f"{name} has {len(value)} entries; at most {MAX_ITEMS}")
+        return self
 
 
 class CompetingRecord(Record):

@@ -14,6 +14,7 @@ from sqlalchemy import Engine, insert, select
 from sqlmodel import Session
 
 from app import models as m
+from app.db import is_sqlite
 from app.importing.bundles import Spool, spool_paths
 from app.importing.loader import (
     Batch,
@@ -233,7 +234,7 @@ def load_paths(
         spool_paths(spool, paths)
         spool.raise_problems()
         with Session(engine) as session, session.begin():
-            return write_chunks(
+            counts = write_chunks(
                 session,
                 list(spool.files),
                 spool.chunks,
@@ -241,8 +242,17 @@ def load_paths(
                 progress=progress,
                 keys=spool.keys,
             )
+        if sum(c.created + c.updated for c in counts.values()) >= 10_000:
+            _refresh_statistics(engine)  # the planner's row estimates, after a bulk load
+        return counts
     finally:
         spool.close()
+
+
+def _refresh_statistics(engine: Engine) -> None:
+    with engine.connect() as connection:
+        connection.exec_driver_sql("PRAGMA optimize" if is_sqlite(engine) else "ANALYZE")
+        connection.commit()
 
 
 def delete_record(session: Session, resource: Resource, key: Key, *, actor: str) -> None:

@@ -1,12 +1,12 @@
 """GET /v1/search: one ranked list across statements, articles, treaties, people, events."""
 
-import datetime as dt
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Query, Request, Response
 from pydantic import BaseModel, Field
 from sqlmodel import Session
 
+from app.dates import Day
 from app.db import SessionDep, off_loop
 from app.errors import InvalidParameter
 from app.filters import values
@@ -64,8 +64,8 @@ async def run_search(
     ] = None,
     treaty: Annotated[list[str] | None, Query(description="Treaty slug(s).")] = None,
     speaker: Annotated[list[str] | None, Query(description="Speaker person slug(s).")] = None,
-    since: Annotated[dt.date | None, Query(description="Dated on or after (overlap).")] = None,
-    until: Annotated[dt.date | None, Query(description="Dated on or before (overlap).")] = None,
+    since: Annotated[Day | None, Query(description="Dated on or after (overlap).")] = None,
+    until: Annotated[Day | None, Query(description="Dated on or before (overlap).")] = None,
 ) -> Response:
     """Search every record type at once, best match first, with highlighted snippets."""
     if page.format != "json" or page.fields:

@@ -1,13 +1,12 @@
 """HTTP endpoints for statements."""
 
-import datetime as dt
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, Request, Response
 from sqlmodel import Session
 
 from app.articles.schemas import ArticlePublic, article_public
-from app.dates import today
+from app.dates import Day, today
 from app.db import SessionDep, off_loop
 from app.errors import InvalidParameter
 from app.filters import values
@@ -42,10 +41,10 @@ async def statement_filters(
     ] = None,
     article: Annotated[list[str] | None, Query(description="Reporting article slug(s).")] = None,
     since: Annotated[
-        dt.date | None, Query(description=f"On or after. {DATE_RULE}", examples=["2020-11-01"])
+        Day | None, Query(description=f"On or after. {DATE_RULE}", examples=["2020-11-01"])
     ] = None,
     until: Annotated[
-        dt.date | None, Query(description=f"On or before. {DATE_RULE}", examples=["2020-12-31"])
+        Day | None, Query(description=f"On or before. {DATE_RULE}", examples=["2020-12-31"])
     ] = None,
     q: Annotated[str | None, Query(description=SEARCH_HELP, examples=["verif*"])] = None,
 ) -> service.StatementFilters:

@@ -9,7 +9,7 @@ from sqlmodel import Session
 from app import models as m
 from app.articles import service as articles
 from app.articles.schemas import ArticlePublic, article_public
-from app.dates import today
+from app.dates import Day, today
 from app.db import SessionDep, off_loop
 from app.errors import PermanentRedirect
 from app.events import service as events
@@ -41,7 +41,7 @@ from app.urls import Urls, UrlsDep, canonical_only, moved
 router = APIRouter(prefix="/treaties", tags=["treaties"])
 
 OnQuery = Annotated[
-    dt.date | None,
+    Day | None,
     Query(description="The day to evaluate; default today (UTC).", examples=["2021-02-04"]),
 ]
 
