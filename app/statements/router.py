@@ -127,6 +127,7 @@ def statement_list(
         return rows_response(
             request, response, session, query, sort, page, StatementPublic,
             lambda s, rows: read.build(s, rows, urls),
+            cells=read.csv_cells(query, urls.base, session.get_bind().dialect.name),
         )  # fmt: skip
     query = service.statements_query(session, filters, expand)
     build = builder(request, urls, expand)
