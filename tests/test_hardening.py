@@ -29,8 +29,16 @@ def _problem(response: Any, status: int) -> dict[str, Any]:
 
 
 def test_a_long_url_gets_414(client: TestClient) -> None:
-    response = client.get("/v1/statements", params={"speaker": ",".join(["x" * 40] * 200)})
+    response = client.get("/v1/statements", params={"q": "x" * 20_000})
     assert "fewer filter values" in _problem(response, 414)["detail"]
+
+
+def test_parameters_keep_to_their_documented_sizes(client: TestClient) -> None:
+    too_long = client.get("/v1/statements", params={"speaker": "x" * 201})
+    assert "longer than 200" in _problem(too_long, 422)["detail"]
+    too_many = client.get("/v1/statements", params=[("treaty", "inf")] * 11)
+    assert "repeated 11 times" in _problem(too_many, 422)["detail"]
+    assert client.get("/v1/statements", params=[("treaty", "inf")] * 10).status_code == 200
 
 
 def test_a_large_body_gets_413_and_changes_nothing(

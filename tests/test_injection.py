@@ -24,6 +24,7 @@ PAYLOADS = [
     "x' AND pg_sleep(5) IS NULL --",
     "\\'; SELECT 1; --",
 ]
+LEAKS = ("sqlite", "psycopg", "syntax error", "sqlalchemy", "operationalerror", "traceback")
 FIXED = {"slug": "new-start", "code": "RU", "resource": "statements"}
 
 
@@ -66,9 +67,10 @@ def test_every_parameter_treats_payloads_as_data(client: TestClient) -> None:
                 if response.status_code >= 400:
                     assert response.headers["content-type"] == "application/problem+json"
                     assert "Traceback" not in response.text
-                    assert "SELECT" not in response.json()["detail"].upper().replace(
-                        payload.upper(), ""
-                    )
+                    detail = response.json()["detail"].lower()
+                    for echoed in re.split(r"[\s,]+", payload.lower()):  # our words only
+                        detail = detail.replace(echoed, "") if echoed else detail
+                    assert not any(leak in detail for leak in LEAKS), (url, query, detail)
                 elif param["in"] == "query" and param["name"] in ("speaker", "treaty", "article"):
                     # An impossible filter value matches nothing; it does not match everything.
                     body = response.json()

@@ -163,7 +163,9 @@ def build(session: Session, rows: Sequence[Row[Any]], urls: Urls) -> list[dict[s
 def _joined(owner: Any, target: Any, dialect: str) -> Any:
     """A statement's linked slugs as one 'a;b' cell, sorted, computed by the database."""
     if dialect == "sqlite":
-        ordered = select(target).where(owner == S.id).order_by(target).subquery()
+        # SQLite 3.40 has no ORDER BY inside group_concat: aggregate an ordered subquery,
+        # correlated to the outer statement row.
+        ordered = select(target).where(owner == S.id).order_by(target).correlate(S).subquery()
         return select(func.group_concat(ordered.c[target.key], ";")).scalar_subquery()
     return (
         select(func.string_agg(target, aggregate_order_by(literal(";"), target)))
