@@ -133,6 +133,8 @@ def main() -> None:
             stale.unlink()
         loading = load(f"sqlite:///{db}", args.statements)
     results = run_workloads(db, args)
+    partial = {"loading": loading, "results": results}
+    (WORK / f"partial-{args.statements}.json").write_text(json.dumps(partial, indent=2))
     if args.postgres:
         url, pg_loading = postgres_database(args)
         results["postgres"] = serve_ours(url, db, args)
