@@ -75,6 +75,13 @@ def install_openapi(app: FastAPI, settings: Settings) -> None:
             # Parameters arrive in the URL: no value can be longer than the URL itself.
             for operation in operations.values():
                 for parameter in operation.get("parameters", []):
+                    # An absent parameter is None; present, it is never JSON null.
+                    schema = parameter.get("schema", {})
+                    options = schema.get("anyOf", [])
+                    if len(options) == 2 and {"type": "null"} in options:
+                        (kept,) = [o for o in options if o != {"type": "null"}]
+                        parameter["schema"] = {**{k: v for k, v in schema.items()
+                                                  if k != "anyOf"}, **kept}  # fmt: skip
                     limit = MAX_PATH_PARAM if parameter["in"] == "path" else MAX_QUERY_VALUE
                     _bound(parameter, text=limit, items=MAX_REPEATS)
                     if parameter["name"] == "format" and "200" in operation["responses"]:
