@@ -109,16 +109,11 @@ def export(args: argparse.Namespace) -> int:
 def token_create(args: argparse.Namespace) -> int:
     with Session(_migrated()) as session, session.begin():
         if any(t.name == args.name for t in tokens.list_tokens(session)):
-            say(
-                f"A token named {args.name!r} exists; revoke it or pick another name.",
-                file=sys.stderr,
-            )
+            say(f"A token named {args.name!r} exists; revoke it or pick another name.", err=True)
             return 1
         secret = tokens.create_token(session, name=args.name, role=tokens.Role(args.role))
     say(secret)
-    say(
-        f"Shown once. Role: {args.role}. Send it as: Authorization: Bearer <token>", file=sys.stderr
-    )
+    say(f"Shown once. Role: {args.role}. Send it as: Authorization: Bearer <token>", err=True)
     return 0
 
 

@@ -50,3 +50,26 @@ def test_serve_migrates_seeds_and_serves(blank_url: str, tmp_path: Path) -> None
     finally:
         process.terminate()
         process.wait(timeout=10)
+
+
+def _cli(url: str, *args: str) -> subprocess.CompletedProcess[str]:
+    env = {**__import__("os").environ, "TREATYKB_DATABASE_URL": url}
+    return subprocess.run(
+        [sys.executable, "-m", "app.cli", *args], env=env, capture_output=True, text=True
+    )
+
+
+def test_a_curator_token_from_the_cli_works_once_revoked_never(fresh_url: str) -> None:
+    created = _cli(fresh_url, "token", "create", "--name", "alice", "--role", "editor")
+    assert created.returncode == 0, created.stderr
+    token = created.stdout.strip().splitlines()[-1]
+    assert token.startswith("tkb_")
+    assert "Shown once" in created.stderr
+    again = _cli(fresh_url, "token", "create", "--name", "alice")
+    assert again.returncode == 1
+    assert "exists" in again.stderr
+    listed = _cli(fresh_url, "token", "list")
+    assert "alice" in listed.stdout
+    assert token not in listed.stdout  # never shown again
+    assert _cli(fresh_url, "token", "revoke", "--name", "alice").returncode == 0
+    assert "revoked" in _cli(fresh_url, "token", "list").stdout
