@@ -7,7 +7,7 @@ from sqlmodel import Session
 
 from app.articles.schemas import ArticlePublic, article_public
 from app.dates import Day, today
-from app.db import SessionDep, off_loop
+from app.db import SessionDep, off_loop, one_row
 from app.errors import InvalidParameter
 from app.filters import values
 from app.json import JSONBytes, dumps
@@ -164,4 +164,4 @@ async def get_statement(
     request: Request, statement_id: str, session: SessionDep, urls: UrlsDep
 ) -> Response:
     """One statement, with its speaker, article, treaties and sources."""
-    return await off_loop(request, _one, session, statement_id, urls)
+    return await one_row(request, _one, session, statement_id, urls)
