@@ -61,17 +61,7 @@ def _flat(value: Any) -> Any:
 
 
 def _csv_rows(items: Iterable[BaseModel], columns: list[str]) -> Iterator[str]:
-    buffer = io.StringIO()
-    writer = csv.writer(buffer)
-    writer.writerow(columns)
-    for item in items:
-        data = item.model_dump(mode="json")
-        writer.writerow([_flat(data[name]) for name in columns])
-        if buffer.tell() > 64_000:
-            yield buffer.getvalue()
-            buffer.seek(0)
-            buffer.truncate()
-    yield buffer.getvalue()
+    return _csv_dicts((item.model_dump(mode="json") for item in items), columns)
 
 
 def _ndjson_rows(items: Iterable[BaseModel], columns: list[str]) -> Iterator[str]:
@@ -87,21 +77,34 @@ def stream(page: PageParams, schema: type[BaseModel], items: Iterable[BaseModel]
     return StreamingResponse(_ndjson_rows(items, columns), media_type="application/x-ndjson")
 
 
-def _batches(
-    engine: Engine, query: Select[Any], sort: Sort, page: PageParams, build: Callable[[Any], M]
-) -> Iterator[M]:
+def _keyset_batches(
+    engine: Engine, query: Select[Any], sort: Sort, page: PageParams, *, entities: bool
+) -> Iterator[tuple[Session, list[Any]]]:
+    """Every row after the page's cursor (up to an explicit limit), BATCH rows at a time,
+    each batch seeking past the last: the one loop behind every CSV/NDJSON stream."""
     remaining = page.limit if page.explicit_limit else None
     cursor = page.cursor
     with Session(engine) as session:
         while remaining is None or remaining > 0:
             size = BATCH if remaining is None else min(BATCH, remaining)
-            rows = list(session.execute(ordered_after(query, sort, cursor).limit(size)).scalars())
-            yield from (build(row) for row in rows)
+            paged = ordered_after(query, sort, cursor).limit(size)
+            if entities:
+                rows = list(session.execute(paged).scalars())
+            else:  # Core rows: skip the ORM's execution path
+                rows = list(session.connection().execute(paged).all())
+            yield session, rows
             if len(rows) < size:
                 return
             cursor = cursor_after(rows[-1], sort)
             remaining = None if remaining is None else remaining - len(rows)
-            session.expunge_all()  # constant memory however long the export
+
+
+def _batches(
+    engine: Engine, query: Select[Any], sort: Sort, page: PageParams, build: Callable[[Any], M]
+) -> Iterator[M]:
+    for session, rows in _keyset_batches(engine, query, sort, page, entities=True):
+        yield from (build(row) for row in rows)
+        session.expunge_all()  # constant memory however long the export
 
 
 def narrowed(body: Page[Any], fields: tuple[str, ...], schema: type[BaseModel]) -> dict[str, Any]:
@@ -148,18 +151,8 @@ RowsBuilder = Callable[[Session, list[Any]], list[dict[str, Any]]]
 def _dict_batches(
     engine: Engine, query: Select[Any], sort: Sort, page: PageParams, build: RowsBuilder
 ) -> Iterator[dict[str, Any]]:
-    remaining = page.limit if page.explicit_limit else None
-    cursor = page.cursor
-    with Session(engine) as session:
-        while remaining is None or remaining > 0:
-            size = BATCH if remaining is None else min(BATCH, remaining)
-            paged = ordered_after(query, sort, cursor).limit(size)
-            rows = session.connection().execute(paged).all()
-            yield from build(session, rows)
-            if len(rows) < size:
-                return
-            cursor = cursor_after(rows[-1], sort)
-            remaining = None if remaining is None else remaining - len(rows)
+    for session, rows in _keyset_batches(engine, query, sort, page, entities=False):
+        yield from build(session, rows)
 
 
 def _csv_cells(
@@ -176,21 +169,11 @@ def _csv_cells(
     buffer = io.StringIO()
     writer = csv.writer(buffer)
     writer.writerow(wanted)
-    remaining = page.limit if page.explicit_limit else None
-    cursor = page.cursor
-    with Session(engine) as session:
-        connection = session.connection()
-        while remaining is None or remaining > 0:
-            size = BATCH if remaining is None else min(BATCH, remaining)
-            rows = connection.execute(ordered_after(cells, sort, cursor).limit(size)).all()
-            writer.writerows(rows if wanted == every else map(pick, rows))  # type: ignore[arg-type]
-            yield buffer.getvalue()
-            buffer.seek(0)
-            buffer.truncate()
-            if len(rows) < size:
-                return
-            cursor = cursor_after(rows[-1], sort)
-            remaining = None if remaining is None else remaining - len(rows)
+    for _session, rows in _keyset_batches(engine, cells, sort, page, entities=False):
+        writer.writerows(rows if wanted == every else map(pick, rows))  # type: ignore[arg-type]
+        yield buffer.getvalue()
+        buffer.seek(0)
+        buffer.truncate()
 
 
 def _csv_dicts(items: Iterable[dict[str, Any]], columns: list[str]) -> Iterator[str]:

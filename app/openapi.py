@@ -110,7 +110,11 @@ def install_openapi(app: FastAPI, settings: Settings) -> None:
                         continue
                     operation["security"] = [{"bearer": []}]
         _bound(document["paths"], text=MAX_TEXT, items=max(MAX_ITEMS, settings.max_page_size))
-        _bound(components.get("schemas", {}), text=MAX_TEXT, items=max(MAX_ITEMS, 500))
+        _bound(
+            components.get("schemas", {}),
+            text=MAX_TEXT,
+            items=max(MAX_ITEMS, settings.max_page_size),
+        )
         app.openapi_schema = document
         return document
 
