@@ -49,6 +49,13 @@ class Settings(BaseSettings):
     statement_timeout_ms: int = Field(
         default=30_000, description="PostgreSQL statement_timeout for every connection."
     )
+    read_threads: int | None = Field(
+        default=None,
+        ge=1,
+        description="Threads that run blocking work (database reads) at once; default 2 "
+        "on SQLite (CPU bound: more threads only fight over the GIL), 16 on PostgreSQL "
+        "(waits on the network).",
+    )
     log_json: bool = Field(default=True, description="JSON log lines with request ids.")
     log_level: str = "info"
     metrics_enabled: bool = Field(default=True, description="Serve GET /metrics.")

@@ -4,6 +4,7 @@ from collections.abc import AsyncIterator, Callable, Iterator
 from contextlib import contextmanager
 from typing import Annotated, Any, TypeVar
 
+from anyio import to_thread
 from fastapi import Depends, Request
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import make_url
@@ -57,6 +58,15 @@ async def get_session(request: Request) -> AsyncIterator[Session]:
 
 
 SessionDep = Annotated[Session, Depends(get_session)]
+
+
+def limit_threads(engine: Engine, threads: int | None) -> None:
+    """How many threads run blocking work (sync endpoints, database reads) at once.
+    SQLite reads are CPU work that takes the GIL back between steps: 40 threads fighting
+    over it served a 50-row list at 109 r/s, 2 threads at 235 r/s (one core, 100,000
+    statements). PostgreSQL reads wait on the network, so more threads help."""
+    limiter = to_thread.current_default_thread_limiter()
+    limiter.total_tokens = threads or (2 if is_sqlite(engine) else 16)
 
 
 async def off_loop(_request: Request, fn: Callable[..., T], *args: Any) -> T:

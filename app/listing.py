@@ -204,18 +204,19 @@ def rows_response(
     page: PageParams,
     schema: type[BaseModel],
     build: RowsBuilder,
-    cells: Select[Any] | None = None,
+    cells: Callable[[], Select[Any]] | None = None,
 ) -> Response:
     """`list_response` for a plain-row query whose builder makes JSON-ready dicts. `cells`,
-    if given, is the same query selecting finished CSV cells in schema order: a CSV stream
-    then writes database rows as they come (a million-row export at full speed)."""
+    if given, makes the same query selecting finished CSV cells in schema order (built
+    only for CSV): a CSV stream then writes database rows as they come (a million-row
+    export at full speed)."""
     columns = check_fields(schema, page.fields)
     if page.format != "json":
         if page.cursor:
             ordered_after(query, sort, page.cursor)  # a bad cursor is a 422 before streaming
         engine = request.app.state.engine
         if page.format == "csv" and cells is not None:
-            body = _csv_cells(engine, cells, sort, page, columns_of(schema), columns)
+            body = _csv_cells(engine, cells(), sort, page, columns_of(schema), columns)
             return StreamingResponse(body, media_type="text/csv; charset=utf-8")
         items = _dict_batches(engine, query, sort, page, build)
         if page.format == "csv":

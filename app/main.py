@@ -16,7 +16,7 @@ from app.countries.router import router as countries
 from app.curation.bulk import router as bulk
 from app.curation.changes import router as changes
 from app.curation.router import router as records
-from app.db import make_engine
+from app.db import limit_threads, make_engine
 from app.errors import ERROR_RESPONSES, InvalidParameter, install_error_handlers
 from app.events.router import router as events
 from app.explorer.router import STATIC
@@ -99,6 +99,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         app.state.engine = make_engine(settings.database_url, settings.statement_timeout_ms)
         app.state.metrics.engine = app.state.engine
+        limit_threads(app.state.engine, settings.read_threads)
         yield
         app.state.engine.dispose()
 

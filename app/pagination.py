@@ -229,6 +229,13 @@ class VersionMemo:
 NOT_FILTERS = {"cursor", "limit", "sort", "fields", "expand", "format"}
 
 
+def version_memo(request: Request) -> tuple[VersionMemo, int] | None:
+    """The app's memo and this request's data version, when both are known."""
+    version = getattr(request.state, "data_version", None)
+    memo = getattr(request.app.state, "memo", None)
+    return None if version is None or memo is None else (memo, version)
+
+
 def counted_by(request: Request) -> tuple[VersionMemo, Hashable] | None:
     """Where this request's total may be cached, once the data version is known."""
     version = getattr(request.state, "data_version", None)

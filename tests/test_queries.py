@@ -75,5 +75,6 @@ def test_expansion_is_bounded_too(client: TestClient) -> None:
         client.get("/v1/statements", params={**params, "limit": 2})
     with counting(client) as large:
         client.get("/v1/statements", params={**params, "limit": 500})
-    # Each expansion adds a fixed few queries (the expanded rows' own relations).
-    assert len(small) <= len(large) <= 16
+    # Each expansion adds a fixed few queries (the expanded rows' own relations). The
+    # second request reuses the first one's total, so it may run one query fewer.
+    assert len(large) <= len(small) <= 16

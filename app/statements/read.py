@@ -1,13 +1,15 @@
 """Statements served straight from rows: the hot read path.
 
 One query reads a page of statements with their speaker, country and article names (outer
-joins), two more read the page's treaties and sources; the result is plain JSON-ready
-dicts in exactly the StatementPublic shape, serialised once with orjson. No ORM objects,
+joins), their treaty and source slugs (aggregated by the database) and their timestamps
+already formatted; treaty and source summaries come from a memo kept per data version.
+The result is plain JSON-ready dicts in exactly the StatementPublic shape, serialised
+once with orjson. No ORM objects,
 no pydantic validation per row: at a million statements that is most of a request's cost.
 """
 
-from collections import defaultdict
 from collections.abc import Sequence
+from functools import cache
 from typing import Any
 
 from sqlalchemy import Connection, Row, Select, bindparam, case, func, literal, select
@@ -17,14 +19,17 @@ from sqlmodel import Session, col
 from app import models as m
 from app.dates import precision_of
 from app.json import stamp
+from app.pagination import VersionMemo
 from app.urls import Urls
 
 S, P, C, A = m.Statement, m.Person, m.Country, m.Article
 T, SRC = m.Treaty, m.Source
 
 
-def base() -> Select[Any]:
-    """Statement columns plus the names of what they point at, one row per statement."""
+@cache
+def base(dialect: str) -> Select[Any]:
+    """Statement columns, the names of what they point at and the sorted slugs of their
+    treaties and sources, one finished row per statement: a page is one query."""
     return (
         select(
             S.id,
@@ -33,14 +38,20 @@ def base() -> Select[Any]:
             S.speaker_role,
             S.venue,
             S.note,
-            S.created_at,
-            S.updated_at,
+            _stamp_sql(S.created_at, dialect).label("created_at"),
+            _stamp_sql(S.updated_at, dialect).label("updated_at"),
             S.speaker_slug,
             S.country_code,
             S.article_slug,
             col(P.name).label("speaker_name"),
             col(C.name).label("country_name"),
             col(A.title).label("article_title"),
+            _joined(m.StatementTreaty.statement_id, m.StatementTreaty.treaty_slug, dialect).label(
+                "treaty_slugs"
+            ),
+            _joined(m.StatementSource.statement_id, m.StatementSource.source_slug, dialect).label(
+                "source_slugs"
+            ),
         )  # fmt: skip
         .outerjoin(P, col(P.slug) == S.speaker_slug)
         .outerjoin(C, col(C.code) == S.country_code)
@@ -48,54 +59,77 @@ def base() -> Select[Any]:
     )
 
 
-def _treaties_of(owner: Any) -> Select[Any]:
-    return (
-        select(m.StatementTreaty.statement_id, T.slug, T.name, T.short_name)
-        .join(T, col(T.slug) == m.StatementTreaty.treaty_slug)
-        .where(owner)
-        .order_by(T.slug)
-    )
+COLUMNS = (
+    "id",
+    "text",
+    "said_on",
+    "speaker_role",
+    "venue",
+    "note",
+    "created_at",
+    "updated_at",
+    "speaker_slug",
+    "country_code",
+    "article_slug",
+    "speaker_name",
+    "country_name",
+    "article_title",
+    "treaty_slugs",
+    "source_slugs",
+)  # base()'s columns in order: rows are unpacked by position (a Row's attribute
+# lookup costs more than building the whole dict)
 
 
-def _sources_of(owner: Any) -> Select[Any]:
-    return (
-        select(m.StatementSource.statement_id, *SRC.__table__.columns)  # type: ignore[attr-defined]
-        .join(SRC, col(SRC.slug) == m.StatementSource.source_slug)
-        .where(owner)
-        .order_by(SRC.slug)
-    )
+@cache
+def one(dialect: str) -> Select[Any]:
+    """Built once per dialect: constructing a statement costs more than running it."""
+    return base(dialect).where(S.id == bindparam("id"))
 
 
-# Built once: constructing a statement costs more than running it from SQLAlchemy's cache.
-ONE = base().where(S.id == bindparam("id"))
-TREATIES = {
-    "one": _treaties_of(m.StatementTreaty.statement_id == bindparam("id")),
-    "many": _treaties_of(col(m.StatementTreaty.statement_id).in_(bindparam("ids", expanding=True))),
-}
-SOURCES = {
-    "one": _sources_of(m.StatementSource.statement_id == bindparam("id")),
-    "many": _sources_of(col(m.StatementSource.statement_id).in_(bindparam("ids", expanding=True))),
-}
+TREATIES = select(T.slug, T.name, T.short_name).where(
+    col(T.slug).in_(bindparam("slugs", expanding=True))
+)
+SOURCES = select(*SRC.__table__.columns).where(  # type: ignore[attr-defined]
+    col(SRC.slug).in_(bindparam("slugs", expanding=True))
+)
+Memo = tuple[VersionMemo, int]  # the app's memo and the request's data version
 
 
-def _related(connection: Connection, ids: Sequence[str], urls: Urls) -> tuple[Any, Any]:
-    which, params = ("one", {"id": ids[0]}) if len(ids) == 1 else ("many", {"ids": list(ids)})
-    treaties: dict[str, list[dict[str, Any]]] = defaultdict(list)
-    for owner, slug, name, short in connection.execute(TREATIES[which], params):
-        treaties[owner].append(
-            {"slug": slug, "name": name, "short_name": short, "url": urls.treaty(slug)}
-        )
-    sources: dict[str, list[dict[str, Any]]] = defaultdict(list)
-    shaped: dict[str, dict[str, Any]] = {}  # one dict per source, however many cite it
-    for row in connection.execute(SOURCES[which], params):
-        if row.slug not in shaped:
-            shaped[row.slug] = source_dict(row, urls)
-        sources[row.statement_id].append(shaped[row.slug])
-    return treaties, sources
+def _summaries(
+    connection: Connection, rows: Sequence[Row[Any]], urls: Urls, memo: Memo | None
+) -> tuple[dict[str, Any], dict[str, Any]]:
+    """The page's treaties and sources as JSON-ready dicts by slug. A treaty or source
+    changes only with a write, so within one data version each is shaped once."""
+    found: dict[str, dict[str, Any]] = {"t": {}, "s": {}}
+    missing: dict[str, set[str]] = {"t": set(), "s": set()}
+    for kind, column in (("t", COLUMNS.index("treaty_slugs")), ("s", -1)):
+        for row in rows:
+            for slug in (row[column] or "").split(";"):
+                if slug and slug not in found[kind]:
+                    known = memo[0].get((memo[1], urls.base, kind, slug)) if memo else None
+                    if known is None:
+                        missing[kind].add(slug)
+                    else:
+                        found[kind][slug] = known
+    if missing["t"]:
+        for slug, name, short in connection.execute(TREATIES, {"slugs": sorted(missing["t"])}):
+            found["t"][slug] = {
+                "slug": slug, "name": name, "short_name": short, "url": urls.treaty(slug)
+            }  # fmt: skip
+    if missing["s"]:
+        for source in connection.execute(SOURCES, {"slugs": sorted(missing["s"])}):
+            found["s"][source.slug] = source_dict(source, urls)
+    if memo:
+        for kind in ("t", "s"):
+            for slug in missing[kind]:
+                if slug in found[kind]:
+                    memo[0].put((memo[1], urls.base, kind, slug), found[kind][slug])
+    return found["t"], found["s"]
 
 
 def one_row(session: Session, statement_id: str) -> Row[Any] | None:
-    return session.connection().execute(ONE, {"id": statement_id}).first()
+    dialect = session.get_bind().dialect.name
+    return session.connection().execute(one(dialect), {"id": statement_id}).first()
 
 
 def source_dict(row: Any, urls: Urls) -> dict[str, Any]:
@@ -115,49 +149,42 @@ def source_dict(row: Any, urls: Urls) -> dict[str, Any]:
     }
 
 
-def build(session: Session, rows: Sequence[Row[Any]], urls: Urls) -> list[dict[str, Any]]:
+def build(
+    session: Session, rows: Sequence[Row[Any]], urls: Urls, memo: Memo | None = None
+) -> list[dict[str, Any]]:
     """Rows of `base()` as StatementPublic-shaped dicts, in order."""
     if not rows:
         return []
-    treaties, sources = _related(session.connection(), [row.id for row in rows], urls)
+    treaties, sources = _summaries(session.connection(), rows, urls, memo)
     return [
         {
-            "created_at": stamp(r.created_at),
-            "updated_at": stamp(r.updated_at),
-            "id": r.id,
-            "text": r.text,
-            "said_on": r.said_on,
-            "speaker": {
-                "slug": r.speaker_slug,
-                "name": r.speaker_name,
-                "url": urls.person(r.speaker_slug),
-            }
-            if r.speaker_slug
+            "created_at": created,
+            "updated_at": updated,
+            "id": id_,
+            "text": text,
+            "said_on": said_on,
+            "speaker": {"slug": speaker, "name": speaker_name, "url": urls.person(speaker)}
+            if speaker
             else None,
-            "speaker_role": r.speaker_role,
-            "country": {
-                "code": r.country_code,
-                "name": r.country_name,
-                "url": urls.country(r.country_code),
-            }
-            if r.country_code
+            "speaker_role": role,
+            "country": {"code": country, "name": country_name, "url": urls.country(country)}
+            if country
             else None,
-            "venue": r.venue,
-            "treaties": treaties.get(r.id, []),
-            "article": {
-                "slug": r.article_slug,
-                "title": r.article_title,
-                "url": urls.article(r.article_slug),
-            }
-            if r.article_slug
+            "venue": venue,
+            "treaties": [treaties[t] for t in treaty_slugs.split(";")] if treaty_slugs else [],
+            "article": {"slug": article, "title": title, "url": urls.article(article)}
+            if article
             else None,
-            "note": r.note,
-            "sources": sources.get(r.id, []),
-            "url": urls.statement(r.id),
-            "said_on_precision": precision_of(r.said_on),
-        }  # fmt: skip
-        for r in rows
-    ]
+            "note": note,
+            "sources": [sources[s] for s in source_slugs.split(";")] if source_slugs else [],
+            "url": urls.statement(id_),
+            "said_on_precision": precision_of(said_on),
+        }
+        for (
+            id_, text, said_on, role, venue, note, created, updated, speaker, country,
+            article, speaker_name, country_name, title, treaty_slugs, source_slugs,
+        ) in rows
+    ]  # fmt: skip
 
 
 def _joined(owner: Any, target: Any, dialect: str) -> Any:

@@ -12,7 +12,7 @@ from app.errors import InvalidParameter
 from app.filters import values
 from app.json import JSONBytes, dumps
 from app.listing import list_response, rows_response
-from app.pagination import Page, PageDep, PageParams, Sort
+from app.pagination import Page, PageDep, PageParams, Sort, version_memo
 from app.people.schemas import PersonPublic, person_public
 from app.search.query import HELP as SEARCH_HELP
 from app.statements import read, service
@@ -124,10 +124,11 @@ def statement_list(
 ) -> Page[StatementPublic] | Response:
     if not expand:
         query = service.statement_rows(session, filters)
+        memo = version_memo(request)
         return rows_response(
             request, response, session, query, sort, page, StatementPublic,
-            lambda s, rows: read.build(s, rows, urls),
-            cells=read.csv_cells(query, urls.base, session.get_bind().dialect.name),
+            lambda s, rows: read.build(s, rows, urls, memo),
+            cells=lambda: read.csv_cells(query, urls.base, session.get_bind().dialect.name),
         )  # fmt: skip
     query = service.statements_query(session, filters, expand)
     build = builder(request, urls, expand)
@@ -154,8 +155,9 @@ async def list_statements(
     )
 
 
-def _one(session: Session, statement_id: str, urls: Urls) -> Response:
-    (statement,) = read.build(session, [service.get_statement_row(session, statement_id)], urls)
+def _one(session: Session, statement_id: str, urls: Urls, memo: read.Memo | None) -> Response:
+    row = service.get_statement_row(session, statement_id)
+    (statement,) = read.build(session, [row], urls, memo)
     return JSONBytes(dumps(statement))
 
 
@@ -164,4 +166,4 @@ async def get_statement(
     request: Request, statement_id: str, session: SessionDep, urls: UrlsDep
 ) -> Response:
     """One statement, with its speaker, article, treaties and sources."""
-    return await one_row(request, _one, session, statement_id, urls)
+    return await one_row(request, _one, session, statement_id, urls, version_memo(request))

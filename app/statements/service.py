@@ -74,7 +74,7 @@ def list_statements(
 
 def statement_rows(session: Session, filters: StatementFilters) -> Select[Any]:
     """The filtered statements as plain rows for `read.build` (the path without expand)."""
-    return _filtered(session, filters, read.base())
+    return _filtered(session, filters, read.base(session.get_bind().dialect.name))
 
 
 def get_statement_row(session: Session, statement_id: str) -> Any:
