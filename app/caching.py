@@ -13,6 +13,7 @@ import datetime as dt
 import hashlib
 import time
 from email.utils import format_datetime
+from functools import lru_cache
 
 from sqlalchemy import Engine
 from sqlalchemy.exc import SQLAlchemyError
@@ -59,6 +60,11 @@ def _etag(scope: Scope, headers: Headers, version: int) -> str:
     return '"' + hashlib.sha256(key.encode()).hexdigest()[:32] + '"'
 
 
+@lru_cache(maxsize=16)
+def _http_date(changed: dt.datetime) -> str:
+    return format_datetime(changed, usegmt=True)
+
+
 def _matches(header: str | None, etag: str) -> bool:
     if not header:
         return False
@@ -94,7 +100,7 @@ class CachingMiddleware:
         etag = _etag(scope, request_headers, version)
         validators = {
             "etag": etag,
-            "last-modified": format_datetime(changed, usegmt=True),
+            "last-modified": _http_date(changed),
             "cache-control": f"public, max-age={self.max_age}",
             VERSION_HEADER.lower(): str(version),
             "vary": "Accept",

@@ -79,7 +79,11 @@ class InputLimits:
             )  # fmt: skip
             return
         limit = self.max_import if scope["path"] == "/v1/imports" else self.max_body
-        declared = dict(scope["headers"]).get(b"content-length")
+        headers = dict(scope["headers"])
+        if b"content-length" not in headers and b"transfer-encoding" not in headers:
+            await self.app(scope, receive, send)  # no body: nothing to count
+            return
+        declared = headers.get(b"content-length")
         if declared is not None and declared.isdigit() and int(declared) > limit:
             await self._too_large(scope, receive, send, limit)
             return
