@@ -56,6 +56,11 @@ class Settings(BaseSettings):
         "on SQLite (CPU bound: more threads only fight over the GIL), 16 on PostgreSQL "
         "(waits on the network).",
     )
+    fast_lane: bool = Field(
+        default=True,
+        description="Answer a statement by id and a built treaty detail without the "
+        "framework's routing (the same bytes, a few times faster).",
+    )
     log_json: bool = Field(default=True, description="JSON log lines with request ids.")
     log_level: str = "info"
     metrics_enabled: bool = Field(default=True, description="Serve GET /metrics.")

@@ -21,6 +21,7 @@ from app.errors import ERROR_RESPONSES, InvalidParameter, install_error_handlers
 from app.events.router import router as events
 from app.explorer.router import STATIC
 from app.explorer.router import router as explorer
+from app.fastlane import FastLane
 from app.hardening import Deadline, InputLimits, SecurityHeaders
 from app.head import AllowHeader, HeadAsGet
 from app.health.router import router as health
@@ -116,7 +117,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     if settings.log_json:
         configure_logging(settings.log_level)
     # The last added runs first: request log, security headers, CORS, input limits, rate
-    # limit, deadline, HEAD-as-GET, then the cache validators next to the routes.
+    # limit, deadline, HEAD-as-GET, the cache validators, then the fast lane next to the
+    # routes.
+    app.add_middleware(FastLane, enabled=settings.fast_lane)
     app.add_middleware(
         CachingMiddleware, max_age=settings.cache_max_age, version_ttl=settings.version_ttl
     )

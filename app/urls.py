@@ -38,10 +38,14 @@ class Urls:
         return f"{self.base}/sources/{slug}"
 
 
-async def get_urls(request: Request) -> Urls:
+def urls_for(request: Request) -> Urls:
     settings: Settings = request.app.state.settings
     root = settings.public_url or str(request.base_url)
     return Urls(root.rstrip("/") + "/v1")
+
+
+async def get_urls(request: Request) -> Urls:
+    return urls_for(request)
 
 
 UrlsDep = Annotated[Urls, Depends(get_urls)]

@@ -1,7 +1,7 @@
 """HTTP endpoints for treaties and what hangs off them."""
 
 import datetime as dt
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, Request, Response
 from sqlmodel import Session
@@ -80,6 +80,11 @@ def list_treaties(
     return whole_response(page, TreatyPublic, items)
 
 
+def detail_key(version: int | None, slug: str, urls: Urls) -> tuple[Any, ...]:
+    """Where a treaty's built detail is kept: per data version, day, slug and base URL."""
+    return ("treaty", version, today(), slug, urls.base)
+
+
 @router.get("/{slug}", operation_id="treaties-get", response_model=TreatyDetail)
 async def get_treaty(request: Request, slug: str, session: SessionDep, urls: UrlsDep) -> Response:
     """One treaty with its limits, parties (roles as of today) and sources."""
@@ -87,7 +92,7 @@ async def get_treaty(request: Request, slug: str, session: SessionDep, urls: Url
     # data version and day, since nothing else can change it. Only canonical slugs are kept
     # (an alias is redirected before anything is built), so a hit needs no lookup at all.
     version = getattr(request.state, "data_version", None)
-    key = ("treaty", version, today(), slug, urls.base)
+    key = detail_key(version, slug, urls)
     body = request.app.state.memo.get(key) if version is not None else None
     if body is None:
         body = await off_loop(request, _treaty_body, request, session, slug, urls)
