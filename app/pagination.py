@@ -16,7 +16,18 @@ from typing import Annotated, Any, Generic, Literal, TypeVar
 
 from fastapi import Depends, Query, Request, Response
 from pydantic import BaseModel, Field
-from sqlalchemy import ColumnElement, Integer, Select, and_, func, literal, or_, select, tuple_
+from sqlalchemy import (
+    ColumnElement,
+    Integer,
+    Select,
+    and_,
+    func,
+    literal,
+    literal_column,
+    or_,
+    select,
+    tuple_,
+)
 from sqlmodel import Session
 
 from app.errors import InvalidParameter
@@ -251,7 +262,10 @@ def count_capped(
 ) -> tuple[int, bool]:
     if cache is not None and (found := cache[0].get(cache[1])) is not None:
         return found
-    capped = query.order_by(None).limit(COUNT_CAP + 1).subquery()
+    # Count rows, not columns: a listed column may be costly (a correlated aggregate) and
+    # the database need not compute it to count. (No list query is DISTINCT or grouped.)
+    only_rows = query.with_only_columns(literal_column("1"), maintain_column_froms=True)
+    capped = only_rows.order_by(None).limit(COUNT_CAP + 1).subquery()
     total = session.scalar(select(func.count()).select_from(capped)) or 0
     counted = min(total, COUNT_CAP), total <= COUNT_CAP
     if cache is not None:
