@@ -1,4 +1,5 @@
-"""Run the benchmark: our service, Datasette on the same file, and a bare ASGI ceiling.
+"""Run the benchmark: our service, Datasette on the same file, and the ceiling (a bare
+ASGI app running the same SQL with stdlib sqlite3, bench/ceiling.py).
 
     python -m bench.run --statements 100000 --duration 10
 
@@ -9,6 +10,7 @@ the same machine in the same run. Results print as a table and land in bench/res
 import argparse
 import json
 import os
+import random
 import re
 import resource
 import shutil
@@ -21,28 +23,35 @@ from typing import Any
 
 import httpx
 
-from bench.generate import generate
+from bench.generate import _vocabulary, generate
+from bench.sql import SQL
 
 ROOT = Path(__file__).resolve().parent.parent
 WORK = ROOT / "bench" / ".work"
 RESULTS = ROOT / "bench" / "results"
-NEW_START_SQL = (
-    "select s.* from statement s join statement_treaty t on t.statement_id = s.id "
-    "where t.treaty_slug = 'new-start' order by s.said_on desc, s.id desc limit 50"
-)
-SEARCH_SQL = (
-    "select d.type, d.key, d.label, snippet(search_fts, -1, '<b>', '</b>', '…', 16) as snippet "
-    "from search_fts join search_document d on d.id = search_fts.rowid "
-    "where search_fts match 'verification' order by rank limit 50"
-)
-
-PAGE_SQL = "select * from statement order by said_on desc, id desc limit 50"
-PLAIN = "_size=50&_nocount=1&_nofacet=1"
-RANGE = "since=2000-01-01&until=2009-12-31"
+LUA = """
+local words = {}
+for word in io.lines(os.getenv("BENCH_WORDS")) do words[#words + 1] = word end
+local template = os.getenv("BENCH_TEMPLATE")
+math.randomseed(2020)
+request = function()
+  local word = words[math.random(#words)]
+  return wrk.format("GET", string.format(template, word, math.random(40, 50)))
+end
+"""
 
 
-def sql(query: str) -> str:
-    return str(httpx.QueryParams({"sql": query, "_shape": "objects"}))
+def sql(name: str, **params: str) -> str:
+    """Datasette's query URL for the named statement of bench/sql.py."""
+    return str(httpx.QueryParams({"sql": SQL[name], "_shape": "objects", **params}))
+
+
+def search_words() -> Path:
+    """2,000 words that occur in the synthetic text, commonest first (search_varied)."""
+    words = WORK / "words.txt"
+    vocabulary, _ = _vocabulary(random.Random(2020))  # the generator's own vocabulary
+    words.write_text("\n".join(vocabulary[:2000]) + "\n")
+    return words
 
 
 def load(url: str, statements: int) -> dict[str, float]:
@@ -58,7 +67,20 @@ def load(url: str, statements: int) -> dict[str, float]:
     subprocess.run([*treatykb, str(data)], env=env, check=True, capture_output=True)
     seconds = time.perf_counter() - started
     peak_mib = max(before, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss) / 1024
-    return {"seconds": seconds, "rows_per_s": statements / seconds, "peak_mib": peak_mib}
+    loading = {"seconds": seconds, "rows_per_s": statements / seconds, "peak_mib": peak_mib,
+               "at": time.strftime("%Y-%m-%dT%H:%M:%S")}  # fmt: skip
+    _loading_file(url, statements).write_text(json.dumps(loading))
+    return loading
+
+
+def _loading_file(url: str, statements: int) -> Path:
+    return WORK / f"loading-{url.split(':')[0]}-{statements}.json"
+
+
+def earlier_loading(url: str, statements: int) -> dict[str, float] | None:
+    """The figures of the load that built a database this run reuses."""
+    kept = _loading_file(url, statements)
+    return {**json.loads(kept.read_text()), "earlier": True} if kept.exists() else None
 
 
 def serve(command: list[str], port: int, env: dict[str, str]) -> subprocess.Popen[bytes]:
@@ -74,8 +96,16 @@ def serve(command: list[str], port: int, env: dict[str, str]) -> subprocess.Pope
     raise SystemExit(f"server on port {port} did not start: {command}")
 
 
-def wrk(url: str, duration: int, connections: int, headers: list[str] = ()) -> dict[str, float]:
+def wrk(
+    url: str, duration: int, connections: int, headers: list[str] = (), template: str = ""
+) -> dict[str, float]:
+    """wrk on CPU 1; with `template`, each request a random search word (search_varied)."""
     extra = [arg for h in headers for arg in ("-H", h)]
+    if template:
+        script = WORK / "varied.lua"
+        script.write_text(LUA)
+        extra += ["-s", str(script)]
+        os.environ["BENCH_WORDS"], os.environ["BENCH_TEMPLATE"] = str(search_words()), template
     base = ["taskset", "-c", "1", "wrk", "-t1", f"-c{connections}", "--latency", *extra]
     subprocess.run([*base, "-d2s", url], capture_output=True, check=True)  # warm-up
     out = subprocess.run(
@@ -92,16 +122,20 @@ def wrk(url: str, duration: int, connections: int, headers: list[str] = ()) -> d
             "errors": int(errors.group(1)) if errors else 0}  # fmt: skip
 
 
-def deep_cursor(db: Path, offset: int) -> str:
+def deep_row(db: Path, offset: int) -> tuple[str, str]:
+    """(said_on, id) of the last row before `offset` in the newest-first order."""
+    with sqlite3.connect(db) as conn:
+        return conn.execute(
+            "select said_on, id from statement order by said_on desc, id desc limit 1 offset ?",
+            (offset - 1,),
+        ).fetchone()
+
+
+def deep_cursor(row: tuple[str, str]) -> str:
     sys.path.insert(0, str(ROOT))
     from app.pagination import _encode
     from app.statements.service import NEWEST_FIRST
 
-    with sqlite3.connect(db) as conn:
-        row = conn.execute(
-            "select said_on, id from statement order by said_on desc, id desc limit 1 offset ?",
-            (offset - 1,),
-        ).fetchone()
     return _encode(NEWEST_FIRST, list(row))
 
 
@@ -127,11 +161,12 @@ def main() -> None:
         raise SystemExit("wrk is needed: apt-get install wrk")
     WORK.mkdir(parents=True, exist_ok=True)
     db = WORK / f"bench-{args.statements}.db"
-    loading = None
     if args.rebuild or not db.exists():
         for stale in WORK.glob(f"bench-{args.statements}.db*"):
             stale.unlink()
         loading = load(f"sqlite:///{db}", args.statements)
+    else:
+        loading = earlier_loading(f"sqlite:///{db}", args.statements)
     results = run_workloads(db, args)
     partial = {"loading": loading, "results": results}
     (WORK / f"partial-{args.statements}.json").write_text(json.dumps(partial, indent=2))
@@ -144,41 +179,100 @@ def main() -> None:
         smoke_check(results["ours"], args.floor)
 
 
-def our_paths(db: Path, statements: int) -> dict[str, str]:
-    # 10,000 pages of 50 deep (or half way, for a smaller run).
-    cursor = deep_cursor(db, min(statements // 2, 500_000))
+RANGE = {"speaker": "sergei-lavrov", "since": "2000-01-01", "until": "2009-12-31"}
+
+
+def workloads(db: Path, statements: int) -> dict[str, dict[str, str]]:
+    """Each workload's URL on our service, Datasette (port 8102) and the ceiling: the
+    same SQL on all three (bench/sql.py); Datasette's own row pages for by_id/detail."""
+    # 10,000 pages of 50 deep (or half way, for a smaller run), through the cursor.
+    said_on, last = deep_row(db, min(statements // 2, 500_000))
     middle = f"gen-{statements // 2:07d}"
+    ds = f"/{db.stem}.json?"
+    filtered = "&".join(f"{k}={v}" for k, v in RANGE.items())
     return {
-        "by_id": f"/v1/statements/{middle}",
-        "treaty_detail": "/v1/treaties/new-start",
-        "list_treaty": "/v1/statements?treaty=new-start&limit=50",
-        "list_filtered": f"/v1/statements?speaker=sergei-lavrov&{RANGE}&limit=50",
-        "search": "/v1/search?q=verification&limit=50",
-        "deep_page": f"/v1/statements?limit=50&cursor={cursor}",
-        "first_page": "/v1/statements?limit=50",
+        "by_id": {
+            "ours": f"/v1/statements/{middle}",
+            "datasette": f"/{db.stem}/statement/{middle}.json",
+            "ceiling": f"/sql/by_id?id={middle}",
+        },
+        "treaty_detail": {
+            "ours": "/v1/treaties/new-start",
+            "datasette": f"/{db.stem}/treaty/new-start.json",
+        },
+        "list_treaty": {
+            "ours": "/v1/statements?treaty=new-start&limit=50",
+            "datasette": ds + sql("list_treaty", treaty="new-start"),
+            "ceiling": "/sql/list_treaty?treaty=new-start",
+        },
+        "list_filtered": {
+            "ours": f"/v1/statements?{filtered}&limit=50",
+            "datasette": ds + sql("list_filtered", **RANGE),
+            "ceiling": f"/sql/list_filtered?{filtered}",
+        },
+        "search": {
+            "ours": "/v1/search?q=verification&limit=50",
+            "datasette": ds + sql("search", q="verification", n="51"),
+            "ceiling": "/sql/search?q=verification&n=51",
+        },
+        # A different word each request (2,000 words x 11 page sizes): what a search box
+        # sends; results kept per data version rarely help here.
+        "search_varied": {
+            "ours": "/v1/search?q=%s&limit=%d",
+            "datasette": ds + sql("search_varied").replace("%", "%%") + "&q=%s&n=%d",
+            "ceiling": "/sql/search_varied?q=%s&n=%d",
+        },
+        "deep_page": {
+            "ours": f"/v1/statements?limit=50&cursor={deep_cursor((said_on, last))}",
+            "datasette": ds + sql("deep_page", said_on=said_on, id=last),
+            "ceiling": f"/sql/deep_page?said_on={said_on}&id={last}",
+        },
+        "first_page": {
+            "ours": "/v1/statements?limit=50",
+            "datasette": ds + sql("first_page"),
+            "ceiling": "/sql/first_page",
+        },
+    }
+
+
+def measure(base: str, path: str, args: argparse.Namespace) -> dict[str, float]:
+    if "%s" in path:
+        return wrk(base + "/", args.duration, args.connections, template=path)
+    return wrk(base + path, args.duration, args.connections)
+
+
+UVICORN = [sys.executable, "-m", "uvicorn", "--log-level", "warning", "--no-server-header"]
+
+
+def start_ours(url: str) -> subprocess.Popen[bytes]:
+    env = {**os.environ, "TREATYKB_DATABASE_URL": url, **SERVER_ENV}
+    return serve([*UVICORN, "app.main:create_app", "--factory", "--port", "8101"], 8101, env)
+
+
+def ours_extra(db: Path, args: argparse.Namespace) -> dict[str, dict[str, float]]:
+    """The 304 revalidation and the CSV export, from our service on port 8101."""
+    base, by_id = "http://127.0.0.1:8101", workloads(db, args.statements)["by_id"]["ours"]
+    # Read the validator while the server is idle: after a slow workload it has a queue.
+    etag = httpx.get(base + by_id, timeout=120).headers["etag"]
+    return {
+        "revalidate_304": wrk(
+            base + by_id, args.duration, args.connections, [f"If-None-Match: {etag}"]
+        ),
+        "csv_export": csv_export(base, min(args.statements, 100_000)),
     }
 
 
 def serve_ours(url: str, db: Path, args: argparse.Namespace) -> dict[str, dict[str, float]]:
-    """Our service on `url`: every workload, the 304, the CSV export."""
-    ours = our_paths(db, args.statements)
-    results: dict[str, dict[str, float]] = {}
-    env = {**os.environ, "TREATYKB_DATABASE_URL": url, **SERVER_ENV}
-    uvicorn = [sys.executable, "-m", "uvicorn", "--log-level", "warning", "--no-server-header"]
-    server = serve([*uvicorn, "app.main:create_app", "--factory", "--port", "8101"], 8101, env)
+    """Our service alone on `url` (PostgreSQL): every workload, the 304, the CSV export."""
+    server = start_ours(url)
     try:
-        base = "http://127.0.0.1:8101"
-        # Read the validator while the server is idle: after a slow workload it has a queue.
-        etag = httpx.get(base + ours["by_id"], timeout=120).headers["etag"]
-        for name, path in ours.items():
-            results[name] = wrk(base + path, args.duration, args.connections)
-        results["revalidate_304"] = wrk(
-            base + ours["by_id"], args.duration, args.connections, [f"If-None-Match: {etag}"]
-        )
-        results["csv_export"] = csv_export(base, min(args.statements, 100_000))
+        results = {
+            name: measure("http://127.0.0.1:8101", urls["ours"], args)
+            for name, urls in workloads(db, args.statements).items()
+        }
+        return results | ours_extra(db, args)
     finally:
         server.terminate()
-    return results
 
 
 def postgres_database(args: argparse.Namespace) -> tuple[str, dict[str, float] | None]:
@@ -191,7 +285,7 @@ def postgres_database(args: argparse.Namespace) -> tuple[str, dict[str, float] |
     with psycopg.connect(args.postgres, autocommit=True) as conn:
         exists = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (name,)).fetchone()
         if exists and not args.rebuild:
-            return url, None
+            return url, earlier_loading(url, args.statements)
         conn.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
         conn.execute(f"CREATE DATABASE {name}")
     return url, load(url, args.statements)
@@ -205,38 +299,30 @@ SERVER_ENV = {
 
 
 def run_workloads(db: Path, args: argparse.Namespace) -> dict[str, dict[str, dict[str, float]]]:
-    deep = min(args.statements // 2, 500_000)
+    """Our service, Datasette and the ceiling, all up at once on CPU 0; each workload is
+    measured on the three in turn, so a slower minute of a shared machine hits all three."""
     results: dict[str, dict[str, dict[str, float]]] = {"ours": {}, "datasette": {}, "ceiling": {}}
-    results["ours"] = serve_ours(f"sqlite:///{db}", db, args)
     if args.smoke:
+        results["ours"] = serve_ours(f"sqlite:///{db}", db, args)
         return results
-    middle = f"gen-{args.statements // 2:07d}"
-    theirs = {
-        "by_id": f"/{db.stem}/statement/{middle}.json",
-        "treaty_detail": f"/{db.stem}/treaty/new-start.json",
-        "list_treaty": f"/{db.stem}.json?" + sql(NEW_START_SQL),
-        "list_filtered": f"/{db.stem}/statement.json?speaker_slug=sergei-lavrov"
-        f"&said_on__gte=2000-01-01&said_on__lte=2009-12-31&_sort_desc=said_on&{PLAIN}",
-        "search": f"/{db.stem}.json?" + sql(SEARCH_SQL),
-        "deep_page": f"/{db.stem}.json?" + sql(f"{PAGE_SQL} offset {deep}"),
-        "first_page": f"/{db.stem}/statement.json?_sort_desc=said_on&{PLAIN}",
-    }
-    env = {**os.environ, "TREATYKB_DATABASE_URL": f"sqlite:///{db}", **SERVER_ENV}
-    uvicorn = [sys.executable, "-m", "uvicorn", "--log-level", "warning", "--no-server-header"]
+    env = {**os.environ, "BENCH_DB": str(db)}
     datasette = shutil.which("datasette") or str(Path(sys.executable).parent / "datasette")
-    server = serve([datasette, str(db), "--port", "8102"], 8102, env)
+    # Datasette's time limit would cut the slow queries off; it gets all the time ours has.
+    limits = ["--setting", "sql_time_limit_ms", "30000", "--setting", "default_page_size", "50"]
+    ports = {"ours": 8101, "datasette": 8102, "ceiling": 8103}
+    servers = [start_ours(f"sqlite:///{db}")]
     try:
-        for name, path in theirs.items():
-            results["datasette"][name] = wrk(
-                "http://127.0.0.1:8102" + path, args.duration, args.connections
-            )
-    finally:
-        server.terminate()
-    server = serve([*uvicorn, "bench.hello:app", "--port", "8103"], 8103, env)
-    try:
+        servers.append(serve([datasette, str(db), "--port", "8102", *limits], 8102, env))
+        servers.append(serve([*UVICORN, "bench.ceiling:app", "--port", "8103"], 8103, env))
+        for workload, urls in workloads(db, args.statements).items():
+            for name, path in urls.items():
+                base = f"http://127.0.0.1:{ports[name]}"
+                results[name][workload] = measure(base, path, args)
+        results["ours"] |= ours_extra(db, args)
         results["ceiling"]["hello"] = wrk("http://127.0.0.1:8103/", args.duration, args.connections)
     finally:
-        server.terminate()
+        for server in servers:
+            server.terminate()
     return results
 
 
@@ -269,25 +355,33 @@ def report(args: argparse.Namespace, loading: dict[str, float] | None, results: 
         "results": results,
     }
     (RESULTS / f"{stamp}-{args.statements}.json").write_text(json.dumps(payload, indent=2))
-    ceiling = results["ceiling"].get("hello", {}).get("rps")
+    hello = results["ceiling"].get("hello", {}).get("rps")
     postgres = results.get("postgres", {})
     say(f"\n{args.statements:,} statements, one server core, wrk -c{args.connections}, "
-        f"{args.duration} s per workload")  # fmt: skip
-    say(f"{'workload':<16}{'ours r/s':>10}{'p50 ms':>9}{'p99 ms':>9}{'datasette':>11}{'x':>7}"
-        f"{'% ceiling':>11}{'pg r/s':>9}{'pg p50':>9}{'non-2xx':>9}")  # fmt: skip
+        f"{args.duration} s per workload; x = ours / Datasette, % = ours / the ceiling running "
+        "the same SQL (the 304: / the ceiling's hello)")  # fmt: skip
+    head = ("workload", 15), ("ours r/s", -9), ("p50 ms", -8), ("p99 ms", -8), \
+        ("datasette", -10), ("x", -6), ("ceiling", -9), ("%", -5), ("pg r/s", -8), \
+        ("pg p50", -8), ("pg/sqlite", -10), ("non-2xx", -8)  # fmt: skip
+    say("".join(f"{t:<{w}}" if w > 0 else f"{t:>{-w}}" for t, w in head))
     for name, ours in results["ours"].items():
         if "rps" not in ours:
             continue
         other = results["datasette"].get(name, {})
-        ratio = f"{ours['rps'] / other['rps']:.1f}" if other.get("rps") else "-"
-        errors = ours["errors"] + other.get("errors", 0) + postgres.get(name, {}).get("errors", 0)
-        share = f"{100 * ours['rps'] / ceiling:.0f}%" if ceiling else "-"
+        top = results["ceiling"].get("hello" if name == "revalidate_304" else name, {})
         pg = postgres.get(name, {})
-        say(f"{name:<16}{ours['rps']:>10.0f}{ours['p50_ms']:>9.1f}{ours['p99_ms']:>9.1f}"
-            f"{other.get('rps', 0):>11.0f}{ratio:>7}{share:>11}"
-            f"{pg.get('rps', 0):>9.0f}{pg.get('p50_ms', 0):>9.1f}{errors:>9}")  # fmt: skip
-    if ceiling:
-        say(f"{'hello (ceiling)':<16}{ceiling:>10.0f}")
+        errors = ours["errors"] + other.get("errors", 0) + pg.get("errors", 0)
+
+        def ratio(a: float | None, b: float | None, fmt: str = "{:.1f}") -> str:
+            return fmt.format(a / b) if a and b else "-"
+
+        say(f"{name:<15}{ours['rps']:>9.0f}{ours['p50_ms']:>8.1f}{ours['p99_ms']:>8.1f}"
+            f"{other.get('rps', 0):>10.0f}{ratio(ours['rps'], other.get('rps')):>6}"
+            f"{top.get('rps', 0):>9.0f}{ratio(ours['rps'], top.get('rps'), '{:.0%}'):>5}"
+            f"{pg.get('rps', 0):>8.0f}{pg.get('p50_ms', 0):>8.1f}"
+            f"{ratio(pg.get('rps'), ours['rps'], '{:.2f}'):>10}{errors:>8}")  # fmt: skip
+    if hello:
+        say(f"{'hello (ceiling)':<15}{hello:>9.0f}")
     export = results["ours"]["csv_export"]
     say(
         f"CSV export: {export['rows']:,} rows at {export['rows_per_s']:,.0f} rows/s"
@@ -295,8 +389,9 @@ def report(args: argparse.Namespace, loading: dict[str, float] | None, results: 
     )
     for label, load in (("SQLite", loading), ("PostgreSQL", results.get("postgres_loading"))):
         if load:
+            when = f" (the load that built it, {load['at']})" if load.get("earlier") else ""
             say(f"Loading on {label}: {load['seconds']:.1f} s ({load['rows_per_s']:,.0f} rows/s), "
-                f"peak {load['peak_mib']:.0f} MiB")  # fmt: skip
+                f"peak {load['peak_mib']:.0f} MiB{when}")  # fmt: skip
 
 
 def smoke_check(ours: dict[str, dict[str, float]], floor: float) -> None:

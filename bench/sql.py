@@ -1,0 +1,48 @@
+"""The SQL our service runs for each workload on SQLite, written out once, so the ceiling
+(bench/ceiling.py) and Datasette run the same statements: every ratio then compares
+servers, not queries. Parameters are named (`:id`), as both sqlite3 and Datasette take.
+"""
+
+STAMP = "replace(replace({0}, ' ', 'T'), '.000000', '') || 'Z'"
+SLUGS = (
+    "(select group_concat(slug, ';') from (select {1} as slug from {0} "
+    "where statement_id = s.id order by {1}))"
+)
+ROWS = (
+    "select s.id, s.text, s.said_on, s.speaker_role, s.venue, s.note, "
+    f"{STAMP.format('s.created_at')} as created_at, {STAMP.format('s.updated_at')} as updated_at, "
+    "s.speaker_slug, s.country_code, s.article_slug, p.name as speaker_name, "
+    "c.name as country_name, a.title as article_title, "
+    f"{SLUGS.format('statement_treaty', 'treaty_slug')} as treaty_slugs, "
+    f"{SLUGS.format('statement_source', 'source_slug')} as source_slugs "
+    "from statement s left join person p on p.slug = s.speaker_slug "
+    "left join country c on c.code = s.country_code "
+    "left join article a on a.slug = s.article_slug "
+)
+NEWEST = " order by s.said_on desc, s.id desc limit 51"
+# A partial date overlaps the range: the service's since/until rule, as it compiles it.
+SINCE = (
+    "s.said_on >= substr(:since, 1, 4) and (length(s.said_on) = 10 and s.said_on >= :since "
+    "or length(s.said_on) = 7 and s.said_on >= substr(:since, 1, 7) "
+    "or length(s.said_on) = 4 and s.said_on >= substr(:since, 1, 4))"
+)
+SEARCH = (
+    "select d.id, d.type, d.key, d.label, d.date, -bm25(search_fts, 10.0, 5.0, 2.0) as score, "
+    "snippet(search_fts, -1, '<b>', '</b>', '…', 16) as snippet "
+    "from search_fts join search_document d on d.id = search_fts.rowid "
+    "where search_fts match '\"' || :q || '\"' and search_fts.rowid in ("
+    "select rowid from search_fts where search_fts match '\"' || :q || '\"' "
+    "order by bm25(search_fts, 10.0, 5.0, 2.0) limit :n) order by score desc, d.id"
+)
+
+SQL = {
+    "by_id": ROWS + "where s.id = :id",
+    "list_treaty": ROWS + "where exists (select 1 from statement_treaty t where "
+    "t.statement_id = s.id and t.treaty_slug = :treaty)" + NEWEST,
+    "list_filtered": ROWS + f"where s.speaker_slug = :speaker and {SINCE} "
+    "and s.said_on <= :until" + NEWEST,
+    "search": SEARCH,
+    "search_varied": SEARCH,
+    "deep_page": ROWS + "where (s.said_on, s.id) < (:said_on, :id)" + NEWEST,
+    "first_page": ROWS + NEWEST.lstrip(),
+}
