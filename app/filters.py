@@ -20,19 +20,26 @@ def values(raw: list[str] | None) -> list[str]:
     return [part.strip() for item in raw for part in item.split(",") if part.strip()]
 
 
+PRECISIONS = {Precision.day: 10, Precision.month: 7, Precision.year: 4}  # and their lengths
+
+
 def on_or_after(column: Any, day: dt.date) -> ColumnElement[bool]:
-    lengths = {Precision.day: 10, Precision.month: 7, Precision.year: 4}
+    return overlapping_from(column, {p: truncate(day, p) for p in PRECISIONS})
+
+
+def overlapping_from(column: Any, bounds: dict[Precision, Any]) -> ColumnElement[bool]:
+    """`column` on or after a day given truncated to each precision (values or binds)."""
     exact = or_(
         *(
-            and_(func.length(column) == length, column >= truncate(day, precision))
-            for precision, length in lengths.items()
+            and_(func.length(column) == length, column >= bounds[precision])
+            for precision, length in PRECISIONS.items()
         )
     )
     # Implied by `exact` ("2020" sorts before every "2020-..."), and a plain range an
     # index can seek to.
-    return and_(column >= truncate(day, Precision.year), exact)
+    return and_(column >= bounds[Precision.year], exact)
 
 
-def on_or_before(column: Any, day: dt.date) -> ColumnElement[bool]:
+def on_or_before(column: Any, day: Any) -> ColumnElement[bool]:
     # "2020-11" <= "2020-11-15" as text: a coarse date's string sorts before its days.
-    return column <= day.isoformat()  # type: ignore[no-any-return]
+    return column <= (day.isoformat() if isinstance(day, dt.date) else day)  # type: ignore[no-any-return]

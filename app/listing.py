@@ -25,6 +25,7 @@ from app.pagination import (
     PageParams,
     Slice,
     Sort,
+    count_capped,
     counted_by,
     cursor_after,
     envelope,
@@ -205,6 +206,7 @@ def rows_response(
     schema: type[BaseModel],
     build: RowsBuilder,
     cells: Callable[[], Select[Any]] | None = None,
+    prepared: Callable[[], tuple[list[Any], str | None]] | None = None,
 ) -> Response:
     """`list_response` for a plain-row query whose builder makes JSON-ready dicts. `cells`,
     if given, makes the same query selecting finished CSV cells in schema order (built
@@ -224,7 +226,12 @@ def rows_response(
                 _csv_dicts(items, columns), media_type="text/csv; charset=utf-8"
             )
         return StreamingResponse(_ndjson_dicts(items, columns), media_type="application/x-ndjson")
-    part = fetch_page(session, query, sort, page, counts=counted_by(request), entities=False)
+    if prepared is not None:  # the same rows, through SQL compiled once per shape
+        total, exact = count_capped(session, query, counted_by(request))
+        rows, next_cursor = prepared()
+        part = Slice(rows, total, exact, next_cursor)
+    else:
+        part = fetch_page(session, query, sort, page, counts=counted_by(request), entities=False)
     items = build(session, part.rows)
     if page.fields:
         wanted = set(columns)

@@ -70,7 +70,10 @@ def test_what_the_lane_cannot_answer_goes_to_the_framework(
     assert client.get(f"/v1/statements/{some_id}", params={"typo": "1"}).status_code == 422
     assert client.get("/v1/statements/" + "x" * 300).status_code == 422
     alias = client.get("/v1/treaties/inf-treaty", follow_redirects=False)
-    assert (alias.status_code, alias.headers["location"]) == (308, "http://testserver/v1/treaties/inf")
+    assert (alias.status_code, alias.headers["location"]) == (
+        308,
+        "http://testserver/v1/treaties/inf",
+    )
     head = client.head(f"/v1/statements/{some_id}")
     assert (head.status_code, head.content) == (200, b"")
     assert lane_calls == ["no-such-statement", some_id]  # the lane tried, then stepped aside
@@ -105,3 +108,56 @@ def test_a_write_shows_through_the_lane_at_once(
     assert after.json()["note"] == "Checked against the transcript."
     assert after.headers["etag"] != before.headers["etag"]
     assert lane_calls == [statement_id, statement_id]
+
+
+LISTS = [
+    "/v1/statements",
+    "/v1/statements?limit=3",
+    "/v1/statements?treaty=new-start&limit=5",
+    "/v1/statements?treaty=inf&treaty=open-skies&sort=said_on",
+    "/v1/statements?speaker=sergei-lavrov,mike-pompeo&since=2019-01-01&until=2020-12-31",
+    "/v1/statements?country=ru&sort=-id&limit=4",
+    "/v1/statements?article=act-2020-12-new-start-deal-to-wait-for-biden",
+    # ... and what the lane leaves to the route, which answers the same either way:
+    "/v1/statements?q=extension",
+    "/v1/statements?format=csv&limit=3",
+    "/v1/statements?fields=id,said_on&limit=3",
+    "/v1/statements?expand=speaker&limit=2",
+    "/v1/statements?typo=1",
+    "/v1/statements?limit=0",
+    "/v1/statements?limit=501",
+    "/v1/statements?limit=05",
+    "/v1/statements?since=2020-13-01",
+    "/v1/statements?since=2021-01-01&until=2020-01-01",
+    "/v1/statements?sort=bogus",
+    "/v1/statements?cursor=not-a-cursor",
+    "/v1/statements?treaty=",
+    "/v1/statements?speaker=" + "x" * 201,
+    "/v1/statements?" + "&".join(["treaty=inf"] * 11),
+]
+
+
+@pytest.mark.parametrize("url", LISTS)
+def test_a_statement_list_is_the_framework_routes_answer(
+    shared_url: str, client_for: Callable[..., TestClient], url: str
+) -> None:
+    fast, slow = client_for(shared_url), client_for(shared_url, fast_lane=False)
+    _same(fast.get(url), slow.get(url))
+    answered = fast.get(url)
+    if answered.headers["content-type"] == "application/json" and answered.json().get("next"):
+        _same(fast.get(answered.json()["next"]), slow.get(answered.json()["next"]))
+
+
+def test_the_lane_answers_plain_lists_and_only_those(
+    client: TestClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    calls: list[int] = []
+    real = fastlane.page_params
+    monkeypatch.setattr(fastlane, "page_params", lambda *a, **k: calls.append(1) or real(*a, **k))
+    client.get("/v1/statements?treaty=new-start&limit=5")
+    client.get("/v1/statements", headers={"Accept": "text/csv"})  # parsed, then left
+    client.get("/v1/statements?q=extension")  # not parsed at all
+    assert len(calls) == 2
+    assert client.get("/v1/statements", headers={"Accept": "text/csv"}).text.startswith(
+        "created_at"
+    )

@@ -15,7 +15,8 @@ def counting(client: TestClient) -> Iterator[list[str]]:
     engine = client.app.state.engine  # type: ignore[attr-defined]
 
     def record(*args: Any) -> None:
-        statements.append(args[2])
+        if "FROM data_version" not in args[2]:  # read once a second, whatever the requests
+            statements.append(args[2])
 
     event.listen(engine, "before_cursor_execute", record)
     try:
@@ -45,7 +46,8 @@ def test_no_n_plus_one(client: TestClient, path: str) -> None:
     assert len(large) <= len(small) <= 9
 
 
-def test_paging_on_does_not_recount(client: TestClient) -> None:
+def test_paging_on_does_not_recount(shared_url: str, client_for: Callable[..., TestClient]) -> None:
+    client = client_for(shared_url)  # its own memo: nothing counted yet
     with counting(client) as first:
         page = client.get("/v1/statements", params={"limit": 2, "treaty": "new-start"}).json()
     with counting(client) as second:

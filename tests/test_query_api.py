@@ -97,6 +97,17 @@ def test_expand_inlines_full_objects(client: TestClient) -> None:
     assert set(plain.json()["items"][0]["speaker"]) == {"slug", "name", "url"}
 
 
+@pytest.mark.parametrize("expand", ["speaker", "article", "treaties", "speaker,article"])
+def test_expand_one_relation_leaves_the_others_references(client: TestClient, expand: str) -> None:
+    params = {"speaker": "sergei-lavrov", "expand": expand, "limit": 1}
+    response = client.get("/v1/statements", params=params)
+    assert response.status_code == 200, response.text
+    [item] = response.json()["items"]
+    assert ("aliases" in item["speaker"]) == ("speaker" in expand)
+    assert ("authors" in item["article"]) == ("article" in expand)
+    assert ("status" in item["treaties"][0]) == ("treaties" in expand)
+
+
 def test_csv_has_every_row_with_flat_columns(client: TestClient) -> None:
     response = client.get("/v1/statements", params={"format": "csv", "treaty": "inf"})
     assert response.headers["content-type"].startswith("text/csv")

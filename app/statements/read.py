@@ -160,7 +160,7 @@ def _one_sql(dialect: Dialect) -> tuple[str, Callable[[str], Any]]:
     constants = compiled.construct_params({"id": ""})
     if compiled.positiontup:
         names = list(compiled.positiontup)
-        return compiled.string, lambda id_: [id_ if n == "id" else constants[n] for n in names]
+        return compiled.string, lambda id_: tuple(id_ if n == "id" else constants[n] for n in names)
     return compiled.string, lambda id_: {**constants, "id": id_}
 
 
@@ -168,17 +168,12 @@ def statement_json(engine: Engine, statement_id: str, urls: Urls, memo: Memo) ->
     """One statement's JSON, read through the driver with the SQL compiled once: what the
     by-id route returns, at a fraction of the cost (the fast lane's read)."""
     sql, params = _one_sql(engine.dialect)
-    raw = engine.raw_connection()
-    try:
-        cursor = raw.cursor()
-        cursor.execute(sql, params(statement_id))
-        row = cursor.fetchone()
-        cursor.close()
-    finally:
-        raw.close()
-    if row is None:
-        return None
-    return dumps(build_rows([row], urls, memo, engine.connect)[0])
+    with engine.connect() as connection:  # a driver-level call: SQLAlchemy's events fire
+        row = connection.exec_driver_sql(sql, params(statement_id)).first()
+        if row is None:
+            return None
+        statement = build_rows([row], urls, memo, lambda: nullcontext(connection))[0]
+    return dumps(statement)
 
 
 def source_dict(row: Any, urls: Urls) -> dict[str, Any]:

@@ -14,8 +14,9 @@ from app.json import JSONBytes, dumps
 from app.listing import list_response, rows_response
 from app.pagination import Page, PageDep, PageParams, Sort, version_memo
 from app.people.schemas import PersonPublic, person_public
+from app.schemas import ArticleRef, PersonRef, TreatyRef
 from app.search.query import HELP as SEARCH_HELP
-from app.statements import read, service
+from app.statements import prepared, read, service
 from app.statements.schemas import StatementPublic, statement_public
 from app.treaties import service as treaties
 from app.treaties.schemas import TreatyPublic, treaty_public
@@ -82,11 +83,12 @@ ExpandDep = Annotated[tuple[str, ...], Depends(expansions)]
 
 
 class StatementExpanded(StatementPublic):
-    """A statement with `expand`ed relations inlined in place of their references."""
+    """A statement with `expand`ed relations inlined in place of their references (the
+    ones not asked for stay references)."""
 
-    speaker: PersonPublic | None  # type: ignore[assignment]
-    article: ArticlePublic | None  # type: ignore[assignment]
-    treaties: list[TreatyPublic]  # type: ignore[assignment]
+    speaker: PersonPublic | PersonRef | None  # type: ignore[assignment]
+    article: ArticlePublic | ArticleRef | None  # type: ignore[assignment]
+    treaties: list[TreatyPublic] | list[TreatyRef]  # type: ignore[assignment]
 
 
 def builder(request: Request, urls: Urls, expand: tuple[str, ...]) -> Any:
@@ -129,6 +131,9 @@ def statement_list(
             request, response, session, query, sort, page, StatementPublic,
             lambda s, rows: read.build(s, rows, urls, memo),
             cells=lambda: read.csv_cells(query, urls.base, session.get_bind().dialect.name),
+            prepared=(lambda: prepared.page_rows(session, filters, sort, page))
+            if prepared.supports(filters, sort)
+            else None,
         )  # fmt: skip
     query = service.statements_query(session, filters, expand)
     build = builder(request, urls, expand)

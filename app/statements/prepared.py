@@ -1,0 +1,101 @@
+"""Pages of statements through SQL compiled once per filter shape.
+
+A list request used to build its SQLAlchemy statement anew, and SQLAlchemy then walked
+it to find its cached compilation and adapted the result to it: ~0.7 ms a page, more
+than SQLite took to run it. Here the statement for a shape (which filters, how many
+values each, a cursor or not, the sort) is built with named parameters and compiled
+once; a request only fills in the values and runs it through the driver. Same filters,
+same SQL as `service.statement_rows` + `pagination.fetch_page` (tests compare them).
+"""
+
+from collections.abc import Sequence
+from functools import lru_cache
+from typing import Any
+
+from sqlalchemy import Dialect, Select, bindparam, select, tuple_
+from sqlmodel import Session, col
+
+from app import models as m
+from app.dates import truncate
+from app.filters import PRECISIONS, on_or_before, overlapping_from
+from app.pagination import PageParams, Sort, _decode, _encode
+from app.statements import read
+from app.statements.service import StatementFilters
+
+S = m.Statement
+Shape = tuple[Any, ...]
+
+
+def _names(prefix: str, count: int) -> list[Any]:
+    return [bindparam(f"{prefix}{i}") for i in range(count)]
+
+
+@lru_cache(maxsize=512)
+def _compiled(dialect: Dialect, shape: Shape) -> tuple[str, Sequence[str] | None, Any]:
+    treaties, speakers, countries, articles, since, until, order, cursor = shape
+    query: Select[Any] = read.base(dialect.name)
+    if treaties:  # EXISTS, as the service writes it: the planner walks the said_on index
+        linked = select(m.StatementTreaty.treaty_slug).where(
+            m.StatementTreaty.statement_id == S.id,
+            col(m.StatementTreaty.treaty_slug).in_(_names("t", treaties)),
+        )
+        query = query.where(linked.exists())
+    for count, column, prefix in (
+        (speakers, S.speaker_slug, "p"), (countries, S.country_code, "c"),
+        (articles, S.article_slug, "a"),
+    ):  # fmt: skip
+        if count:
+            query = query.where(col(column).in_(_names(prefix, count)))
+    if since:
+        bounds = {p: bindparam(f"since_{p.value}") for p in PRECISIONS}
+        query = query.where(overlapping_from(S.said_on, bounds))
+    if until:
+        query = query.where(on_or_before(S.said_on, bindparam("until")))
+    query = query.order_by(*(c.desc() if d else c.asc() for c, d in order))
+    if cursor:  # every statement sort runs one way: a row-value comparison, one seek
+        columns = tuple_(*(c for c, _ in order))
+        bound = tuple_(*_names("after", len(order)))
+        query = query.where(columns < bound if order[0][1] else columns > bound)
+    compiled = query.limit(bindparam("limit")).compile(dialect=dialect)
+    return compiled.string, compiled.positiontup, compiled
+
+
+def _values(f: StatementFilters, after: list[Any] | None, limit: int) -> dict[str, Any]:
+    values: dict[str, Any] = {"limit": limit}
+    for prefix, given in (
+        ("t", f.treaties), ("p", f.speakers), ("c", f.countries), ("a", f.articles),
+        ("after", after or ()),
+    ):  # fmt: skip
+        values.update({f"{prefix}{i}": v for i, v in enumerate(given)})
+    if f.since:
+        values.update({f"since_{p.value}": truncate(f.since, p) for p in PRECISIONS})
+    if f.until:
+        values["until"] = f.until.isoformat()
+    return values
+
+
+def supports(f: StatementFilters, sort: Sort) -> bool:
+    """`q` filters by a search first: that page goes the general way (as would a sort
+    whose columns ran different ways; no statement sort does)."""
+    return f.q is None and len({descending for _, descending in sort.order}) == 1
+
+
+def page_rows(
+    session: Session, f: StatementFilters, sort: Sort, page: PageParams
+) -> tuple[Sequence[Any], str | None]:
+    """The page's rows (`read.COLUMNS` order) and the cursor of the next page, if any."""
+    after = _decode(page.cursor, sort) if page.cursor else None
+    shape = (
+        len(f.treaties), len(f.speakers), len(f.countries), len(f.articles),
+        f.since is not None, f.until is not None, tuple(sort.order), after is not None,
+    )  # fmt: skip
+    sql, positions, compiled = _compiled(session.get_bind().dialect, shape)
+    params = compiled.construct_params(_values(f, after, page.limit + 1))
+    # Through SQLAlchemy's driver-level call: no compiling, yet its events still fire.
+    values = tuple(params[n] for n in positions) if positions else params
+    rows = session.connection().exec_driver_sql(sql, values).all()
+    if len(rows) <= page.limit:
+        return rows, None
+    rows = rows[: page.limit]
+    keys = [read.COLUMNS.index(c.key) for c, _ in sort.order]
+    return rows, _encode(sort, [rows[-1][k] for k in keys])
