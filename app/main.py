@@ -110,6 +110,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         description=DESCRIPTION,
         lifespan=lifespan,
         generate_unique_id_function=_operation_id,
+        # Our own Prometheus metrics and JSON logs observe every request; FastAPI's
+        # OpenTelemetry hooks would only look up providers nobody set, on every request.
+        telemetry={"tracing": False, "metrics": False, "logs": False},
     )
     app.state.settings = settings
     app.state.memo = VersionMemo()

@@ -64,7 +64,9 @@ def load(url: str, statements: int) -> dict[str, float]:
     subprocess.run([*treatykb, str(ROOT / "seed_data")], env=env, check=True, capture_output=True)
     before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
     started = time.perf_counter()
-    subprocess.run([*treatykb, str(data)], env=env, check=True, capture_output=True)
+    done = subprocess.run([*treatykb, str(data)], env=env, capture_output=True, text=True)
+    if done.returncode:
+        raise SystemExit(f"loading {data} into {url} failed:\n{done.stderr[-3000:]}")
     seconds = time.perf_counter() - started
     peak_mib = max(before, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss) / 1024
     loading = {"seconds": seconds, "rows_per_s": statements / seconds, "peak_mib": peak_mib,
