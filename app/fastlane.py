@@ -140,7 +140,10 @@ class FastLane:
             for pattern, route, handler in ROUTES:
                 match = pattern.fullmatch(scope["path"])
                 if match and len(key := match.group(1)) <= MAX_PATH_PARAM:
-                    answer = await handler(scope, key)
+                    try:
+                        answer = await handler(scope, key)
+                    except Exception:  # e.g. the database is lost: the route answers, with
+                        answer = None  # its own error handling (503, 500)
                     if answer is not None:
                         scope["route"] = route  # the template metrics and logs report
                         if isinstance(answer, bytes):

@@ -161,3 +161,19 @@ def test_the_lane_answers_plain_lists_and_only_those(
     assert client.get("/v1/statements", headers={"Accept": "text/csv"}).text.startswith(
         "created_at"
     )
+
+
+def test_a_failure_in_the_lane_is_the_routes_to_answer(
+    client: TestClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The route's error handling (a lost database's 503, say) applies to what the lane
+    takes on: the lane steps aside and the route runs, and answers, as it would have."""
+
+    def broken(*_: object) -> bytes:
+        raise RuntimeError("the lane's own read failed")
+
+    monkeypatch.setattr(fastlane, "statement_json", broken)
+    monkeypatch.setattr(fastlane, "page_params", broken)
+    some_id = client.get("/v1/statements?limit=1&fields=id").json()["items"][0]["id"]
+    assert client.get(f"/v1/statements/{some_id}").json()["id"] == some_id
+    assert client.get("/v1/statements?limit=2").json()["items"][0]["id"]
