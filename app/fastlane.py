@@ -4,9 +4,10 @@ FastAPI finds a route and solves its dependencies in 0.3-2 ms per request (more 
 more query parameters): more than reading a statement or a page of them takes. This
 lane sits innermost, inside every middleware (request ids, logs, metrics, rate limits,
 CORS, security headers, ETag/304 all apply as to any request), and answers a GET it can
-answer exactly: a statement by id, a treaty whose detail is already built for this data
-version, and a JSON page of statements filtered by treaty, speaker, country, article or
-date (it calls the route's own parameter functions and endpoint with what it parsed).
+answer exactly: a statement by id, a treaty detail or a search page already built for
+this data version, and a JSON page of statements filtered by treaty, speaker, country,
+article or date (it calls the route's own parameter functions and endpoint with what it
+parsed).
 Anything else -- another parameter, a value it would have to refuse, an unknown id, an
 alias to redirect -- goes on to the framework, which keeps the one implementation of
 every rule and error. Each answer here is the framework route's, byte for byte
@@ -32,6 +33,7 @@ from app.db import is_sqlite, off_loop
 from app.errors import InvalidParameter
 from app.openapi import MAX_PATH_PARAM, MAX_QUERY_VALUE, MAX_REPEATS
 from app.pagination import page_params
+from app.search import router as search
 from app.statements import router as statements
 from app.statements import service
 from app.statements.read import statement_json
@@ -63,6 +65,15 @@ async def _treaty(scope: Scope, slug: str) -> bytes | None:
     key = treaties.detail_key(scope["state"]["data_version"], slug, urls_for(Request(scope)))
     found: bytes | None = scope["app"].state.memo.get(key)
     return found
+
+
+async def _search(scope: Scope, _: str) -> Response | None:
+    """Only a page already ranked (by the framework route) for this version and URL: the
+    route checked its parameters when it kept it."""
+    request = Request(scope)
+    key = search.page_key(scope["state"]["data_version"], str(request.url), urls_for(request))
+    kept = scope["app"].state.memo.get(key)
+    return search.kept_response(kept) if kept is not None else None
 
 
 LIST_PARAMETERS = {"treaty", "speaker", "country", "article"}
@@ -122,6 +133,7 @@ ROUTES: list[tuple[re.Pattern[str], APIRoute, Handler]] = [
     (re.compile(r"/v1/treaties/([^/]+)"), _route(treaties.router, "get_treaty"), _treaty),
     (re.compile(r"/v1/statements()"), _route(statements.router, "list_statements"),
      _statement_list),
+    (re.compile(r"/v1/search()"), _route(search.router, "run_search"), _search),
 ]  # fmt: skip
 
 

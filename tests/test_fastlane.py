@@ -1,6 +1,7 @@
 """The fast lane answers exactly as the framework routes do, and leaves them the rest."""
 
 from collections.abc import Callable
+from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
@@ -28,6 +29,24 @@ def lane_calls(monkeypatch: pytest.MonkeyPatch) -> list[str]:
     return calls
 
 
+@pytest.fixture
+def lane_answers(monkeypatch: pytest.MonkeyPatch) -> list[tuple[str, bool]]:
+    """(handler, whether it answered) for each request the lane tried."""
+    seen: list[tuple[str, bool]] = []
+
+    def spy(handler: Any) -> Any:
+        async def handle(scope: Any, key: str) -> Any:
+            answer = await handler(scope, key)
+            seen.append((handler.__name__, answer is not None))
+            return answer
+
+        return handle
+
+    routes = [(pattern, route, spy(h)) for pattern, route, h in fastlane.ROUTES]
+    monkeypatch.setattr(fastlane, "ROUTES", routes)
+    return seen
+
+
 def _same(fast: object, slow: object) -> None:
     assert fast.status_code == slow.status_code  # type: ignore[attr-defined]
     assert fast.content == slow.content  # type: ignore[attr-defined]
@@ -49,7 +68,7 @@ def test_every_statement_is_the_framework_routes_answer(
 
 
 def test_a_built_treaty_detail_is_served_as_built(
-    shared_url: str, client_for: Callable[..., TestClient]
+    shared_url: str, client_for: Callable[..., TestClient], lane_answers: list[tuple[str, bool]]
 ) -> None:
     fast, slow = client_for(shared_url), client_for(shared_url, fast_lane=False)
     for slug in ("new-start", "inf", "open-skies"):
@@ -57,6 +76,7 @@ def test_a_built_treaty_detail_is_served_as_built(
         again = fast.get(f"/v1/treaties/{slug}")  # answered by the lane from what was kept
         _same(first, slow.get(f"/v1/treaties/{slug}"))
         _same(again, first)
+    assert lane_answers == [("_treaty", False), ("_treaty", True)] * 3
 
 
 def test_what_the_lane_cannot_answer_goes_to_the_framework(
@@ -177,3 +197,28 @@ def test_a_failure_in_the_lane_is_the_routes_to_answer(
     some_id = client.get("/v1/statements?limit=1&fields=id").json()["items"][0]["id"]
     assert client.get(f"/v1/statements/{some_id}").json()["id"] == some_id
     assert client.get("/v1/statements?limit=2").json()["items"][0]["id"]
+
+
+SEARCHES = [
+    "/v1/search?q=extension",
+    "/v1/search?q=extension&limit=2",
+    "/v1/search?q=%22open+skies%22&type=statement",
+    "/v1/search?q=dust",
+]
+
+
+@pytest.mark.parametrize("url", SEARCHES)
+def test_a_kept_search_page_is_served_as_kept(
+    shared_url: str,
+    client_for: Callable[..., TestClient],
+    url: str,
+    lane_answers: list[tuple[str, bool]],
+) -> None:
+    fast, slow = client_for(shared_url), client_for(shared_url, fast_lane=False)
+    first = fast.get(url)  # ranked by the route, kept for the version
+    assert first.status_code == 200, first.text
+    _same(fast.get(url), first)  # the lane's answer, from what was kept
+    assert lane_answers == [("_search", False), ("_search", True)]
+    _same(first, slow.get(url))
+    if first.json().get("next"):
+        _same(fast.get(first.json()["next"]), slow.get(first.json()["next"]))

@@ -1,6 +1,6 @@
 """GET /v1/search: one ranked list across statements, articles, treaties, people, events."""
 
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Query, Request, Response
 from pydantic import BaseModel, Field
@@ -81,12 +81,21 @@ async def run_search(
     # searches over and over (each keystroke of everyone typing "verif..."): a page is kept
     # per data version, so it is ranked once until the data changes.
     version = getattr(request.state, "data_version", None)
-    key = ("search", version, str(request.url), urls.base)
+    key = page_key(version, str(request.url), urls)
     kept = request.app.state.memo.get(key) if version is not None else None
     if kept is None:
         kept = await off_loop(request, _page, request, session, urls, q, filters, page)
         if version is not None:
             request.app.state.memo.put(key, kept)
+    return kept_response(kept)
+
+
+def page_key(version: int | None, url: str, urls: Urls) -> tuple[Any, ...]:
+    """Where a search page is kept: per data version, full URL and base URL."""
+    return ("search", version, url, urls.base)
+
+
+def kept_response(kept: tuple[bytes, str | None]) -> Response:
     body, next_url = kept
     headers = {"Link": f'<{next_url}>; rel="next"'} if next_url else None
     return JSONBytes(body, headers=headers)
