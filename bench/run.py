@@ -368,7 +368,7 @@ def report(args: argparse.Namespace, loading: dict[str, float] | None, results: 
         f"{args.duration} s per workload; x = ours / Datasette, % = ours / the ceiling running "
         "the same SQL (the 304: / the ceiling's hello)")  # fmt: skip
     head = ("workload", 15), ("ours r/s", -9), ("p50 ms", -8), ("p99 ms", -8), \
-        ("datasette", -10), ("x", -6), ("ceiling", -9), ("%", -5), ("pg r/s", -8), \
+        ("datasette", -10), ("x", -6), ("ceiling", -9), ("%", -7), ("pg r/s", -8), \
         ("pg p50", -8), ("pg/sqlite", -10), ("non-2xx", -8)  # fmt: skip
     say("".join(f"{t:<{w}}" if w > 0 else f"{t:>{-w}}" for t, w in head))
     for name, ours in results["ours"].items():
@@ -384,7 +384,7 @@ def report(args: argparse.Namespace, loading: dict[str, float] | None, results: 
 
         say(f"{name:<15}{ours['rps']:>9.0f}{ours['p50_ms']:>8.1f}{ours['p99_ms']:>8.1f}"
             f"{other.get('rps', 0):>10.0f}{ratio(ours['rps'], other.get('rps')):>6}"
-            f"{top.get('rps', 0):>9.0f}{ratio(ours['rps'], top.get('rps'), '{:.0%}'):>5}"
+            f"{top.get('rps', 0):>9.0f}{ratio(ours['rps'], top.get('rps'), '{:.0%}'):>7}"
             f"{pg.get('rps', 0):>8.0f}{pg.get('p50_ms', 0):>8.1f}"
             f"{ratio(pg.get('rps'), ours['rps'], '{:.2f}'):>10}{errors:>8}")  # fmt: skip
     if hello:
