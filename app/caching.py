@@ -18,12 +18,11 @@ from functools import lru_cache
 
 from sqlalchemy import Engine
 from sqlalchemy.exc import SQLAlchemyError
-from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import Headers, MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from app.dates import today
-from app.db import is_sqlite
+from app.db import inline_on_sqlite
 from app.meta.service import read_version
 from app.pagination import MEDIA_TYPES
 
@@ -50,7 +49,9 @@ class VersionCache:
                 if self._stale():
                     now = time.monotonic()
                     try:
-                        self.value = await _read_version(engine)
+                        # On SQLite on the loop: through a thread, this read stalled every
+                        # waiting request 100-300 ms once a second (see inline_on_sqlite).
+                        self.value = await inline_on_sqlite(engine, read_version, engine)
                     except SQLAlchemyError:
                         self.value = None  # unmigrated or unreachable: /readyz says which
                     self.read_at = now
@@ -58,15 +59,6 @@ class VersionCache:
 
     def invalidate(self) -> None:
         self.read_at = float("-inf")
-
-
-async def _read_version(engine: Engine) -> tuple[int, dt.datetime]:
-    """On SQLite, right here: a one-row read takes microseconds, while a thread had to
-    win the GIL back from the busy event loop several times (100-300 ms once a second
-    for every request waiting on it). PostgreSQL waits on the network: a thread."""
-    if is_sqlite(engine):
-        return read_version(engine)
-    return await run_in_threadpool(read_version, engine)
 
 
 def _etag(scope: Scope, headers: Headers, version: int) -> str:

@@ -58,8 +58,9 @@ class Settings(BaseSettings):
     )
     fast_lane: bool = Field(
         default=True,
-        description="Answer a statement by id and a built treaty detail without the "
-        "framework's routing (the same bytes, a few times faster).",
+        description="Answer a statement by id, plain JSON statement lists, and a treaty "
+        "detail or search page already built for the data version without the "
+        "framework's routing (app/fastlane.py: the same bytes, a few times faster).",
     )
     log_json: bool = Field(default=True, description="JSON log lines with request ids.")
     log_level: str = "info"

@@ -6,7 +6,7 @@ from typing import Annotated, Any, TypeVar
 
 from anyio import to_thread
 from fastapi import Depends, Request
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Connection, CursorResult, Dialect, Engine, Executable, create_engine, event
 from sqlalchemy.engine import make_url
 from sqlmodel import Session
 from starlette.concurrency import run_in_threadpool
@@ -75,16 +75,47 @@ async def off_loop(_request: Request, fn: Callable[..., T], *args: Any) -> T:
 
 
 async def one_row(request: Request, fn: Callable[..., T], *args: Any) -> T:
+    """Run a single-row read for a request (see `inline_on_sqlite`)."""
+    return await inline_on_sqlite(request.app.state.engine, fn, *args)
+
+
+async def inline_on_sqlite(engine: Engine, fn: Callable[..., T], *args: Any) -> T:
     """Run a single-row read: on SQLite right here on the event loop.
 
     SQLite answers a primary-key read in microseconds, less than the trip through the
-    threadpool (by id: 1,270 -> 1,680 r/s). Longer work stays in the threadpool: run
-    inline, a 50-row page made other requests wait (p99 1.1 s against 0.3 s).
-    PostgreSQL waits on the network, so it always gets a thread.
+    threadpool (by id: 1,270 -> 1,680 r/s), and a thread must win the GIL back from the
+    busy loop between steps. Longer work stays in the threadpool: run inline, a 50-row
+    page made other requests wait (p99 1.1 s against 0.3 s). PostgreSQL waits on the
+    network, so it always gets a thread.
     """
-    if is_sqlite(request.app.state.engine):
+    if is_sqlite(engine):
         return fn(*args)
     return await run_in_threadpool(fn, *args)
+
+
+class Prepared:
+    """A statement compiled once for a dialect and run through the driver-level call:
+    no per-request statement walk or compiling, yet SQLAlchemy's events still fire. Its
+    constants (separators, formats) are bound parameters too; a run fills in the rest."""
+
+    def __init__(self, statement: Executable, dialect: Dialect) -> None:
+        compiled = statement.compile(dialect=dialect)
+        self.sql = compiled.string
+        required = {name: None for name, bind in compiled.binds.items() if bind.required}
+        self.constants = compiled.construct_params(required)
+        # qmark drivers (sqlite3) take a sequence: the constants in place, and where each
+        # value a run fills in goes.
+        positions = list(compiled.positiontup or ())
+        self.template = [self.constants[name] for name in positions]
+        self.slots = [(i, name) for i, name in enumerate(positions) if name in required]
+
+    def run(self, connection: Connection, values: dict[str, Any]) -> CursorResult[Any]:
+        if not self.template:
+            return connection.exec_driver_sql(self.sql, {**self.constants, **values})
+        params = self.template.copy()
+        for i, name in self.slots:
+            params[i] = values[name]
+        return connection.exec_driver_sql(self.sql, tuple(params))
 
 
 PREPARE_LOCK = 0x7472_6561_7479  # "treaty": one advisory lock id for schema preparation

@@ -16,20 +16,18 @@ every rule and error. Each answer here is the framework route's, byte for byte
 
 import re
 from collections.abc import Awaitable, Callable
-from functools import partial
 from typing import Any
 from urllib.parse import parse_qsl
 
 from fastapi.routing import APIRoute
 from pydantic import TypeAdapter, ValidationError
 from sqlmodel import Session
-from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from app.dates import Day
-from app.db import is_sqlite, off_loop
+from app.db import inline_on_sqlite, off_loop
 from app.errors import InvalidParameter
 from app.openapi import MAX_PATH_PARAM, MAX_QUERY_VALUE, MAX_REPEATS
 from app.pagination import page_params
@@ -53,9 +51,9 @@ async def _statement(scope: Scope, statement_id: str) -> bytes | None:
         return None
     app = scope["app"]
     urls, memo = urls_for(Request(scope)), (app.state.memo, scope["state"]["data_version"])
-    read = partial(statement_json, app.state.engine, statement_id, urls, memo)
-    # As the framework route does: a primary-key read on SQLite costs less than a thread trip.
-    return read() if is_sqlite(app.state.engine) else await run_in_threadpool(read)
+    return await inline_on_sqlite(
+        app.state.engine, statement_json, app.state.engine, statement_id, urls, memo
+    )
 
 
 async def _treaty(scope: Scope, slug: str) -> bytes | None:

@@ -17,6 +17,7 @@ from sqlmodel import Session, col
 
 from app import models as m
 from app.dates import truncate
+from app.db import Prepared
 from app.filters import PRECISIONS, on_or_before, overlapping_from
 from app.pagination import PageParams, Sort, _decode, _encode
 from app.statements import read
@@ -31,7 +32,7 @@ def _names(prefix: str, count: int) -> list[Any]:
 
 
 @lru_cache(maxsize=512)
-def _compiled(dialect: Dialect, shape: Shape) -> tuple[str, Sequence[str] | None, Any]:
+def _compiled(dialect: Dialect, shape: Shape) -> Prepared:
     treaties, speakers, countries, articles, since, until, order, cursor = shape
     query: Select[Any] = read.base(dialect.name)
     if treaties:  # EXISTS, as the service writes it: the planner walks the said_on index
@@ -56,8 +57,7 @@ def _compiled(dialect: Dialect, shape: Shape) -> tuple[str, Sequence[str] | None
         columns = tuple_(*(c for c, _ in order))
         bound = tuple_(*_names("after", len(order)))
         query = query.where(columns < bound if order[0][1] else columns > bound)
-    compiled = query.limit(bindparam("limit")).compile(dialect=dialect)
-    return compiled.string, compiled.positiontup, compiled
+    return Prepared(query.limit(bindparam("limit")), dialect)
 
 
 def _values(f: StatementFilters, after: list[Any] | None, limit: int) -> dict[str, Any]:
@@ -89,11 +89,8 @@ def page_rows(
         len(f.treaties), len(f.speakers), len(f.countries), len(f.articles),
         f.since is not None, f.until is not None, tuple(sort.order), after is not None,
     )  # fmt: skip
-    sql, positions, compiled = _compiled(session.get_bind().dialect, shape)
-    params = compiled.construct_params(_values(f, after, page.limit + 1))
-    # Through SQLAlchemy's driver-level call: no compiling, yet its events still fire.
-    values = tuple(params[n] for n in positions) if positions else params
-    rows = session.connection().exec_driver_sql(sql, values).all()
+    statement = _compiled(session.get_bind().dialect, shape)
+    rows = statement.run(session.connection(), _values(f, after, page.limit + 1)).all()
     if len(rows) <= page.limit:
         return rows, None
     rows = rows[: page.limit]

@@ -8,9 +8,9 @@ from sqlmodel import Session
 from app.articles.schemas import ArticlePublic, article_public
 from app.dates import Day, today
 from app.db import SessionDep, off_loop, one_row
-from app.errors import InvalidParameter
+from app.errors import InvalidParameter, NotFound
 from app.filters import values
-from app.json import JSONBytes, dumps
+from app.json import JSONBytes
 from app.listing import list_response, rows_response
 from app.pagination import Page, PageDep, PageParams, Sort, version_memo
 from app.people.schemas import PersonPublic, person_public
@@ -161,9 +161,10 @@ async def list_statements(
 
 
 def _one(session: Session, statement_id: str, urls: Urls, memo: read.Memo | None) -> Response:
-    row = service.get_statement_row(session, statement_id)
-    (statement,) = read.build(session, [row], urls, memo)
-    return JSONBytes(dumps(statement))
+    body = read.statement_json(session.get_bind(), statement_id, urls, memo)
+    if body is None:
+        raise NotFound("statement", statement_id)
+    return JSONBytes(body)
 
 
 @router.get("/{statement_id}", operation_id="statements-get", response_model=StatementPublic)

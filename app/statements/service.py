@@ -77,13 +77,6 @@ def statement_rows(session: Session, filters: StatementFilters) -> Select[Any]:
     return _filtered(session, filters, read.base(session.get_bind().dialect.name))
 
 
-def get_statement_row(session: Session, statement_id: str) -> Any:
-    row = read.one_row(session, statement_id)
-    if row is None:
-        raise NotFound("statement", statement_id)
-    return row
-
-
 def get_statement(session: Session, statement_id: str) -> m.Statement:
     query = _with_relations(select(m.Statement).where(m.Statement.id == statement_id))
     statement = session.exec(query).first()  # type: ignore[call-overload]
