@@ -18,8 +18,7 @@ from functools import lru_cache
 
 from sqlalchemy import Engine
 from sqlalchemy.exc import SQLAlchemyError
-from starlette.datastructures import Headers, MutableHeaders
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from starlette.types import Message, Scope, Send
 
 from app.dates import today
 from app.db import inline_on_sqlite
@@ -27,6 +26,7 @@ from app.meta.service import read_version
 from app.pagination import MEDIA_TYPES
 
 VERSION_HEADER = "X-Data-Version"
+VERSION_KEY = VERSION_HEADER.lower().encode()
 READS = ("GET", "HEAD")
 
 
@@ -61,88 +61,96 @@ class VersionCache:
         self.read_at = float("-inf")
 
 
-def _etag(scope: Scope, headers: Headers, version: int) -> str:
+def _etag(scope: Scope, accept: bytes | None, version: int) -> bytes:
     query = scope["query_string"].decode("latin-1")
-    accept = headers.get("accept", "")
+    accepted = accept.decode("latin-1") if accept else ""
     # The representation Accept picks, not its spelling: `*/*` and no Accept are both JSON.
-    media = next((fmt for media, fmt in MEDIA_TYPES.items() if media in accept), "json")
+    media = next((fmt for media, fmt in MEDIA_TYPES.items() if media in accepted), "json")
     key = f"{version}|{today()}|{scope['path']}?{query}|{media}"
-    return '"' + hashlib.sha256(key.encode()).hexdigest()[:32] + '"'
+    return b'"' + hashlib.sha256(key.encode()).hexdigest()[:32].encode() + b'"'
 
 
 @lru_cache(maxsize=16)
-def _http_date(changed: dt.datetime) -> str:
-    return format_datetime(changed, usegmt=True)
+def _http_date(changed: dt.datetime) -> bytes:
+    return format_datetime(changed, usegmt=True).encode()
 
 
-def _matches(header: str | None, etag: str) -> bool:
-    if not header:
-        return False
-    tags = {tag.strip().removeprefix("W/") for tag in header.split(",")}
-    return "*" in tags or etag in tags
+def _matches(header: bytes, etag: bytes) -> bool:
+    tags = {tag.strip().removeprefix(b"W/") for tag in header.split(b",")}
+    return b"*" in tags or etag in tags
 
 
-class CachingMiddleware:
-    """Pure ASGI (no BaseHTTPMiddleware task and queue per request): this runs on every GET."""
+RawHeaders = list[tuple[bytes, bytes]]
 
-    def __init__(self, app: ASGIApp, max_age: int, version_ttl: float) -> None:
-        self.app = app
-        self.max_age = max_age
-        self.versions = VersionCache(version_ttl)
 
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or not scope["path"].startswith("/v1"):
-            await self.app(scope, receive, send)
-            return
-        if scope["method"] not in READS:
-            try:
-                await self.app(scope, receive, send)
-            finally:
-                self.versions.invalidate()  # this process wrote: the next read re-reads
-            return
-        current = await self.versions.get(scope["app"].state.engine)
-        if current is None:
-            await self.app(scope, receive, send)
-            return
-        version, changed = current
-        scope.setdefault("state", {})["data_version"] = version  # request.state.data_version
-        request_headers = Headers(scope=scope)
-        etag = _etag(scope, request_headers, version)
-        validators = {
-            "etag": etag,
-            "last-modified": _http_date(changed),
-            "cache-control": f"public, max-age={self.max_age}",
-            VERSION_HEADER.lower(): str(version),
-            "vary": "Accept",
-        }
-        if_none_match = request_headers.get("if-none-match")
-        if _matches(if_none_match, etag):
-            await _not_modified(send, validators)
-            return
-        replaced = [False]
+def _replace(raw: RawHeaders, new: RawHeaders) -> RawHeaders:
+    names = {name for name, _ in new}
+    return [header for header in raw if header[0] not in names] + new
 
-        async def send_with_validators(message: Message) -> None:
+
+class Validators:
+    """The validators of one GET at one data version, and the `send` that adds them."""
+
+    __slots__ = ("etag", "headers", "version")
+
+    def __init__(self, etag: bytes, headers: RawHeaders, version: bytes) -> None:
+        self.etag = etag
+        self.headers = headers
+        self.version = version
+
+    def matches(self, if_none_match: bytes) -> bool:
+        return _matches(if_none_match, self.etag)
+
+    def sender(self, send: Send, if_none_match: bytes | None) -> Send:
+        """`send` with these validators on a 200; a record's own ETag (the write API's)
+        is kept, and gets its 304 here when it matches."""
+        replaced = False
+
+        async def with_validators(message: Message) -> None:
+            nonlocal replaced
             if message["type"] == "http.response.start":
-                headers = MutableHeaders(scope=message)
+                raw = list(message.get("headers", ()))
+                own = next((v for k, v in raw if k == b"etag"), None)
                 if message["status"] != 200:
-                    headers[VERSION_HEADER] = str(version)
-                elif "etag" in headers:  # a record's own validator (the write API's)
-                    own = {k: v for k, v in validators.items() if k != "etag"}
-                    if _matches(if_none_match, headers["etag"]):
-                        replaced[0] = True
-                        await _not_modified(send, {**own, "etag": headers["etag"]})
-                        return
-                    headers.update(own)
+                    raw = _replace(raw, [(VERSION_KEY, self.version)])
+                elif own is None:
+                    raw = _replace(raw, self.headers)
                 else:
-                    headers.update(validators)
-            elif replaced[0]:
+                    rest = [header for header in self.headers if header[0] != b"etag"]
+                    if if_none_match is not None and _matches(if_none_match, own):
+                        replaced = True
+                        await not_modified(send, [*rest, (b"etag", own)])
+                        return
+                    raw = _replace(raw, rest)
+                message = {**message, "headers": raw}
+            elif replaced:
                 return  # the body of a response already answered by a 304
             await send(message)
 
-        await self.app(scope, receive, send_with_validators)
+        return with_validators
 
 
-async def _not_modified(send: Send, headers: dict[str, str]) -> None:
-    raw = [(k.encode("latin-1"), v.encode("latin-1")) for k, v in headers.items()]
-    await send({"type": "http.response.start", "status": 304, "headers": raw})
+@lru_cache(maxsize=8)
+def _cache_control(max_age: int) -> bytes:
+    return f"public, max-age={max_age}".encode()
+
+
+def validators(
+    scope: Scope, accept: bytes | None, current: tuple[int, dt.datetime], max_age: int
+) -> Validators:
+    version, changed = current
+    etag = _etag(scope, accept, version)
+    stamp = str(version).encode()
+    headers = [
+        (b"etag", etag),
+        (b"last-modified", _http_date(changed)),
+        (b"cache-control", _cache_control(max_age)),
+        (VERSION_KEY, stamp),
+        (b"vary", b"Accept"),
+    ]
+    return Validators(etag, headers, stamp)
+
+
+async def not_modified(send: Send, headers: RawHeaders) -> None:
+    await send({"type": "http.response.start", "status": 304, "headers": headers})
     await send({"type": "http.response.body", "body": b""})

@@ -127,8 +127,9 @@ async def _statement_list(scope: Scope, _: str) -> Response | None:
 
 
 ROUTES: list[tuple[re.Pattern[str], APIRoute, Handler]] = [
-    (re.compile(r"/v1/statements/([^/]+)"), _route(statements.router, "get_statement"), _statement),
-    (re.compile(r"/v1/treaties/([^/]+)"), _route(treaties.router, "get_treaty"), _treaty),
+    (re.compile(r"/v1/statements/(?P<statement_id>[^/]+)"),
+     _route(statements.router, "get_statement"), _statement),
+    (re.compile(r"/v1/treaties/(?P<slug>[^/]+)"), _route(treaties.router, "get_treaty"), _treaty),
     (re.compile(r"/v1/statements()"), _route(statements.router, "list_statements"),
      _statement_list),
     (re.compile(r"/v1/search()"), _route(search.router, "run_search"), _search),
@@ -155,7 +156,9 @@ class FastLane:
                     except Exception:  # e.g. the database is lost: the route answers, with
                         answer = None  # its own error handling (503, 500)
                     if answer is not None:
-                        scope["route"] = route  # the template metrics and logs report
+                        # What the framework's routing would have set: metrics and logs
+                        # report the route's template, with its prefix taken from the path.
+                        scope["route"], scope["path_params"] = route, match.groupdict()
                         if isinstance(answer, bytes):
                             answer = Response(answer, media_type="application/json")
                         await answer(scope, receive, send)

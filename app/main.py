@@ -5,32 +5,28 @@ from contextlib import asynccontextmanager
 
 from fastapi import Depends, FastAPI, Request
 from fastapi.dependencies.models import Dependant
-from fastapi.middleware.cors import CORSMiddleware
 from fastapi.routing import APIRoute
 from fastapi.staticfiles import StaticFiles
 
 from app.articles.router import router as articles
-from app.caching import VERSION_HEADER, CachingMiddleware
 from app.config import Settings, get_settings
 from app.countries.router import router as countries
 from app.curation.bulk import router as bulk
 from app.curation.changes import router as changes
 from app.curation.router import router as records
 from app.db import limit_threads, make_engine
+from app.edge import Edge
 from app.errors import ERROR_RESPONSES, InvalidParameter, install_error_handlers
 from app.events.router import router as events
 from app.explorer.router import STATIC
 from app.explorer.router import router as explorer
 from app.fastlane import FastLane
-from app.hardening import Deadline, InputLimits, SecurityHeaders
-from app.head import AllowHeader, HeadAsGet
 from app.health.router import router as health
 from app.meta.router import router as meta
-from app.observability import Metrics, RequestLog, configure_logging, metrics_endpoint
+from app.observability import Metrics, configure_logging, metrics_endpoint
 from app.openapi import MAX_PATH_PARAM, MAX_QUERY_VALUE, MAX_REPEATS, install_openapi
 from app.pagination import VersionMemo
 from app.people.router import router as people
-from app.ratelimit import Policy, RateLimitMiddleware, make_store
 from app.search.router import router as search
 from app.statements.router import router as statements
 from app.treaties.router import router as treaties
@@ -119,40 +115,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.metrics = Metrics()
     if settings.log_json:
         configure_logging(settings.log_level)
-    # The last added runs first: request log, security headers, CORS, input limits, rate
-    # limit, deadline, HEAD-as-GET, the cache validators, then the fast lane next to the
+    # Everything every request goes through (ids, logs, metrics, CORS, limits, deadline,
+    # cache validators and 304s, HEAD and OPTIONS) in one layer; the fast lane next to the
     # routes.
     app.add_middleware(FastLane, enabled=settings.fast_lane)
-    app.add_middleware(
-        CachingMiddleware, max_age=settings.cache_max_age, version_ttl=settings.version_ttl
-    )
-    app.add_middleware(HeadAsGet)
-    app.add_middleware(AllowHeader, api=app)
-    app.add_middleware(Deadline, seconds=settings.request_timeout)
-    if settings.rate_limit_enabled:
-        app.add_middleware(
-            RateLimitMiddleware,
-            anonymous=Policy.parse(settings.rate_limit_anonymous),
-            token=Policy.parse(settings.rate_limit_token),
-            store=make_store(settings.rate_limit_redis_url, settings.rate_limit_namespace),
-        )
-    app.add_middleware(
-        InputLimits,
-        max_url_length=settings.max_url_length,
-        max_body_bytes=settings.max_body_bytes,
-        max_import_bytes=settings.max_import_bytes,
-    )
-    app.add_middleware(
-        CORSMiddleware,
-        allow_origins=settings.cors_origins,
-        allow_methods=["GET", "HEAD"],
-        expose_headers=[
-            "Link", "ETag", "Last-Modified", VERSION_HEADER, "X-Request-ID", "Retry-After",
-            "RateLimit-Limit", "RateLimit-Remaining", "RateLimit-Reset", "RateLimit-Policy",
-        ],
-    )  # fmt: skip
-    app.add_middleware(SecurityHeaders)
-    app.add_middleware(RequestLog, metrics=app.state.metrics)
+    app.add_middleware(Edge, settings=settings, metrics=app.state.metrics, api=app)
     install_error_handlers(app)
     # Each router straight under the app: FastAPI matches included routers level by level,
     # and one level less took ~80 us off every request.

@@ -8,7 +8,6 @@ per URL, so cardinality stays bounded), in-flight requests, and database pool us
 
 import logging
 import re
-import secrets
 import sys
 import time
 from typing import Any
@@ -26,18 +25,28 @@ from prometheus_client.core import GaugeMetricFamily
 from sqlalchemy import Engine
 from starlette.requests import Request
 from starlette.responses import Response
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from starlette.types import Scope
 
 log = logging.getLogger("treatykb.access")
 REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
 BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10)
 
 
+_SECOND: list[Any] = [None, ""]  # the last whole second formatted, and its text
+
+
+def _stamp(created: float) -> str:
+    """ISO 8601 in UTC with milliseconds; the seconds are formatted once per second."""
+    whole = int(created)
+    if whole != _SECOND[0]:
+        _SECOND[:] = [whole, time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(whole))]
+    return f"{_SECOND[1]}.{int((created - whole) * 1000):03d}Z"
+
+
 class JsonFormatter(logging.Formatter):
     def format(self, record: logging.LogRecord) -> str:
         entry: dict[str, Any] = {
-            "time": time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(record.created))
-            + f".{int(record.msecs):03d}Z",
+            "time": _stamp(record.created),
             "level": record.levelname.lower(),
             "logger": record.name,
             "message": record.getMessage(),
@@ -48,9 +57,21 @@ class JsonFormatter(logging.Formatter):
         return orjson.dumps(entry, default=str).decode()
 
 
+class JsonLines(logging.StreamHandler):  # type: ignore[type-arg]
+    """JSON lines on a stream. The access line, one per request, is written straight
+    (`write`) when this handler is the only one it would reach: the same line as through
+    `logging`, without a LogRecord (half the cost of a request's logging)."""
+
+    def write(self, entry: dict[str, Any]) -> None:
+        line = orjson.dumps(entry, default=str).decode() + self.terminator
+        with self.lock:  # type: ignore[union-attr]
+            self.stream.write(line)
+            self.flush()
+
+
 def configure_logging(level: str) -> None:
     """JSON lines on stderr for our loggers and uvicorn's (its access log is ours now)."""
-    handler = logging.StreamHandler(sys.stderr)
+    handler = JsonLines(sys.stderr)
     handler.setFormatter(JsonFormatter())
     # The line carries none of these; not collecting them halves a record's cost (the
     # logging HOWTO's "Optimization" section).
@@ -118,7 +139,7 @@ class _PoolCollector:
 _PREFIXES: dict[int, str] = {}  # by route id: each route object sits under one prefix
 
 
-def _route_of(scope: Scope) -> str:
+def route_of(scope: Scope) -> str:
     """The route's template with its router prefixes: /v1/statements/{statement_id}."""
     route = scope.get("route")
     relative = getattr(route, "path", None)
@@ -137,51 +158,41 @@ def _route_of(scope: Scope) -> str:
     return prefix + relative
 
 
-class RequestLog:
-    """Request id in and out, a JSON access line, and the request metrics."""
+def _sole_handler() -> JsonLines | None:
+    """Our handler, when the access line would reach it and nothing else."""
+    parent = log.parent
+    if log.handlers or log.filters or not log.propagate or log.disabled or parent is None:
+        return None
+    if parent.filters or parent.propagate or len(parent.handlers) != 1:
+        return None
+    handler = parent.handlers[0]
+    if type(handler) is not JsonLines or handler.filters or handler.level > logging.INFO:
+        return None
+    return handler
 
-    def __init__(self, app: ASGIApp, metrics: Metrics) -> None:
-        self.app = app
-        self.metrics = metrics
 
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-        given = dict(scope["headers"]).get(b"x-request-id", b"").decode("latin-1")
-        request_id = given if REQUEST_ID.match(given) else secrets.token_hex(16)
-        scope.setdefault("state", {})["request_id"] = request_id
-        status = 500
-        started = time.perf_counter()
-
-        async def tagged(message: Message) -> None:
-            nonlocal status
-            if message["type"] == "http.response.start":
-                status = message["status"]
-                headers = [*message.get("headers", []), (b"x-request-id", request_id.encode())]
-                message = {**message, "headers": headers}
-            await send(message)
-
-        self.metrics.in_flight.inc()
-        try:
-            await self.app(scope, receive, tagged)
-        finally:
-            self.metrics.in_flight.dec()
-            elapsed = time.perf_counter() - started
-            route, method = _route_of(scope), scope["method"]
-            self.metrics.count(method, route, status, elapsed)
-            if log.isEnabledFor(logging.INFO):
-                client = scope.get("client")
-                fields = {
-                    "request_id": request_id,
-                    "method": method,
-                    "path": scope["path"],
-                    "route": route,
-                    "status": status,
-                    "duration_ms": round(elapsed * 1000, 2),
-                    "client": client[0] if client else None,
-                }
-                log.info("request", extra={"fields": fields})
+def access_log(
+    scope: Scope, request_id: str, method: str, route: str, status: int, seconds: float
+) -> None:
+    """The access log line of one answered request."""
+    if not log.isEnabledFor(logging.INFO):
+        return
+    client = scope.get("client")
+    fields = {
+        "request_id": request_id,
+        "method": method,
+        "path": scope["path"],
+        "route": route,
+        "status": status,
+        "duration_ms": round(seconds * 1000, 2),
+        "client": client[0] if client else None,
+    }
+    handler = _sole_handler()
+    if handler is None:
+        log.info("request", extra={"fields": fields})
+    else:
+        head = {"time": _stamp(time.time()), "level": "info", "logger": log.name}
+        handler.write({**head, "message": "request", **fields})
 
 
 async def metrics_endpoint(request: Request) -> Response:

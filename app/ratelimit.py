@@ -13,13 +13,14 @@ import logging
 import math
 import threading
 import time
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from starlette.datastructures import Headers
 from starlette.requests import Request
-from starlette.types import ASGIApp, Receive, Scope, Send
+from starlette.types import Receive, Scope, Send
 
+from app.config import Settings
 from app.errors import problem_response
 
 log = logging.getLogger("treatykb.ratelimit")
@@ -96,28 +97,40 @@ class RedisStore:
         return int(count)
 
 
-def client_key(scope: Scope, headers: Headers) -> tuple[str, bool]:
+def client_key(scope: Scope, authorization: bytes | None) -> tuple[str, bool]:
     """(key, authenticated): a token's hash for curators, else the client's address."""
-    authorization = headers.get("authorization", "")
-    if authorization.lower().startswith("bearer ") and len(authorization) > 7:
-        digest = hashlib.sha256(authorization[7:].strip().encode()).hexdigest()[:24]
+    if authorization and authorization[:7].lower() == b"bearer " and len(authorization) > 7:
+        digest = hashlib.sha256(authorization[7:].strip()).hexdigest()[:24]
         return f"token:{digest}", True
     host = scope["client"][0] if scope.get("client") else "unknown"
     return f"ip:{host}", False
 
 
-class RateLimitMiddleware:
-    def __init__(self, app: ASGIApp, anonymous: Policy, token: Policy, store: Store) -> None:
-        self.app = app
+Refusal = Callable[[Scope, Receive, Send], Awaitable[None]]
+
+
+class RateLimiter:
+    def __init__(self, anonymous: Policy, token: Policy, store: Store) -> None:
         self.anonymous = anonymous
         self.token = token
         self.store = store
 
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or scope["path"] in EXEMPT or scope["method"] == "OPTIONS":
-            await self.app(scope, receive, send)
-            return
-        key, authenticated = client_key(scope, Headers(scope=scope))
+    @classmethod
+    def from_settings(cls, settings: Settings) -> "RateLimiter":
+        store = make_store(settings.rate_limit_redis_url, settings.rate_limit_namespace)
+        return cls(
+            Policy.parse(settings.rate_limit_anonymous), Policy.parse(settings.rate_limit_token),
+            store,
+        )  # fmt: skip
+
+    async def check(
+        self, scope: Scope, authorization: bytes | None
+    ) -> tuple[list[tuple[bytes, bytes]], Refusal | None]:
+        """Count the request: (the RateLimit headers of its answer, a 429 or None).
+        Probes and CORS/OPTIONS requests are not counted (no headers, no refusal)."""
+        if scope["path"] in EXEMPT or scope["method"] == "OPTIONS":
+            return [], None
+        key, authenticated = client_key(scope, authorization)
         policy = self.token if authenticated else self.anonymous
         count = await self.store.hit(key, policy.window)
         reset = policy.window - int(time.time()) % policy.window
@@ -129,7 +142,7 @@ class RateLimitMiddleware:
         }
         if count > policy.limit:
             who = "this token" if authenticated else "this address"
-            response = problem_response(
+            return [], problem_response(
                 Request(scope),
                 status=429,
                 title="Too many requests",
@@ -138,16 +151,7 @@ class RateLimitMiddleware:
                 slug="rate-limited",
                 headers={**headers, "Retry-After": str(reset)},
             )
-            await response(scope, receive, send)
-            return
-        raw = [(k.lower().encode(), v.encode()) for k, v in headers.items()]
-
-        async def with_headers(message: Any) -> None:
-            if message["type"] == "http.response.start":
-                message = {**message, "headers": [*message.get("headers", []), *raw]}
-            await send(message)
-
-        await self.app(scope, receive, with_headers)
+        return [(k.lower().encode(), v.encode()) for k, v in headers.items()], None
 
 
 def make_store(redis_url: str | None, namespace: str) -> Store:
