@@ -2,7 +2,11 @@
 
 import pytest
 from fastapi.testclient import TestClient
+from sqlalchemy import bindparam, column, event, select, table
+from sqlalchemy.exc import DBAPIError
 
+from app import models as m
+from app.db import Prepared, make_engine
 from app.statements import prepared
 
 FILTERS = [
@@ -43,3 +47,31 @@ def test_prepared_pages_equal_the_general_paths(
     assert len(calls) == len(fast)  # every page went the prepared way
     monkeypatch.setattr(prepared, "supports", lambda *_: False)
     assert fast == _pages(client, params)
+
+
+def test_rows_through_the_driver_are_sqlalchemys_rows(shared_url: str) -> None:
+    engine = make_engine(shared_url)
+    one = Prepared(select(m.Statement.id).where(m.Statement.id == bindparam("id")), engine.dialect)
+    wanted = "lavrov-2020-11-12-wait-until-the-dust-settles"
+    seen: list[str] = []
+    try:
+        with engine.connect() as connection:
+            direct = one.rows(connection, {"id": wanted})
+        event.listen(engine, "before_cursor_execute", lambda *a: seen.append(a[2]))
+        with engine.connect() as connection:
+            observed = one.rows(connection, {"id": wanted})
+    finally:
+        engine.dispose()
+    assert [tuple(r) for r in direct] == [tuple(r) for r in observed] == [(wanted,)]
+    assert seen == [one.sql]  # a listener still sees every statement
+
+
+def test_a_driver_error_is_sqlalchemys_error(shared_url: str) -> None:
+    engine = make_engine(shared_url)
+    missing = table("no_such_table", column("id"))
+    one = Prepared(select(missing.c.id).where(missing.c.id == bindparam("id")), engine.dialect)
+    try:
+        with engine.connect() as connection, pytest.raises(DBAPIError, match="no_such_table"):
+            one.rows(connection, {"id": "x"})
+    finally:
+        engine.dispose()

@@ -90,7 +90,7 @@ def page_rows(
         f.since is not None, f.until is not None, tuple(sort.order), after is not None,
     )  # fmt: skip
     statement = _compiled(session.get_bind().dialect, shape)
-    rows = statement.run(session.connection(), _values(f, after, page.limit + 1)).all()
+    rows = statement.rows(session.connection(), _values(f, after, page.limit + 1))
     if len(rows) <= page.limit:
         return rows, None
     rows = rows[: page.limit]

@@ -153,10 +153,10 @@ def statement_json(
     """One statement's JSON (None if there is none), through SQL compiled once: what the
     by-id route and the fast lane return."""
     with engine.connect() as connection:
-        row = _one(engine.dialect).run(connection, {"id": statement_id}).first()
-        if row is None:
+        rows = _one(engine.dialect).rows(connection, {"id": statement_id})
+        if not rows:
             return None
-        statement = build_rows([row], urls, memo, lambda: nullcontext(connection))[0]
+        statement = build_rows(rows, urls, memo, lambda: nullcontext(connection))[0]
     return dumps(statement)
 
 
