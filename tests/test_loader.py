@@ -79,6 +79,13 @@ def test_an_edit_is_an_update_not_a_duplicate(engine: Engine, seed_copy: Path) -
         ("statements.yaml", 2, {"sources": []}, "sources", "at least 1 item"),
         ("statements.yaml", 1, {"mood": "tense"}, "mood", "Extra inputs are not permitted"),
         ("limits.yaml", 0, {"value": "many"}, "value", "valid integer"),
+        (
+            "treaties.yaml",
+            0,
+            {"aliases": [f"alias-{i}" for i in range(1001)]},
+            None,  # the whole record: a bound on its list fields
+            "aliases has 1001 entries; at most 1000",
+        ),
         ("events.yaml", 5, {"country": "XX"}, "country", "no countries record with key 'XX'"),
         (
             "people.yaml",
@@ -95,7 +102,7 @@ def test_one_bad_record_writes_nothing_and_names_file_record_field(
     file: str,
     index: int,
     change: dict[str, object],
-    field: str,
+    field: str | None,
     message: str,
 ) -> None:
     edit(seed_copy / file, index, **change)

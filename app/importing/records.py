@@ -3,7 +3,7 @@
 import functools
 from dataclasses import dataclass
 from enum import StrEnum
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, get_args, get_origin
 
 from pydantic import (
     AfterValidator,
@@ -59,12 +59,23 @@ MAX_TEXT = 100_000  # characters in any one text field
 MAX_ITEMS = 1_000  # entries in any one list field
 
 
+@functools.cache
+def _list_fields(model: type[BaseModel]) -> tuple[str, ...]:
+    """The fields that may hold a list (looked up once per model: a million-record load
+    validates a million of them)."""
+
+    def lists(annotation: Any) -> bool:
+        return get_origin(annotation) is list or any(map(lists, get_args(annotation)))
+
+    return tuple(name for name, info in model.model_fields.items() if lists(info.annotation))
+
+
 class Record(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True, str_max_length=MAX_TEXT)
 
     @model_validator(mode="after")
     def _bounded_lists(self) -> "Record":
-        for name in type(self).model_fields:
+        for name in _list_fields(type(self)):
             value = getattr(self, name)
             if isinstance(value, list) and len(value) > MAX_ITEMS:
                 raise ValueError(f"{name} has {len(value)} entries; at most {MAX_ITEMS}")

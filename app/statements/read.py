@@ -30,7 +30,7 @@ from sqlmodel import Session, col
 
 from app import models as m
 from app.dates import precision_of
-from app.db import Prepared
+from app.db import Prepared, autocommit
 from app.json import dumps, stamp
 from app.pagination import VersionMemo
 from app.urls import Urls
@@ -152,7 +152,7 @@ def statement_json(
 ) -> bytes | None:
     """One statement's JSON (None if there is none), through SQL compiled once: what the
     by-id route and the fast lane return."""
-    with engine.connect() as connection:
+    with autocommit(engine) as connection:
         rows = _one(engine.dialect).rows(connection, {"id": statement_id})
         if not rows:
             return None
