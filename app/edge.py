@@ -124,7 +124,8 @@ class Edge:
     async def _limited(
         self, scope: Scope, receive: Receive, send: Send, request: dict[bytes, bytes]
     ) -> None:
-        """Input limits and the rate limit, then the deadline around everything else."""
+        """Input limits and the rate limit, then the deadline around everything else: a
+        response not started in time becomes a 503 (a streaming body may take longer)."""
         length = len(scope.get("raw_path") or scope["path"]) + len(scope["query_string"]) + 1
         if length > self.max_url:
             await _problem(
@@ -156,25 +157,14 @@ class Edge:
         if has_body:
             receive = _counting(receive, limit)
         try:
-            await self._in_time(scope, receive, send, request, started)
+            if self.seconds <= 0:
+                await self._answer(scope, receive, send, request, started, None)
+                return
+            async with asyncio.timeout(self.seconds) as deadline:
+                await self._answer(scope, receive, send, request, started, deadline)
         except BodyTooLarge:
             if not started[0]:
                 await _too_large(scope, receive, send, limit)
-
-    async def _in_time(
-        self,
-        scope: Scope,
-        receive: Receive,
-        send: Send,
-        request: dict[bytes, bytes],
-        started: list[bool],
-    ) -> None:
-        if self.seconds <= 0:
-            await self._answer(scope, receive, send, request, started, None)
-            return
-        try:
-            async with asyncio.timeout(self.seconds) as deadline:
-                await self._answer(scope, receive, send, request, started, deadline)
         except TimeoutError:
             if started[0]:
                 raise
