@@ -83,7 +83,8 @@ def _matches(header: bytes, etag: bytes) -> bool:
 RawHeaders = list[tuple[bytes, bytes]]
 
 
-def _replace(raw: RawHeaders, new: RawHeaders) -> RawHeaders:
+def replace_headers(raw: RawHeaders, new: RawHeaders) -> RawHeaders:
+    """`raw` with `new` in place of any header of the same names."""
     names = {name for name, _ in new}
     return [header for header in raw if header[0] not in names] + new
 
@@ -112,16 +113,16 @@ class Validators:
                 raw = list(message.get("headers", ()))
                 own = next((v for k, v in raw if k == b"etag"), None)
                 if message["status"] != 200:
-                    raw = _replace(raw, [(VERSION_KEY, self.version)])
+                    raw = replace_headers(raw, [(VERSION_KEY, self.version)])
                 elif own is None:
-                    raw = _replace(raw, self.headers)
+                    raw = replace_headers(raw, self.headers)
                 else:
                     rest = [header for header in self.headers if header[0] != b"etag"]
                     if if_none_match is not None and _matches(if_none_match, own):
                         replaced = True
                         await not_modified(send, [*rest, (b"etag", own)])
                         return
-                    raw = _replace(raw, rest)
+                    raw = replace_headers(raw, rest)
                 message = {**message, "headers": raw}
             elif replaced:
                 return  # the body of a response already answered by a 304

@@ -29,11 +29,18 @@ from starlette.middleware.cors import CORSMiddleware
 from starlette.requests import Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from app.caching import READS, VERSION_HEADER, VersionCache, not_modified, validators
+from app.caching import (
+    READS,
+    VERSION_HEADER,
+    VersionCache,
+    not_modified,
+    replace_headers,
+    validators,
+)
 from app.config import Settings
 from app.errors import problem_response
 from app.hardening import BodyTooLarge, security_headers
-from app.head import allowed_methods
+from app.head import allow_header, allowed_methods
 from app.observability import REQUEST_ID, Metrics, access_log, route_of
 from app.ratelimit import RateLimiter
 
@@ -108,18 +115,14 @@ class Edge:
     def _with_cors(self, raw: list[tuple[bytes, bytes]], origin: bytes | None) -> list[Any]:
         """Starlette's CORS answer headers: `Vary: Origin` always; the allowed origin and
         exposed headers when the request named an origin."""
-        vary = [value for name, value in raw if name == VARY]
-        if vary:
-            raw = [header for header in raw if header[0] != VARY]
+        vary = b", ".join([*(value for name, value in raw if name == VARY), b"Origin"])
+        new = [(VARY, vary)]
         if origin is not None:
-            names = {name for name, _ in self.cors_simple}
-            raw = [header for header in raw if header[0] not in names] + self.cors_simple
+            new += self.cors_simple
             text = origin.decode("latin-1")
             if not self.cors.allow_all_origins and self.cors.is_allowed_origin(text):
-                raw = [h for h in raw if h[0] != b"access-control-allow-origin"]
-                raw.append((b"access-control-allow-origin", origin))
-        raw.append((VARY, b", ".join([*vary, b"Origin"])))
-        return raw
+                new.append((b"access-control-allow-origin", origin))
+        return replace_headers(raw, new)
 
     async def _limited(
         self, scope: Scope, receive: Receive, send: Send, request: dict[bytes, bytes]
@@ -186,10 +189,9 @@ class Edge:
     ) -> None:
         """OPTIONS, the cache validators and 304s, HEAD as GET, then the app."""
         method = scope["method"]
-        if method == "OPTIONS" and (methods := allowed_methods(self.api, scope)):
-            allow = ", ".join(sorted(methods | {"OPTIONS"})).encode()
+        if method == "OPTIONS" and allowed_methods(self.api, scope):
             await send({"type": "http.response.start", "status": 204,
-                        "headers": [(b"allow", allow)]})  # fmt: skip
+                        "headers": [(b"allow", allow_header(self.api, scope))]})  # fmt: skip
             await send({"type": "http.response.body", "body": b""})
             return
         head = method == "HEAD"
@@ -203,9 +205,9 @@ class Edge:
                 if deadline is not None:
                     deadline.reschedule(None)  # streaming may take as long as it needs
                 if message["status"] == 405:
-                    allow = ", ".join(sorted(allowed_methods(self.api, scope) | {"OPTIONS"}))
-                    headers = [(k, v) for k, v in message.get("headers", ()) if k != b"allow"]
-                    message = {**message, "headers": [*headers, (b"allow", allow.encode())]}
+                    allow = [(b"allow", allow_header(self.api, scope))]
+                    headers = replace_headers(list(message.get("headers", ())), allow)
+                    message = {**message, "headers": headers}
             elif head:
                 if sent_body:
                     return

@@ -28,3 +28,8 @@ def allowed_methods(app: Any, scope: Scope) -> set[str]:
     if "GET" in methods:
         methods.add("HEAD")
     return methods
+
+
+def allow_header(app: Any, scope: Scope) -> bytes:
+    """The Allow value of an OPTIONS answer or a 405: every method the path takes."""
+    return ", ".join(sorted(allowed_methods(app, scope) | {"OPTIONS"})).encode()

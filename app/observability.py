@@ -10,6 +10,7 @@ import logging
 import re
 import sys
 import time
+from functools import lru_cache
 from typing import Any
 
 import orjson
@@ -32,15 +33,15 @@ REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
 BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10)
 
 
-_SECOND: list[Any] = [None, ""]  # the last whole second formatted, and its text
+@lru_cache(maxsize=4)
+def _second(whole: int) -> str:
+    return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(whole))
 
 
 def _stamp(created: float) -> str:
-    """ISO 8601 in UTC with milliseconds; the seconds are formatted once per second."""
+    """ISO 8601 in UTC with milliseconds; each second is formatted once."""
     whole = int(created)
-    if whole != _SECOND[0]:
-        _SECOND[:] = [whole, time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(whole))]
-    return f"{_SECOND[1]}.{int((created - whole) * 1000):03d}Z"
+    return f"{_second(whole)}.{int((created - whole) * 1000):03d}Z"
 
 
 class JsonFormatter(logging.Formatter):

@@ -94,6 +94,31 @@ def test_cors_exposes_paging_and_cache_headers(client: TestClient) -> None:
     assert {"Link", "ETag", "X-Data-Version"} <= {h.strip() for h in exposed.split(",")}
 
 
+def test_cors_with_listed_origins_names_only_those(
+    shared_url: str, client_for: Callable[..., TestClient]
+) -> None:
+    client = client_for(shared_url, cors_origins=["https://app.example"])
+    listed = client.get("/v1/treaties", headers={"Origin": "https://app.example"})
+    assert listed.headers["access-control-allow-origin"] == "https://app.example"
+    assert listed.headers["vary"] == "Accept, Origin"  # caches keep one copy per origin
+    other = client.get("/v1/treaties", headers={"Origin": "https://elsewhere.example"})
+    assert "access-control-allow-origin" not in other.headers
+    preflight = client.options(
+        "/v1/treaties",
+        headers={"Origin": "https://elsewhere.example", "Access-Control-Request-Method": "GET"},
+    )
+    assert preflight.status_code == 400
+
+
+def test_options_and_405_name_every_method_of_the_path(client: TestClient) -> None:
+    options = client.options("/v1/statements")
+    assert options.status_code == 204
+    assert options.headers["allow"] == "GET, HEAD, OPTIONS"
+    refused = client.delete("/v1/statements")
+    assert refused.status_code == 405
+    assert refused.headers["allow"] == "GET, HEAD, OPTIONS"
+
+
 def test_head_answers_like_get_without_a_body(client: TestClient) -> None:
     head = client.head("/v1/treaties/open-skies")
     get = client.get("/v1/treaties/open-skies")

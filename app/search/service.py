@@ -131,8 +131,8 @@ def search(
     matched, score, snippet = _matches(dialect, parsed)
     if dialect == "sqlite" and not _narrowed(filters):
         # Nothing to filter on: rank and count in the index alone, then read the page's
-        # documents. Joining every match to its document first made a common word's
-        # search ~4x slower (bench: search_varied).
+        # documents. Joining every match to its document first cost 236 against 158 ms
+        # for a word with 92,000 matches (100,000 statements).
         ranked = select(FTS.c.rowid.label("id"), score.label("score")).where(_fts_match(parsed))
     else:
         ranked = _filtered(matched, filters).with_only_columns(DOC.c.id, score.label("score"))
