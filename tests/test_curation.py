@@ -157,6 +157,22 @@ def test_writes_change_the_public_view_and_search(curator: Curator) -> None:
     assert feed.json()["items"][0]["actor"] == "editor"
 
 
+def test_search_follows_edits_and_deletes(curator: Curator) -> None:
+    def hits(word: str) -> list[str]:
+        found = curator.client.get("/v1/search", params={"q": word, "type": "statement"})
+        return [hit["key"] for hit in found.json()["items"]]
+
+    path = f"/records/statements/{NEW['id']}"
+    curator.send("POST", "/records/statements", curator.editor, json=NEW | {"text": "Votkinsk."})
+    patch = {"text": "Kapustin Yar."}
+    etag = {"If-Match": curator.etag(f"/statements/{NEW['id']}")}
+    assert curator.send("PATCH", path, curator.editor, json=patch, headers=etag).status_code == 200
+    assert (hits("Votkinsk"), hits("Kapustin")) == ([], [NEW["id"]])
+    etag = {"If-Match": curator.etag(f"/statements/{NEW['id']}")}
+    assert curator.send("DELETE", path, curator.admin, headers=etag).status_code == 204
+    assert hits("Kapustin") == []
+
+
 def test_change_feed_since_an_id(curator: Curator) -> None:
     last = curator.client.get("/v1/changes", params={"sort": "-id", "limit": 1}).json()
     since = last["items"][0]["id"]

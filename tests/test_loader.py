@@ -1,12 +1,15 @@
 """The loader: validate everything first, write all or nothing, re-run without change."""
 
+import datetime as dt
+import re
 import shutil
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
 import yaml
 from conftest import SEED
+from fastapi.testclient import TestClient
 from sqlalchemy import Engine, func, select
 from sqlmodel import Session
 
@@ -55,6 +58,21 @@ def test_load_then_reload_changes_nothing(engine: Engine) -> None:
     assert sum(c.unchanged for c in second.values()) == sum(c.created for c in first.values())
     assert count(engine, m.Statement) == 27
     assert count(engine, m.StatementSource) == 27
+
+
+def test_loaded_records_carry_the_time_they_were_written(
+    empty_url: str, engine: Engine, client_for: Callable[..., TestClient]
+) -> None:
+    started = dt.datetime.now(dt.UTC).replace(microsecond=0)
+    load_paths(engine, [SEED])
+    finished = dt.datetime.now(dt.UTC)
+    client = client_for(empty_url)
+    statement = client.get("/v1/statements/lavrov-2020-11-12-wait-until-the-dust-settles").json()
+    change = client.get("/v1/changes", params={"resource": "statements", "limit": 1}).json()
+    stamps = [statement["created_at"], statement["updated_at"], change["items"][0]["changed_at"]]
+    for stamp in stamps:
+        assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d{1,6})?Z", stamp), stamp
+        assert started <= dt.datetime.fromisoformat(stamp) <= finished
 
 
 def test_an_edit_is_an_update_not_a_duplicate(engine: Engine, seed_copy: Path) -> None:

@@ -13,6 +13,7 @@ from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import IO, Any
 
+import orjson
 import yaml
 from pydantic import BaseModel, ValidationError
 
@@ -31,10 +32,11 @@ CHUNK = 1000
 
 
 class Spool:
-    """Validated records on disk, one JSON line each, a file per resource."""
+    """Validated records on disk, a file per resource: one line each, the JSON array
+    [file label, position, record's JSON form]."""
 
     def __init__(self) -> None:
-        self.files: dict[str, IO[str]] = {}
+        self.files: dict[str, IO[bytes]] = {}
         self.problems: list[Problem] = []
         self.keys: dict[str, set[tuple[Any, ...]]] = {}
         self.count = 0
@@ -60,9 +62,9 @@ class Spool:
             return
         self.keys[name].add(key)
         if name not in self.files:
-            self.files[name] = tempfile.TemporaryFile("w+", encoding="utf-8")
-        # One line per record: file label and index as JSON, a tab, the record as JSON.
-        self.files[name].write(f"{json.dumps([label, index])}\t{record.model_dump_json()}\n")
+            self.files[name] = tempfile.TemporaryFile("w+b")
+        where = orjson.dumps([label, index])[:-1]  # JSON escapes newlines: one line each
+        self.files[name].write(b"%s,%s]\n" % (where, record.model_dump_json().encode()))
         self.count += 1
 
     def problem(self, problem: Problem) -> None:
@@ -79,9 +81,9 @@ class Spool:
         model = BY_NAME[name].record
         chunk: list[Item] = []
         for line in file:
-            where, record = line.split("\t", 1)
-            label, index = json.loads(where)
-            chunk.append(Item(label, index, model.model_validate_json(record)))
+            # Validated on the way in: read back as data, rebuilt as a model only if needed.
+            label, index, data = orjson.loads(line)
+            chunk.append(Item(label, index, data=data, model=model))
             if len(chunk) == CHUNK:
                 yield chunk
                 chunk = []
@@ -96,11 +98,10 @@ class Spool:
 def spool_ndjson(spool: Spool, lines: Iterable[bytes | str], label: str) -> None:
     """Lines of {"resource": "statements", "record": {...}}."""
     for index, line in enumerate(lines, start=1):
-        text = line.decode("utf-8") if isinstance(line, bytes) else line
-        if not text.strip():
+        if not line.strip():
             continue
         try:
-            entry = json.loads(text)
+            entry = orjson.loads(line)  # bytes as they come; invalid UTF-8 is an error too
         except ValueError as exc:
             spool.problem(Problem(label, index, None, None, f"not JSON: {exc}"))
             continue

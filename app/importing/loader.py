@@ -48,11 +48,39 @@ class LoadError(Exception):
         super().__init__("\n".join(str(p) for p in self.problems))
 
 
-@dataclass(frozen=True)
 class Item:
-    file: str
-    index: int
-    record: Record
+    """One record of a bundle and where it came from: the validated record, or its JSON
+    form (`model_dump(mode="json")`) as a spool gives it back. Either is made from the other
+    only when asked for: a bulk load of new records never rebuilds a model it validated."""
+
+    __slots__ = ("file", "index", "_record", "_data", "_model")
+
+    def __init__(
+        self,
+        file: str,
+        index: int,
+        record: Record | None = None,
+        *,
+        data: dict[str, Any] | None = None,
+        model: type[Record] | None = None,
+    ) -> None:
+        if record is None and (data is None or model is None):
+            raise TypeError("an Item needs a record, or its data and model")
+        self.file, self.index = file, index
+        self._record, self._data = record, data
+        self._model = model or type(record)
+
+    @property
+    def record(self) -> Record:
+        if self._record is None:
+            self._record = self._model.model_validate(self._data)
+        return self._record
+
+    @property
+    def data(self) -> dict[str, Any]:
+        if self._data is None:
+            self._data = self.record.model_dump(mode="json")
+        return self._data
 
 
 @dataclass
@@ -83,8 +111,8 @@ def check_references(
 ) -> None:
     """Add a problem for every reference to a key that is neither stored nor in the bundle."""
     for item in items:
-        for loc, target, value in refs_of(item.record):
+        for loc, target, value in refs_of(resource.record, item.data):
             if value not in known[target] and len(problems) < MAX_PROBLEMS:
-                label = "/".join(map(str, resource.key_of(item.record)))
+                label = "/".join(map(str, resource.key_in(item.data)))
                 message = f"no {target} record with key {value!r}"
                 problems.append(Problem(item.file, item.index, label, _field_path(loc), message))

@@ -258,23 +258,55 @@ class StatementRecord(Record):
 
 
 @functools.cache
-def _ref_fields(model: type[BaseModel]) -> tuple[tuple[str, Ref | None], ...]:
+def _ref_fields(
+    model: type[BaseModel],
+) -> tuple[tuple[str, Ref | None, type[BaseModel] | None], ...]:
+    """Each field's reference marker, and the record type of a list of nested records."""
+
+    def nested(annotation: Any) -> type[BaseModel] | None:
+        args = get_args(annotation) if get_origin(annotation) is list else ()
+        item = args[0] if args else None
+        return item if isinstance(item, type) and issubclass(item, BaseModel) else None
+
     return tuple(
-        (name, next((m for m in info.metadata if isinstance(m, Ref)), None))
+        (
+            name,
+            next((m for m in info.metadata if isinstance(m, Ref)), None),
+            nested(info.annotation),
+        )
         for name, info in model.model_fields.items()
     )
 
 
-def refs_of(record: BaseModel, path: tuple[str | int, ...] = ()) -> list[tuple[Any, str, str]]:
-    """Every (field path, resource, key) a record points at, nested records included."""
+@functools.cache
+def targets_of(model: type[BaseModel]) -> frozenset[str]:
+    """The resources a record type may point at, through nested records too."""
+    found: set[str] = set()
+    for _, marker, item_model in _ref_fields(model):
+        if marker is not None:
+            found.add(marker.resource)
+        elif item_model is not None:
+            found |= targets_of(item_model)
+    return frozenset(found)
+
+
+def refs_of(
+    model: type[BaseModel], data: dict[str, Any], path: tuple[str | int, ...] = ()
+) -> list[tuple[Any, str, str]]:
+    """Every (field path, resource, key) a record points at, nested records included.
+
+    Reads the record's JSON form (`model_dump(mode="json")`), which is what a spooled bundle
+    holds: a million-record load checks references without rebuilding a model per record.
+    """
     found: list[tuple[Any, str, str]] = []
-    for name, marker in _ref_fields(type(record)):
-        value = getattr(record, name)
-        if marker is not None and value is not None:
+    for name, marker, item_model in _ref_fields(model):
+        value = data.get(name)
+        if value is None:
+            continue
+        if marker is not None:
             keys = value if isinstance(value, list) else [value]
             found.extend(((*path, name), marker.resource, key) for key in keys)
-        elif isinstance(value, list):
+        elif item_model is not None:
             for index, item in enumerate(value):
-                if isinstance(item, BaseModel):
-                    found.extend(refs_of(item, (*path, name, index)))
+                found.extend(refs_of(item_model, item, (*path, name, index)))
     return found

@@ -6,13 +6,17 @@ import unicodedata
 from collections import defaultdict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import delete, insert, select, true, tuple_, update
 from sqlmodel import Session, SQLModel
 
 from app import models as m
+from app.db import bound, insert_many
 from app.importing import records as r
+
+if TYPE_CHECKING:
+    from app.importing.loader import Item
 
 Key = tuple[Any, ...]
 Fields = dict[str, Any]
@@ -50,6 +54,10 @@ class Resource:
 
     def key_of(self, record: r.Record) -> Key:
         return tuple(getattr(record, name) for name in self.key)
+
+    def key_in(self, data: Fields) -> Key:
+        """The key of a record given in its JSON form (keys are slugs and codes: the same)."""
+        return tuple(data[name] for name in self.key)
 
     def column(self, name: str) -> Any:
         return getattr(self.model, self.renames.get(name, name))
@@ -92,48 +100,54 @@ class Resource:
         where = [self.column(k) == v for k, v in zip(self.key, key, strict=True)]
         session.execute(delete(self.model).where(*where))
 
-    def row_values(self, record: r.Record, now: dt.datetime) -> Fields:
-        data = record.model_dump(mode="json")
+    def row_values(self, data: Fields, now: dt.datetime) -> Fields:
         values = {self.renames.get(n, n): data[n] for n in self.scalars} | self.only
         return values | {"updated_at": now}
 
-    def insert_rows(self, session: Session, records: list[r.Record]) -> None:
-        """New records in one executemany (the bulk load path)."""
-        if not records:
+    @property
+    def row_columns(self) -> tuple[str, ...]:
+        return (*(self.renames.get(n, n) for n in self.scalars), *self.only, "updated_at")
+
+    def insert_rows(self, session: Session, items: "list[Item]", now: dt.datetime) -> None:
+        """New records in one executemany of tuples (the bulk load path)."""
+        if not items:
             return
-        now = dt.datetime.now(dt.UTC)
-        rows = [self.row_values(record, now) | {"created_at": now} for record in records]
-        session.execute(insert(self.model.__table__), rows)  # type: ignore[attr-defined]
+        table = self.model.__table__  # type: ignore[attr-defined]
+        stamp = bound(session, table.c.updated_at, now)
+        fixed = (*self.only.values(), stamp, stamp)
+        rows = [(*map(item.data.get, self.scalars), *fixed) for item in items]
+        insert_many(session, table, (*self.row_columns, "created_at"), rows)
         if self.write_companion:
-            for record in records:
-                self.write_companion(session, record)
+            for item in items:
+                self.write_companion(session, item.record)
 
     def update_row(self, session: Session, record: r.Record) -> None:
-        values = self.row_values(record, dt.datetime.now(dt.UTC))
+        data = record.model_dump(mode="json")
+        values = self.row_values(data, dt.datetime.now(dt.UTC))
         where = [self.column(k) == v for k, v in zip(self.key, self.key_of(record), strict=True)]
         session.execute(update(self.model).where(*where).values(**values))
         if self.write_companion:
             self.write_companion(session, record)
 
-    def write_links_many(self, session: Session, records: list[r.Record], *, replace: bool) -> None:
+    def write_links_many(self, session: Session, items: "list[Item]", *, replace: bool) -> None:
         """Link rows of many records at once; `replace` drops their old links first."""
-        if not records:
+        if not items:
             return
-        keys = [self.key_of(record) for record in records]
+        keys = [self.key_in(item.data) for item in items]
         for link in self.links:
             if replace:
                 owners = [getattr(link.model, c) for c in link.owner]
                 session.execute(delete(link.model).where(self._where(owners, keys)))
             rows = [
-                dict(zip(link.owner, key, strict=True)) | {link.target: target}
-                for key, record in zip(keys, records, strict=True)
-                for target in getattr(record, link.field)
+                (*key, target)
+                for key, item in zip(keys, items, strict=True)
+                for target in item.data[link.field]
             ]
-            if rows:
-                session.execute(insert(link.model.__table__), rows)  # type: ignore[attr-defined]
+            table = link.model.__table__  # type: ignore[attr-defined]
+            insert_many(session, table, (*link.owner, link.target), rows)
         if self.write_children:
-            for record in records:
-                self.write_children(session, record)
+            for item in items:
+                self.write_children(session, item.record)
 
 
 def _read_links(session: Session, link: Link, where: Any = None) -> dict[Key, list[Any]]:

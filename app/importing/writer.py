@@ -5,16 +5,17 @@ so the change log, the search documents and the data version can never be skippe
 """
 
 import datetime as dt
-import json
+import functools
 from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Engine, insert, select, text
+import orjson
+from sqlalchemy import Engine, select, text
 from sqlmodel import Session
 
 from app import models as m
-from app.db import is_sqlite
+from app.db import bound, insert_many, is_sqlite
 from app.importing.bundles import Spool, spool_paths
 from app.importing.loader import (
     Batch,
@@ -24,7 +25,7 @@ from app.importing.loader import (
     Problem,
     check_references,
 )
-from app.importing.records import Record, Ref
+from app.importing.records import Record, Ref, targets_of
 from app.importing.resources import BY_NAME, RESOURCES, Key, Resource, existing_keys, ordered
 from app.meta.service import bump_version
 from app.search import index as search_index
@@ -32,25 +33,36 @@ from app.search import index as search_index
 CHUNK = 500
 
 
-def _dump(record: Record | None) -> str | None:
-    if record is None:
+def _dump(data: dict[str, Any] | None) -> str | None:
+    """A record's JSON form as the change log keeps it: keys sorted, UTF-8 as is."""
+    if data is None:
         return None
-    return json.dumps(record.model_dump(mode="json"), ensure_ascii=False, sort_keys=True)
+    return orjson.dumps(data, option=orjson.OPT_SORT_KEYS).decode()
+
+
+CHANGE_COLUMNS = ("changed_at", "actor", "resource", "key", "operation", "before", "after")
 
 
 def _change(
-    actor: str, resource: Resource, key: Key, before: Record | None, after: Record | None
-) -> dict[str, Any]:
+    stamp: Any,
+    actor: str,
+    resource: Resource,
+    key: Key,
+    before: dict[str, Any] | None,
+    after: dict[str, Any] | None,
+) -> tuple[Any, ...]:
+    """One change-log row (CHANGE_COLUMNS); `stamp` as `bound` gives it for changed_at."""
     operation = "create" if before is None else "delete" if after is None else "update"
-    return {
-        "changed_at": dt.datetime.now(dt.UTC),
-        "actor": actor,
-        "resource": resource.name,
-        "key": "/".join(map(str, key)),
-        "operation": operation,
-        "before": _dump(before),
-        "after": _dump(after),
-    }
+    label = "/".join(map(str, key))
+    return (stamp, actor, resource.name, label, operation, _dump(before), _dump(after))
+
+
+def _log(session: Session, rows: list[tuple[Any, ...]]) -> None:
+    insert_many(session, m.Change.__table__, CHANGE_COLUMNS, rows)  # type: ignore[attr-defined]
+
+
+def _stamp(session: Session) -> Any:
+    return bound(session, m.Change.__table__.c.changed_at, dt.datetime.now(dt.UTC))  # type: ignore[attr-defined]
 
 
 def log_change(
@@ -61,7 +73,8 @@ def log_change(
     before: Record | None,
     after: Record | None,
 ) -> None:
-    session.execute(insert(m.Change).values(**_change(actor, resource, key, before, after)))
+    dumped = [r.model_dump(mode="json") if r is not None else None for r in (before, after)]
+    _log(session, [_change(_stamp(session), actor, resource, key, *dumped)])
 
 
 def _existing(session: Session, resource: Resource, keys: list[Key]) -> dict[Key, Record]:
@@ -98,7 +111,8 @@ def write_chunks(
     a bundle with one bad record writes nothing.
     """
     resources = ordered(names)
-    known = _known_keys(session, resources, chunks, keys)
+    stored = {res.name: existing_keys(session, res) for res in RESOURCES}
+    known = _known_keys(stored, resources, chunks, keys)
     problems: list[Problem] = []
     counts: dict[str, Counts] = {}
     changed: dict[str, set[Key]] = {res.name: set() for res in resources}
@@ -110,14 +124,17 @@ def write_chunks(
             if problems:
                 continue  # keep reporting, stop writing: the transaction will roll back
             _write_rows(session, resource, chunk, tally, changed[resource.name],
-                        updated[resource.name], actor)  # fmt: skip
+                        updated[resource.name], actor, stored[resource.name])  # fmt: skip
+            if _links_inline(resource.name):
+                _write_links(session, resource, chunk, changed[resource.name],
+                             updated[resource.name])  # fmt: skip
             _keep_plans_current(session, resource, len(changed[resource.name]), len(chunk))
             if progress:
                 progress(resource.name, tally.created + tally.updated + tally.unchanged)
     if problems:
         raise LoadError(problems)
     for resource in resources:
-        if changed[resource.name] and (resource.links or resource.write_children):
+        if changed[resource.name] and not _links_inline(resource.name):
             for chunk in chunks(resource.name):
                 _write_links(session, resource, chunk, changed[resource.name],
                              updated[resource.name])  # fmt: skip
@@ -126,12 +143,27 @@ def write_chunks(
         for resource in resources:
             _analyze(session, resource)
     if touched:
-        _reindex(session, touched)
+        _reindex(session, touched, from_records_done=True)
         bump_version(session)
     return counts
 
 
 ANALYZE_EVERY = 50_000
+
+
+@functools.cache
+def _links_inline(name: str) -> bool:
+    """Whether a resource's links and owned rows can be written with its rows, in the same
+    pass: when every resource they may point at is written before it (statements point
+    at treaties, people and sources). Otherwise (countries cite sources, written after
+    them) they wait for a second pass over the bundle."""
+    resource = BY_NAME[name]
+    if not (resource.links or resource.write_children):
+        return False
+    targets = set(targets_of(resource.record))
+    targets |= {res.name for res in RESOURCES if res.cited_as in targets}
+    position = [res.name for res in RESOURCES].index
+    return all(position(target) < position(name) for target in targets)
 
 
 def _keep_plans_current(session: Session, resource: Resource, written: int, chunk: int) -> None:
@@ -155,14 +187,14 @@ def _analyze(session: Session, resource: Resource) -> None:
 
 
 def _known_keys(
-    session: Session,
+    stored: dict[str, set[Any]],
     resources: list[Resource],
     chunks: Chunks,
     collected: dict[str, set[Key]] | None,
 ) -> dict[str, set[Any]]:
     """Every key a reference may point at: stored rows plus this bundle's records."""
     problems: list[Problem] = []
-    known = {res.name: existing_keys(session, res) for res in RESOURCES}
+    known = dict(stored)
     for resource in resources:
         if collected is not None:
             bundle = collected.get(resource.name, set())
@@ -170,19 +202,24 @@ def _known_keys(
             bundle = set()
             for chunk in chunks(resource.name):
                 for item in chunk:
-                    key = resource.key_of(item.record)
+                    key = resource.key_in(item.data)
                     if key in bundle:
                         label = "/".join(map(str, key))
                         problems.append(
                             Problem(item.file, item.index, label, None, "duplicate key")
                         )
                     bundle.add(key)
-        known[resource.name] |= {key[0] if len(key) == 1 else key for key in bundle}
+        known[resource.name] = known[resource.name] | {_flat(key) for key in bundle}
         if resource.cited_as:  # an article is also a source
-            known[resource.cited_as] |= {key[0] for key in bundle}
+            known[resource.cited_as] = known[resource.cited_as] | {key[0] for key in bundle}
     if problems:
         raise LoadError(problems)
     return known
+
+
+def _flat(key: Key) -> Any:
+    """A key as `existing_keys` holds it: the value itself when the key has one part."""
+    return key[0] if len(key) == 1 else key
 
 
 def _write_rows(
@@ -193,29 +230,39 @@ def _write_rows(
     changed: set[Key],
     updated: set[Key],
     actor: str,
+    stored: set[Any],
 ) -> None:
-    """One chunk: new rows in one executemany, changed rows one by one, one change-log batch."""
-    existing = _existing(session, resource, [resource.key_of(item.record) for item in chunk])
-    created: list[Record] = []
-    log: list[dict[str, Any]] = []
-    for item in chunk:
-        key = resource.key_of(item.record)
+    """One chunk: new rows in one executemany, changed rows one by one, one change-log batch,
+    and the search documents of resources indexed straight from their records. Only keys
+    already `stored` are read back to compare (none, when a load fills an empty table)."""
+    keys = [resource.key_in(item.data) for item in chunk]
+    existing = _existing(session, resource, [key for key in keys if _flat(key) in stored])
+    created: list[Item] = []
+    written: list[Item] = []
+    log: list[tuple[Any, ...]] = []
+    stamp = _stamp(session)
+    for item, key in zip(chunk, keys, strict=True):
         before = existing.get(key)
-        if before == item.record:
+        if before is not None and before == item.record:
             tally.unchanged += 1
             continue
         if before is None:
-            created.append(item.record)
+            created.append(item)
             tally.created += 1
         else:
             resource.update_row(session, item.record)
             updated.add(key)
             tally.updated += 1
-        log.append(_change(actor, resource, key, before, item.record))
+        old = before.model_dump(mode="json") if before is not None else None
+        log.append(_change(stamp, actor, resource, key, old, item.data))
+        written.append(item)
         changed.add(key)
-    resource.insert_rows(session, created)
-    if log:
-        session.execute(insert(m.Change.__table__), log)  # type: ignore[attr-defined]
+    resource.insert_rows(session, created, dt.datetime.now(dt.UTC))
+    _log(session, log)
+    kind = SEARCH_TYPES.get(resource.name)
+    if written and kind in search_index.FROM_RECORDS:
+        documents = search_index.FROM_RECORDS[kind](session, [item.data for item in written])
+        search_index.write(session, kind, [resource.key_in(i.data)[0] for i in written], documents)
 
 
 def _write_links(
@@ -223,11 +270,11 @@ def _write_links(
 ) -> None:
     fresh, replaced = [], []
     for item in chunk:
-        key = resource.key_of(item.record)
+        key = resource.key_in(item.data)
         if key in updated:
-            replaced.append(item.record)
+            replaced.append(item)
         elif key in changed:
-            fresh.append(item.record)
+            fresh.append(item)
     resource.write_links_many(session, fresh, replace=False)
     resource.write_links_many(session, replaced, replace=True)
 
@@ -241,11 +288,17 @@ SEARCH_TYPES = {
 }
 
 
-def _reindex(session: Session, changed: list[tuple[Resource, Key]]) -> None:
+def _reindex(
+    session: Session, changed: list[tuple[Resource, Key]], *, from_records_done: bool = False
+) -> None:
+    """Rebuild the search documents of changed records; with `from_records_done`, the kinds that
+    `_write_rows` already indexed from their records are left out (a renamed person's
+    statements are still rebuilt: their documents hold the name)."""
     keys: dict[str, list[str]] = {kind: [] for kind in SEARCH_TYPES.values()}
     for resource, key in changed:
-        if resource.name in SEARCH_TYPES:
-            keys[SEARCH_TYPES[resource.name]].append(key[0])
+        kind = SEARCH_TYPES.get(resource.name)
+        if kind is not None and not (from_records_done and kind in search_index.FROM_RECORDS):
+            keys[kind].append(key[0])
     # A statement's document holds its speaker's names: renaming a person reindexes them.
     keys["statement"] += search_index.statements_of(session, keys["person"])
     for kind, changed_keys in keys.items():

@@ -5,9 +5,10 @@ from sqlmodel import Field, SQLModel
 class SearchDocument(SQLModel, table=True):
     """One searchable record of any type, with the metadata search filters need.
 
-    The loader keeps these rows in step with the records; each backend indexes them itself:
-    an FTS5 table kept in sync by triggers on SQLite, a generated tsvector column with a GIN
-    index on PostgreSQL (both created by migrations, invisible to the ORM).
+    The loader keeps these rows in step with the records (`app.search.index.write`, their
+    only writer): on SQLite it feeds an external-content FTS5 table in the same statements;
+    on PostgreSQL a generated tsvector column with a GIN index follows by itself (both
+    created by migrations, invisible to the ORM).
     """
 
     __tablename__ = "search_document"
