@@ -129,18 +129,29 @@ class Prepared:
             return list(connection.exec_driver_sql(self.sql, params).all())
         cursor = connection.connection.cursor()
         try:
-            cursor.execute(self.sql, params)
-            return cursor.fetchall()  # type: ignore[no-any-return]
-        except connection.dialect.loaded_dbapi.Error as error:
-            lost = connection.dialect.is_disconnect(error, connection.connection, cursor)
-            if lost:
-                connection.invalidate(error)  # as SQLAlchemy would: not back to the pool
-            raise DBAPIError.instance(
-                self.sql, params, error, connection.dialect.loaded_dbapi.Error,
-                connection_invalidated=lost,
-            ) from error  # fmt: skip
+            with _as_sqlalchemy_errors(connection, self.sql, params, cursor):
+                cursor.execute(self.sql, params)
+                return cursor.fetchall()  # type: ignore[no-any-return]
         finally:
             cursor.close()
+
+
+@contextmanager
+def _as_sqlalchemy_errors(
+    connection: Connection, sql: str, params: Any, cursor: Any = None
+) -> Iterator[None]:
+    """Driver errors raised as SQLAlchemy's, as if SQLAlchemy had run the statement: a lost
+    connection is invalidated (not handed back to the pool) and reads as a 503."""
+    dbapi_error = connection.dialect.loaded_dbapi.Error
+    try:
+        yield
+    except dbapi_error as error:
+        lost = connection.dialect.is_disconnect(error, connection.connection, cursor)
+        if lost:
+            connection.invalidate(error)
+        raise DBAPIError.instance(
+            sql, params, error, dbapi_error, connection_invalidated=lost
+        ) from error
 
 
 @functools.lru_cache(maxsize=64)
@@ -154,16 +165,37 @@ def _insert_sql(dialect: Dialect, table: str, columns: tuple[str, ...]) -> str:
 def insert_many(
     session: Session, table: Table, columns: Sequence[str], rows: Sequence[tuple[Any, ...]]
 ) -> None:
-    """Rows as tuples, in one executemany of the driver's SQL.
+    """Rows as tuples: one executemany of the driver's SQL, or on PostgreSQL one COPY.
 
     SQLAlchemy's insert builds a parameter dict and runs every type's processor per row:
     about a third of a million-row load's time. Here the values go to the driver as
     given, so they must be what it takes: str, int, bool or None (JSON values), and
-    constants such as a timestamp passed once through `bound`. Engine events still fire.
+    constants such as a timestamp passed once through `bound`. With a listener on the
+    engine's events (query counting), PostgreSQL too gets the executemany they can see.
     """
-    if rows:
-        sql = _insert_sql(session.get_bind().dialect, table.name, tuple(columns))
-        session.connection().exec_driver_sql(sql, list(rows))
+    if not rows:
+        return
+    connection = session.connection()
+    dialect, names = connection.dialect, tuple(columns)
+    if dialect.name == "postgresql" and not (
+        connection._has_events or connection.engine._has_events
+    ):
+        sql = _copy_sql(dialect, table.name, names)
+        cursor = connection.connection.cursor()
+        try:
+            with _as_sqlalchemy_errors(connection, sql, None, cursor), cursor.copy(sql) as copy:
+                for row in rows:
+                    copy.write_row(row)
+        finally:
+            cursor.close()
+        return
+    connection.exec_driver_sql(_insert_sql(dialect, table.name, names), list(rows))
+
+
+@functools.lru_cache(maxsize=64)
+def _copy_sql(dialect: Dialect, table: str, columns: tuple[str, ...]) -> str:
+    quote = dialect.identifier_preparer.quote
+    return f"COPY {quote(table)} ({', '.join(map(quote, columns))}) FROM STDIN"
 
 
 def bound(session: Session, column: Column[Any], value: Any) -> Any:

@@ -2,11 +2,13 @@
 
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import bindparam, column, event, select, table
-from sqlalchemy.exc import DBAPIError
+from sqlalchemy import bindparam, column, event, func, select, table
+from sqlalchemy.exc import DBAPIError, IntegrityError
+from sqlmodel import Session
 
 from app import models as m
-from app.db import Prepared, make_engine
+from app.db import Prepared, insert_many, make_engine
+from app.migrate import upgrade
 from app.statements import prepared
 
 FILTERS = [
@@ -73,5 +75,29 @@ def test_a_driver_error_is_sqlalchemys_error(shared_url: str) -> None:
     try:
         with engine.connect() as connection, pytest.raises(DBAPIError, match="no_such_table"):
             one.rows(connection, {"id": "x"})
+    finally:
+        engine.dispose()
+
+
+def test_bulk_inserts_write_rows_and_fail_as_sqlalchemy_does(empty_url: str) -> None:
+    """insert_many (the loader's COPY on PostgreSQL, executemany on SQLite): rows land as
+    given, and a constraint violation rolls back and surfaces as SQLAlchemy's error."""
+    engine = make_engine(empty_url)
+    upgrade(engine)
+    table_ = m.Country.__table__  # type: ignore[attr-defined]
+    rows = [("XA", "Atlantis", False), ("XB", "Lemuria", True)]
+    try:
+        with Session(engine) as session, session.begin():
+            insert_many(session, table_, ("code", "name", "historical"), rows)
+        with Session(engine) as session:
+            stored = session.execute(select(m.Country.code, m.Country.name, m.Country.historical))
+            assert sorted(map(tuple, stored)) == rows
+        again = [("XC", "Mu", False), ("XA", "Again", False)]
+        with Session(engine) as session, session.begin():
+            with pytest.raises(IntegrityError, match="XA"):
+                insert_many(session, table_, ("code", "name", "historical"), again)
+            session.rollback()
+        with Session(engine) as session:
+            assert session.scalar(select(func.count()).select_from(table_)) == 2
     finally:
         engine.dispose()

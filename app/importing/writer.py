@@ -239,6 +239,7 @@ def _write_rows(
     existing = _existing(session, resource, [key for key in keys if _flat(key) in stored])
     created: list[Item] = []
     written: list[Item] = []
+    replaced: list[Any] = []
     log: list[tuple[Any, ...]] = []
     stamp = _stamp(session)
     for item, key in zip(chunk, keys, strict=True):
@@ -252,6 +253,7 @@ def _write_rows(
         else:
             resource.update_row(session, item.record)
             updated.add(key)
+            replaced.append(key[0])
             tally.updated += 1
         old = before.model_dump(mode="json") if before is not None else None
         log.append(_change(stamp, actor, resource, key, old, item.data))
@@ -262,7 +264,7 @@ def _write_rows(
     kind = SEARCH_TYPES.get(resource.name)
     if written and kind in search_index.FROM_RECORDS:
         documents = search_index.FROM_RECORDS[kind](session, [item.data for item in written])
-        search_index.write(session, kind, [resource.key_in(i.data)[0] for i in written], documents)
+        search_index.write(session, kind, documents, replacing=replaced)
 
 
 def _write_links(

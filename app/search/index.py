@@ -194,25 +194,29 @@ def reindex(session: Session, kind: str, keys: Sequence[str]) -> None:
     """Replace the documents of these records (a deleted record's document just goes)."""
     for start in range(0, len(keys), CHUNK):
         chunk = list(keys[start : start + CHUNK])
-        write(session, kind, chunk, BUILDERS[kind](session, chunk))
+        write(session, kind, BUILDERS[kind](session, chunk), replacing=chunk)
 
 
-def write(session: Session, kind: str, keys: list[str], docs: list[Doc]) -> None:
-    """Replace the documents of `keys` of one kind with `docs`, and keep FTS5 in step."""
+def write(session: Session, kind: str, docs: list[Doc], *, replacing: Sequence[str]) -> None:
+    """Drop the documents of the keys `replacing` of one kind, add `docs`, and keep FTS5 in
+    step. A record created in this transaction has no document to replace: leaving its key
+    out spares a lookup per chunk (on PostgreSQL, a scan of the growing table before its
+    statistics catch up: 100k new statements spent 72 s there)."""
     fts = is_sqlite(session.get_bind())  # type: ignore[arg-type]
-    chosen = {"type": kind, "keys": keys}
-    if fts:
-        session.execute(FTS_FORGET, chosen)
-    session.execute(
-        delete(m.SearchDocument).where(
-            m.SearchDocument.type == kind, col(m.SearchDocument.key).in_(keys)
+    if replacing:
+        replaced = {"type": kind, "keys": list(replacing)}
+        if fts:
+            session.execute(FTS_FORGET, replaced)
+        session.execute(
+            delete(m.SearchDocument).where(
+                m.SearchDocument.type == kind, col(m.SearchDocument.key).in_(replaced["keys"])
+            )
         )
-    )
     if docs:
         rows = [(kind, *(doc.get(name, default) for name, default in DOC_FIELDS)) for doc in docs]
         insert_many(session, m.SearchDocument.__table__, ("type", *FIELD_NAMES), rows)  # type: ignore[attr-defined]
         if fts:
-            session.execute(FTS_ADD, chosen)
+            session.execute(FTS_ADD, {"type": kind, "keys": [doc["key"] for doc in docs]})
 
 
 def reindex_all(session: Session) -> None:
