@@ -9,6 +9,7 @@ Results print as a table and land in bench/results/.
 """
 
 import argparse
+import itertools
 import json
 import os
 import random
@@ -72,8 +73,60 @@ def load(url: str, statements: int) -> dict[str, float]:
     peak_mib = max(before, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss) / 1024
     loading = {"seconds": seconds, "rows_per_s": statements / seconds, "peak_mib": peak_mib,
                "at": time.strftime("%Y-%m-%dT%H:%M:%S")}  # fmt: skip
+    if url.startswith("sqlite"):
+        loading["reference"] = reference_load(statements)
     _loading_file(url, statements).write_text(json.dumps(loading))
     return loading
+
+
+REFERENCE_SQL = {
+    "statement": "INSERT INTO statement (id, text, speaker_slug, said_on, created_at, updated_at)"
+    " VALUES (?, ?, ?, ?, ?, ?)",
+    "statement_treaty": "INSERT INTO statement_treaty VALUES (?, ?)",
+    "statement_source": "INSERT INTO statement_source VALUES (?, ?)",
+    "search_document": "INSERT INTO search_document (type, key, label, title, body, extra,"
+    " treaties, speaker, date) VALUES ('statement', ?, ?, ?, ?, '', ?, ?, ?)",
+}
+
+
+def reference_load(statements: int) -> dict[str, float]:
+    """The stdlib path the loading floor is measured against, in the same run: the same
+    records into the same migrated schema (its indexes and foreign keys) with
+    sqlite3.executemany, 10,000 at a time, then the FTS5 index built in one statement. No
+    validation, no change log, no reference checks: what our loader adds to this is the
+    price of those."""
+    data = WORK / f"statements-{statements}.ndjson"
+    db = WORK / f"reference-{statements}.db"
+    for stale in WORK.glob(f"reference-{statements}.db*"):
+        stale.unlink()
+    env = {**os.environ, "TREATYKB_DATABASE_URL": f"sqlite:///{db}"}
+    treatykb = [sys.executable, "-m", "app.cli", "load", str(ROOT / "seed_data")]
+    subprocess.run(treatykb, env=env, check=True, capture_output=True)
+    started = time.perf_counter()
+    connection = sqlite3.connect(db, isolation_level=None)
+    connection.execute("PRAGMA foreign_keys=ON")
+    names = dict(connection.execute("SELECT slug, name FROM person"))
+    now = time.strftime("%Y-%m-%d %H:%M:%S.000000")
+    connection.execute("BEGIN")
+    with data.open(encoding="utf-8") as lines:
+        while batch := [json.loads(line)["record"] for line in itertools.islice(lines, 10_000)]:
+            rows: dict[str, list[tuple[Any, ...]]] = {table: [] for table in REFERENCE_SQL}
+            for r in batch:
+                rows["statement"].append((r["id"], r["text"], r["speaker"], r["said_on"], now, now))
+                rows["statement_treaty"] += [(r["id"], t) for t in r["treaties"]]
+                rows["statement_source"] += [(r["id"], s) for s in r["sources"]]
+                treaties = " " + " ".join(r["treaties"]) + " " if r["treaties"] else ""
+                rows["search_document"].append((r["id"], r["text"], names[r["speaker"]],
+                    r["text"], treaties, r["speaker"], r["said_on"]))  # fmt: skip
+            for table, sql in REFERENCE_SQL.items():
+                connection.executemany(sql, rows[table])
+    connection.execute("INSERT INTO search_fts(search_fts) VALUES ('rebuild')")
+    connection.execute("COMMIT")
+    connection.close()
+    seconds = time.perf_counter() - started
+    for done in WORK.glob(f"reference-{statements}.db*"):
+        done.unlink()
+    return {"seconds": seconds, "rows_per_s": statements / seconds}
 
 
 def _loading_file(url: str, statements: int) -> Path:
@@ -404,6 +457,10 @@ def report(args: argparse.Namespace, loading: dict[str, float] | None, results: 
             when = f" (the load that built it, {load['at']})" if load.get("earlier") else ""
             say(f"Loading on {label}: {load['seconds']:.1f} s ({load['rows_per_s']:,.0f} rows/s), "
                 f"peak {load['peak_mib']:.0f} MiB{when}")  # fmt: skip
+            if "reference" in load:
+                ref = load["reference"]["seconds"]
+                say(f"  stdlib executemany reference: {ref:.1f} s; ours / reference "
+                    f"{load['seconds'] / ref:.2f}x")  # fmt: skip
 
 
 def smoke_check(ours: dict[str, dict[str, float]], floor: float) -> None:
