@@ -5,11 +5,11 @@ On the way in, in this order, each step answering at once when it refuses:
 2. a CORS preflight is answered;
 3. a URL longer than allowed gets 414, a body larger than allowed 413 (app/hardening.py);
 4. the rate limit counts the request, or answers 429 (app/ratelimit.py);
-5. the deadline starts: no response started in time becomes a 503;
-6. OPTIONS is answered with the methods the path takes (app/head.py);
-7. a GET under /v1 learns the data version; a matching If-None-Match gets its 304 here,
+5. OPTIONS is answered with the methods the path takes (app/head.py);
+6. a GET under /v1 learns the data version; a matching If-None-Match gets its 304 here,
    without running anything else (app/caching.py);
-8. the app answers (the fast lane, then FastAPI), with HEAD run as GET.
+7. the app answers (the fast lane, then FastAPI), with HEAD run as GET, under the
+   deadline: no response started in time becomes a 503.
 
 On the way out, one wrapper around `send` adds to whatever answered: the cache validators,
 the full Allow of a 405, the rate-limit headers, CORS headers, security headers and the
@@ -127,8 +127,7 @@ class Edge:
     async def _limited(
         self, scope: Scope, receive: Receive, send: Send, request: dict[bytes, bytes]
     ) -> None:
-        """Input limits and the rate limit, then the deadline around everything else: a
-        response not started in time becomes a 503 (a streaming body may take longer)."""
+        """Input limits and the rate limit, then the rest."""
         length = len(scope.get("raw_path") or scope["path"]) + len(scope["query_string"]) + 1
         if length > self.max_url:
             await _problem(
@@ -156,15 +155,95 @@ class Edge:
                         message = {**message, "headers": [*message.get("headers", ()), *counted]}
                     await limited(message)
 
-        started = [False]
         if has_body:
             receive = _counting(receive, limit)
+        await self._answer(scope, receive, send, request, limit)
+
+    async def _answer(
+        self,
+        scope: Scope,
+        receive: Receive,
+        send: Send,
+        request: dict[bytes, bytes],
+        limit: int,
+    ) -> None:
+        """OPTIONS, the cache validators and 304s, HEAD as GET, then the app."""
+        method = scope["method"]
+        if method == "OPTIONS" and allowed_methods(self.api, scope):
+            await send({"type": "http.response.start", "status": 204,
+                        "headers": [(b"allow", allow_header(self.api, scope))]})  # fmt: skip
+            await send({"type": "http.response.body", "body": b""})
+            return
+        head = method == "HEAD"
+        sent_body = False
+        started = [False]
+        deadline: list[asyncio.Timeout | None] = [None]
+
+        async def shaped(message: Message) -> None:
+            """Below the validators: the started flag, the Allow of a 405, HEAD's body."""
+            nonlocal sent_body
+            if message["type"] == "http.response.start":
+                started[0] = True
+                if deadline[0] is not None:
+                    deadline[0].reschedule(None)  # streaming may take as long as it needs
+                if message["status"] == 405:
+                    allow = [(b"allow", allow_header(self.api, scope))]
+                    headers = replace_headers(list(message.get("headers", ())), allow)
+                    message = {**message, "headers": headers}
+            elif head:
+                if sent_body:
+                    return
+                sent_body = True
+                message = {**message, "body": b"", "more_body": False}
+            await send(message)
+
+        async def app(answer: Send) -> None:
+            await self._deadlined(scope, receive, answer, send, started, deadline, limit)
+
+        if head:
+            scope["method"] = "GET"
+        path = scope["path"]
+        if not path.startswith("/v1"):
+            await app(shaped)
+            return
+        if method not in READS:
+            try:
+                await app(shaped)
+            finally:
+                self.versions.invalidate()  # this process wrote: the next read re-reads
+            return
+        current = await self.versions.get(scope["app"].state.engine)
+        if current is None:
+            await app(shaped)
+            return
+        scope["state"]["data_version"] = current[0]  # request.state.data_version
+        own = validators(scope, request.get(b"accept"), current, self.max_age)
+        if_none_match = request.get(b"if-none-match")
+        if if_none_match is not None and own.matches(if_none_match):
+            await not_modified(shaped, own.headers)
+            return
+        await app(own.sender(shaped, if_none_match))
+
+    async def _deadlined(
+        self,
+        scope: Scope,
+        receive: Receive,
+        answer: Send,
+        send: Send,
+        started: list[bool],
+        deadline: list[asyncio.Timeout | None],
+        limit: int,
+    ) -> None:
+        """The app under the deadline: a response not started in time becomes a 503 (a
+        streaming body may then take longer), a body over the limit a 413 (sent on `send`,
+        past the validators). Answers made here without the app (a 304, OPTIONS) start
+        no timer: in-process, the timer was a tenth of a 304's time."""
         try:
             if self.seconds <= 0:
-                await self._answer(scope, receive, send, request, started, None)
+                await self.app(scope, receive, answer)
                 return
-            async with asyncio.timeout(self.seconds) as deadline:
-                await self._answer(scope, receive, send, request, started, deadline)
+            async with asyncio.timeout(self.seconds) as deadline[0]:
+                await self.app(scope, receive, answer)
         except BodyTooLarge:
             if not started[0]:
                 await _too_large(scope, receive, send, limit)
@@ -177,67 +256,6 @@ class Edge:
                 "narrow the filters or page with a smaller limit.",
                 headers={"Retry-After": "5"},
             )  # fmt: skip
-
-    async def _answer(
-        self,
-        scope: Scope,
-        receive: Receive,
-        send: Send,
-        request: dict[bytes, bytes],
-        started: list[bool],
-        deadline: asyncio.Timeout | None,
-    ) -> None:
-        """OPTIONS, the cache validators and 304s, HEAD as GET, then the app."""
-        method = scope["method"]
-        if method == "OPTIONS" and allowed_methods(self.api, scope):
-            await send({"type": "http.response.start", "status": 204,
-                        "headers": [(b"allow", allow_header(self.api, scope))]})  # fmt: skip
-            await send({"type": "http.response.body", "body": b""})
-            return
-        head = method == "HEAD"
-        sent_body = False
-
-        async def shaped(message: Message) -> None:
-            """Below the validators: the started flag, the Allow of a 405, HEAD's body."""
-            nonlocal sent_body
-            if message["type"] == "http.response.start":
-                started[0] = True
-                if deadline is not None:
-                    deadline.reschedule(None)  # streaming may take as long as it needs
-                if message["status"] == 405:
-                    allow = [(b"allow", allow_header(self.api, scope))]
-                    headers = replace_headers(list(message.get("headers", ())), allow)
-                    message = {**message, "headers": headers}
-            elif head:
-                if sent_body:
-                    return
-                sent_body = True
-                message = {**message, "body": b"", "more_body": False}
-            await send(message)
-
-        if head:
-            scope["method"] = "GET"
-        path = scope["path"]
-        if not path.startswith("/v1"):
-            await self.app(scope, receive, shaped)
-            return
-        if method not in READS:
-            try:
-                await self.app(scope, receive, shaped)
-            finally:
-                self.versions.invalidate()  # this process wrote: the next read re-reads
-            return
-        current = await self.versions.get(scope["app"].state.engine)
-        if current is None:
-            await self.app(scope, receive, shaped)
-            return
-        scope["state"]["data_version"] = current[0]  # request.state.data_version
-        own = validators(scope, request.get(b"accept"), current, self.max_age)
-        if_none_match = request.get(b"if-none-match")
-        if if_none_match is not None and own.matches(if_none_match):
-            await not_modified(shaped, own.headers)
-            return
-        await self.app(scope, receive, own.sender(shaped, if_none_match))
 
 
 def _counting(receive: Receive, limit: int) -> Receive:
