@@ -2,8 +2,11 @@
 
 from collections.abc import Callable
 
+import pytest
 from fastapi.testclient import TestClient
+from sqlalchemy.exc import DBAPIError
 
+from app import db
 from app.config import Settings
 from app.main import create_app
 
@@ -32,3 +35,29 @@ def test_not_ready_when_the_database_is_unreachable() -> None:
 
 def test_ready_on_each_backend(empty_url: str, client_for: Callable[[str], TestClient]) -> None:
     assert client_for(empty_url).get("/readyz").status_code == 200
+
+
+@pytest.mark.parametrize("idle", [False, True])
+def test_a_dead_pooled_connection_is_replaced_once_it_sat_idle(
+    shared_url: str, monkeypatch: pytest.MonkeyPatch, idle: bool
+) -> None:
+    """PostgreSQL: a pooled connection the server killed (as a restart does) is tested
+    before use when it has sat idle, and replaced; a busy one is used untested."""
+    if shared_url.startswith("sqlite"):
+        pytest.skip("a server-side connection to kill is PostgreSQL's")
+    monkeypatch.setattr(db, "IDLE_PING_SECONDS", 0.0 if idle else 3600.0)
+    engine, killer = db.make_engine(shared_url), db.make_engine(shared_url)
+    try:
+        with engine.connect() as connection:
+            pid = connection.exec_driver_sql("SELECT pg_backend_pid()").scalar()
+        with killer.connect() as other:
+            other.exec_driver_sql(f"SELECT pg_terminate_backend({pid})")
+        with engine.connect() as connection:
+            if not idle:
+                with pytest.raises(DBAPIError):
+                    connection.exec_driver_sql("SELECT 1")
+                return
+            assert connection.exec_driver_sql("SELECT pg_backend_pid()").scalar() != pid
+    finally:
+        engine.dispose()
+        killer.dispose()
