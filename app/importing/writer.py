@@ -134,7 +134,8 @@ def write_chunks(
     if problems:
         raise LoadError(problems)
     for resource in resources:
-        if changed[resource.name] and not _links_inline(resource.name):
+        deferred = (resource.links or resource.write_children) and not _links_inline(resource.name)
+        if changed[resource.name] and deferred:
             for chunk in chunks(resource.name):
                 _write_links(session, resource, chunk, changed[resource.name],
                              updated[resource.name])  # fmt: skip
@@ -158,8 +159,6 @@ def _links_inline(name: str) -> bool:
     at treaties, people and sources). Otherwise (countries cite sources, written after
     them) they wait for a second pass over the bundle."""
     resource = BY_NAME[name]
-    if not (resource.links or resource.write_children):
-        return False
     targets = set(targets_of(resource.record))
     targets |= {res.name for res in RESOURCES if res.cited_as in targets}
     position = [res.name for res in RESOURCES].index
