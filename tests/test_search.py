@@ -1,7 +1,11 @@
 """Full-text search on FTS5 and PostgreSQL: the language, filters, safety and agreement."""
 
+import asyncio
+import time
 from collections.abc import Iterator
+from typing import Any
 
+import httpx
 import pytest
 from conftest import SEED, SqliteBackend, postgres_or_skip
 from fastapi.testclient import TestClient
@@ -10,11 +14,14 @@ from hypothesis import strategies as st
 from sqlalchemy import text
 from sqlmodel import Session
 
+from app.config import Settings
 from app.db import make_engine
 from app.importing.loader import Batch, Item
 from app.importing.records import StatementRecord
 from app.importing.writer import load_paths, write_batch
+from app.main import create_app
 from app.migrate import upgrade
+from app.search import service as search_service
 from app.search.service import SearchFilters, search
 
 
@@ -265,3 +272,35 @@ def test_backends_agree(both: dict[str, str], q: str) -> None:
     assert set(lite) == set(pg)
     top = min(3, len(lite))
     assert set(lite[:top]) & set(pg[:top]), (q, lite[:top], pg[:top])
+
+
+def test_identical_searches_sent_together_are_ranked_once(
+    shared_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A cold search that many clients send at once is ranked once, and all get its page;
+    a search that fails fails for each of them and is not kept."""
+    ranked: list[str] = []
+    real = search_service.search
+
+    def slow_search(session: Session, q: str, *args: Any, **kw: Any) -> Any:
+        ranked.append(q)
+        time.sleep(0.2)  # long enough for every request to arrive while it runs
+        return real(session, q, *args, **kw)
+
+    monkeypatch.setattr(search_service, "search", slow_search)
+    app = create_app(Settings(database_url=shared_url, rate_limit_enabled=False))
+
+    async def together(path: str, times: int) -> list[httpx.Response]:
+        async with app.router.lifespan_context(app):
+            transport = httpx.ASGITransport(app=app)
+            async with httpx.AsyncClient(transport=transport, base_url="http://t") as client:
+                return await asyncio.gather(*(client.get(path) for _ in range(times)))
+
+    answers = asyncio.run(together("/v1/search?q=dust", 8))
+    assert ranked == ["dust"]
+    assert {a.status_code for a in answers} == {200}
+    assert len({a.content for a in answers}) == 1
+    assert answers[0].json()["items"][0]["key"] == "lavrov-2020-11-12-wait-until-the-dust-settles"
+    bad = asyncio.run(together("/v1/search?q=dust&cursor=nonsense", 4))
+    assert {a.status_code for a in bad} == {422}
+    assert ranked == ["dust", "dust"]  # one ranking for the four, and the error not kept

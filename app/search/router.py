@@ -1,5 +1,6 @@
 """GET /v1/search: one ranked list across statements, articles, treaties, people, events."""
 
+from collections.abc import Awaitable
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Query, Request, Response
@@ -7,7 +8,7 @@ from pydantic import BaseModel, Field
 from sqlmodel import Session
 
 from app.dates import Day
-from app.db import SessionDep, off_loop
+from app.db import off_loop
 from app.errors import InvalidParameter
 from app.filters import values
 from app.json import JSONBytes, dumps
@@ -55,7 +56,6 @@ def _url(urls: Urls, kind: str, key: str) -> str:
 @router.get("/search", operation_id="search-run", response_model=SearchPage)
 async def run_search(
     request: Request,
-    session: SessionDep,
     urls: UrlsDep,
     page: PageDep,
     q: Annotated[str, Query(description=HELP, examples=['"warhead freeze"'])],
@@ -80,14 +80,16 @@ async def run_search(
     # Ranking every match is the cost of a search, and a frontend sends the same few
     # searches over and over (each keystroke of everyone typing "verif..."): a page is kept
     # per data version, so it is ranked once until the data changes.
+    # Identical searches arriving together are ranked once (`VersionMemo.computed`).
     version = getattr(request.state, "data_version", None)
+
+    def rank() -> Awaitable[tuple[bytes, str | None]]:
+        return off_loop(request, _page, request, urls, q, filters, page)
+
+    if version is None:
+        return kept_response(await rank())
     key = page_key(version, str(request.url), urls)
-    kept = request.app.state.memo.get(key) if version is not None else None
-    if kept is None:
-        kept = await off_loop(request, _page, request, session, urls, q, filters, page)
-        if version is not None:
-            request.app.state.memo.put(key, kept)
-    return kept_response(kept)
+    return kept_response(await request.app.state.memo.computed(key, rank))
 
 
 def page_key(version: int | None, url: str, urls: Urls) -> tuple[Any, ...]:
@@ -103,15 +105,17 @@ def kept_response(kept: tuple[bytes, str | None]) -> Response:
 
 def _page(
     request: Request,
-    session: Session,
     urls: Urls,
     q: str,
     filters: service.SearchFilters,
     page: PageParams,
 ) -> tuple[bytes, str | None]:
-    hits, total, cursor = service.search(
-        session, q, filters, limit=page.limit, cursor=page.cursor, counts=counted_by(request)
-    )
+    """One ranked page, in a session of its own: requests that share the ranking may
+    finish (and close theirs) before it does."""
+    with Session(request.app.state.engine) as session:
+        hits, total, cursor = service.search(
+            session, q, filters, limit=page.limit, cursor=page.cursor, counts=counted_by(request)
+        )
     next_url = str(request.url.include_query_params(cursor=cursor)) if cursor else None
     items = [{**vars(hit), "url": _url(urls, hit.type, hit.key)} for hit in hits]
     return dumps({"items": items, "total": total, "next": next_url}), next_url
