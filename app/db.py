@@ -185,11 +185,10 @@ def _as_sqlalchemy_errors(
 
 
 @functools.lru_cache(maxsize=64)
-def _insert_sql(dialect: Dialect, table: str, columns: tuple[str, ...]) -> str:
+def _into(dialect: Dialect, table: str, columns: tuple[str, ...]) -> str:
+    """'table (col, ...)', quoted as the dialect quotes: INSERT's and COPY's target."""
     quote = dialect.identifier_preparer.quote
-    mark = "?" if dialect.paramstyle == "qmark" else "%s"
-    names, marks = ", ".join(map(quote, columns)), ", ".join([mark] * len(columns))
-    return f"INSERT INTO {quote(table)} ({names}) VALUES ({marks})"
+    return f"{quote(table)} ({', '.join(map(quote, columns))})"
 
 
 def insert_many(
@@ -210,7 +209,7 @@ def insert_many(
     if dialect.name == "postgresql" and not (
         connection._has_events or connection.engine._has_events
     ):
-        sql = _copy_sql(dialect, table.name, names)
+        sql = f"COPY {_into(dialect, table.name, names)} FROM STDIN"
         cursor = connection.connection.cursor()
         try:
             with _as_sqlalchemy_errors(connection, sql, None, cursor), cursor.copy(sql) as copy:
@@ -219,13 +218,9 @@ def insert_many(
         finally:
             cursor.close()
         return
-    connection.exec_driver_sql(_insert_sql(dialect, table.name, names), list(rows))
-
-
-@functools.lru_cache(maxsize=64)
-def _copy_sql(dialect: Dialect, table: str, columns: tuple[str, ...]) -> str:
-    quote = dialect.identifier_preparer.quote
-    return f"COPY {quote(table)} ({', '.join(map(quote, columns))}) FROM STDIN"
+    marks = ", ".join(["?" if dialect.paramstyle == "qmark" else "%s"] * len(names))
+    sql = f"INSERT INTO {_into(dialect, table.name, names)} VALUES ({marks})"
+    connection.exec_driver_sql(sql, list(rows))
 
 
 def bound(session: Session, column: Column[Any], value: Any) -> Any:

@@ -1,9 +1,9 @@
 """Build the search documents from the records; the one write path every change goes through.
 
 The loader calls `reindex` with the keys it changed. PostgreSQL's generated tsvector
-follows the search_document rows by itself; on SQLite, `reindex` (the only writer of
-search_document) feeds the FTS5 index one INSERT ... SELECT per chunk, about 4x faster than
-the per-row triggers it replaces (migration 9b3e7d41a0c5).
+follows the search_document rows by itself; on SQLite, `write` (the only writer of
+search_document, behind `reindex` and the loader) feeds the FTS5 index one INSERT ... SELECT
+per chunk, about 4x faster than the per-row triggers it replaces (migration 9b3e7d41a0c5).
 """
 
 from collections.abc import Callable, Iterable, Sequence
