@@ -7,7 +7,8 @@ CORS, security headers, ETag/304 all apply as to any request), and answers a GET
 answer exactly: a statement by id, a treaty detail or a search page already built for
 this data version, and a JSON page of statements filtered by treaty, speaker, country,
 article or date (it calls the route's own parameter functions and endpoint with what it
-parsed).
+parsed). Statements and pages of them are kept per data version and URL (app.state.memo):
+asked again, they are sent without a database read.
 Anything else -- another parameter, a value it would have to refuse, an unknown id, an
 alias to redirect -- goes on to the framework, which keeps the one implementation of
 every rule and error. Each answer here is the framework route's, byte for byte
@@ -30,13 +31,13 @@ from app.dates import Day
 from app.db import inline_on_sqlite, off_loop
 from app.errors import InvalidParameter
 from app.openapi import MAX_PATH_PARAM, MAX_QUERY_VALUE, MAX_REPEATS
-from app.pagination import page_params
+from app.pagination import MEDIA_TYPES, PageParams, Sort, page_params
 from app.search import router as search
 from app.statements import router as statements
 from app.statements import service
-from app.statements.read import statement_json
+from app.statements.read import kept_statement, statement_json
 from app.treaties import router as treaties
-from app.urls import urls_for
+from app.urls import Urls, urls_for
 
 Handler = Callable[[Scope, str], Awaitable[bytes | Response | None]]
 DAY: TypeAdapter[Any] = TypeAdapter(Day)
@@ -51,6 +52,9 @@ async def _statement(scope: Scope, statement_id: str) -> bytes | None:
         return None
     app = scope["app"]
     urls, memo = urls_for(Request(scope)), (app.state.memo, scope["state"]["data_version"])
+    kept = kept_statement(statement_id, urls, memo)  # no thread, no connection
+    if kept is not None:
+        return kept
     return await inline_on_sqlite(
         app.state.engine, statement_json, app.state.engine, statement_id, urls, memo
     )
@@ -65,10 +69,19 @@ async def _treaty(scope: Scope, slug: str) -> bytes | None:
     return found
 
 
+def _wants_json(request: Request) -> bool:
+    """Whether the Accept header leaves the format at JSON, the only one pages are kept
+    in (a kept URL asked for as CSV goes to the route)."""
+    accept = request.headers.get("accept", "")
+    return not any(media in accept for media in MEDIA_TYPES)
+
+
 async def _search(scope: Scope, _: str) -> Response | None:
     """Only a page already ranked (by the framework route) for this version and URL: the
     route checked its parameters when it kept it."""
     request = Request(scope)
+    if not _wants_json(request):
+        return None
     key = search.page_key(scope["state"]["data_version"], str(request.url), urls_for(request))
     kept = scope["app"].state.memo.get(key)
     return search.kept_response(kept) if kept is not None else None
@@ -95,10 +108,20 @@ def _arguments(query: bytes) -> dict[str, list[str]] | None:
 
 
 async def _statement_list(scope: Scope, _: str) -> Response | None:
+    """A JSON page of statements, kept per data version and URL: the same page asked
+    again (a frontend's list view, every visitor's first page) is not read again, and
+    identical requests arriving together read it once (`VersionMemo.computed`)."""
+    request = Request(scope)
+    if not _wants_json(request):
+        return None
+    urls, memo = urls_for(request), scope["app"].state.memo
+    key = ("statements", scope["state"]["data_version"], str(request.url), urls.base)
+    kept = memo.get(key)  # kept only after the checks below passed for this very URL
+    if kept is not None:
+        return _list_response(kept)
     given = _arguments(scope["query_string"])
     if given is None:
         return None
-    request = Request(scope)
     one = {k: v[0] for k, v in given.items() if k not in LIST_PARAMETERS}
     try:
         filters = await statements.statement_filters(
@@ -114,16 +137,37 @@ async def _statement_list(scope: Scope, _: str) -> Response | None:
         return None
     if page.format != "json":
         return None  # Accept asked for CSV or NDJSON: streams stay with the route
+
+    def read() -> Awaitable[tuple[bytes, str | None]]:
+        return off_loop(request, _list_page, request, urls, filters, page, sort)
+
+    try:
+        return _list_response(await memo.computed(key, read))
+    except InvalidParameter:  # a cursor the route refuses, in its own words
+        return None
+
+
+def _list_page(
+    request: Request,
+    urls: Urls,
+    filters: service.StatementFilters,
+    page: PageParams,
+    sort: Sort,
+) -> tuple[bytes, str | None]:
+    """The route's page, as its body and Link header, in a session of its own (requests
+    that share the read may finish before it does)."""
     response = Response()  # for the headers the endpoint sets (Link), as FastAPI makes it
     del response.headers["content-length"]
-    with Session(scope["app"].state.engine) as session:
-        try:
-            return await off_loop(
-                request, statements.statement_list, request, response, session,
-                urls_for(request), filters, page, sort, (),
-            )  # fmt: skip
-        except InvalidParameter:  # a cursor the route refuses, in its own words
-            return None
+    with Session(request.app.state.engine) as session:
+        answer = statements.statement_list(
+            request, response, session, urls, filters, page, sort, ()
+        )
+    return bytes(answer.body), answer.headers.get("link")
+
+
+def _list_response(kept: tuple[bytes, str | None]) -> Response:
+    body, link = kept
+    return Response(body, media_type="application/json", headers={"Link": link} if link else None)
 
 
 ROUTES: list[tuple[re.Pattern[str], APIRoute, Handler]] = [

@@ -214,29 +214,37 @@ class VersionMemo:
     """Values computed from the data, keyed with the data version; one memo per app.
 
     Totals per (version, endpoint, filters): paging through a result, or asking for the
-    same list again, does not recount it. A write moves the version, so nothing kept here
-    is ever stale; old entries just age out.
+    same list again, does not recount it; response bodies (a statement, a page of a list or
+    a search) are not rebuilt. A write moves the version, so nothing kept here is ever
+    stale; old entries just age out, least recently used first, past `kept` entries or
+    `max_bytes` of bodies.
     """
 
-    KEPT = 4096
-
-    def __init__(self) -> None:
-        self._totals: OrderedDict[Hashable, Any] = OrderedDict()
+    def __init__(self, kept: int = 16_384, max_bytes: int = 64 << 20) -> None:
+        self.kept, self.max_bytes = kept, max_bytes
+        self._totals: OrderedDict[Hashable, tuple[Any, int]] = OrderedDict()
+        self._bytes = 0
         self._lock = threading.Lock()
         self._running: dict[Hashable, asyncio.Future[Any]] = {}  # event loop only
 
     def get(self, key: Hashable) -> Any:
         with self._lock:
             found = self._totals.get(key)
-            if found is not None:
-                self._totals.move_to_end(key)
-            return found
+            if found is None:
+                return None
+            self._totals.move_to_end(key)
+            return found[0]
 
     def put(self, key: Hashable, value: Any) -> None:
+        size = _body_size(value)
+        if size > self.max_bytes // 8:
+            return  # a huge page would push out everything else: build it each time
         with self._lock:
-            self._totals[key] = value
-            if len(self._totals) > self.KEPT:
-                self._totals.popitem(last=False)
+            old = self._totals.pop(key, None)
+            self._bytes += size - (old[1] if old else 0)
+            self._totals[key] = (value, size)
+            while len(self._totals) > self.kept or self._bytes > self.max_bytes:
+                self._bytes -= self._totals.popitem(last=False)[1][1]
 
     async def computed(self, key: Hashable, compute: Callable[[], Awaitable[T]]) -> T:
         """The value kept under `key`, or else one computation of it, shared by every
@@ -261,6 +269,15 @@ class VersionMemo:
 
             running.add_done_callback(finished)
         return await asyncio.shield(running)  # type: ignore[no-any-return]
+
+
+def _body_size(value: Any) -> int:
+    """The bytes a kept value holds: a body, or a (body, next URL) pair; else ~0."""
+    if isinstance(value, bytes):
+        return len(value)
+    if isinstance(value, tuple) and value and isinstance(value[0], bytes):
+        return len(value[0])
+    return 0
 
 
 NOT_FILTERS = {"cursor", "limit", "sort", "fields", "expand", "format"}

@@ -128,6 +128,39 @@ def test_a_write_shows_through_the_lane_at_once(
     assert after.json()["note"] == "Checked against the transcript."
     assert after.headers["etag"] != before.headers["etag"]
     assert lane_calls == [statement_id, statement_id]
+    # the page kept before the write is not served after it
+    listed = client.get("/v1/statements", params={"limit": 1}).json()["items"][0]
+    assert listed["id"] == statement_id
+    assert listed["note"] == "Checked against the transcript."
+
+
+def test_a_statement_or_page_asked_again_is_not_read_again(
+    shared_url: str,
+    client_for: Callable[..., TestClient],
+    lane_calls: list[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    pages: list[str] = []
+    real = fastlane._list_page
+
+    def counted(request, *args):  # type: ignore[no-untyped-def]
+        pages.append(str(request.url))
+        return real(request, *args)
+
+    monkeypatch.setattr(fastlane, "_list_page", counted)
+    fast, slow = client_for(shared_url), client_for(shared_url, fast_lane=False)
+    url = "/v1/statements?treaty=new-start&limit=2"
+    first = fast.get(url)
+    _same(fast.get(url), first)
+    _same(first, slow.get(url))
+    following = first.json()["next"]
+    fast.get(following)  # another URL, another read
+    assert pages == ["http://testserver" + url, following]
+    statement_id = first.json()["items"][0]["id"]
+    _same(fast.get(f"/v1/statements/{statement_id}"), fast.get(f"/v1/statements/{statement_id}"))
+    assert lane_calls == [statement_id]
+    # a kept URL asked for as CSV is still the route's CSV
+    assert fast.get(url, headers={"Accept": "text/csv"}).text.startswith("created_at")
 
 
 LISTS = [
@@ -175,9 +208,9 @@ def test_the_lane_answers_plain_lists_and_only_those(
     real = fastlane.page_params
     monkeypatch.setattr(fastlane, "page_params", lambda *a, **k: calls.append(1) or real(*a, **k))
     client.get("/v1/statements?treaty=new-start&limit=5")
-    client.get("/v1/statements", headers={"Accept": "text/csv"})  # parsed, then left
+    client.get("/v1/statements", headers={"Accept": "text/csv"})  # left: CSV is the route's
     client.get("/v1/statements?q=extension")  # not parsed at all
-    assert len(calls) == 2
+    assert len(calls) == 1
     assert client.get("/v1/statements", headers={"Accept": "text/csv"}).text.startswith(
         "created_at"
     )

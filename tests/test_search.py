@@ -21,6 +21,7 @@ from app.importing.records import StatementRecord
 from app.importing.writer import load_paths, write_batch
 from app.main import create_app
 from app.migrate import upgrade
+from app.pagination import VersionMemo
 from app.search import service as search_service
 from app.search.service import SearchFilters, search
 
@@ -304,3 +305,17 @@ def test_identical_searches_sent_together_are_ranked_once(
     bad = asyncio.run(together("/v1/search?q=dust&cursor=nonsense", 4))
     assert {a.status_code for a in bad} == {422}
     assert ranked == ["dust", "dust"]  # one ranking for the four, and the error not kept
+
+
+def test_the_memo_forgets_the_least_recently_used_past_its_byte_budget() -> None:
+    memo = VersionMemo(kept=100, max_bytes=1000)
+    for n in range(8):  # 960 bytes of bodies, pages being (body, next URL) pairs
+        memo.put(n, b"x" * 120 if n % 2 else (b"y" * 120, "next"))
+    memo.get(0)  # 0 is now the most recently used
+    memo.put(8, b"z" * 120)  # 1,080 bytes: the least recently used, 1, goes
+    assert memo.get(1) is None
+    assert memo.get(0) == (b"y" * 120, "next")
+    assert all(memo.get(n) is not None for n in range(2, 9))
+    memo.put("huge", b"h" * 200)  # over an eighth of the budget: never kept
+    assert memo.get("huge") is None
+    assert memo.get(2) is not None
