@@ -62,12 +62,18 @@ class VersionCache:
 
 
 def _etag(scope: Scope, accept: bytes | None, version: int) -> bytes:
-    query = scope["query_string"].decode("latin-1")
-    accepted = accept.decode("latin-1") if accept else ""
     # The representation Accept picks, not its spelling: `*/*` and no Accept are both JSON.
-    media = next((fmt for media, fmt in MEDIA_TYPES.items() if media in accepted), "json")
-    key = f"{version}|{today()}|{scope['path']}?{query}|{media}"
+    media = next((fmt for media, fmt in MEDIA_BYTES if accept and media in accept), "json")
+    return _tag(version, today(), scope["path"], scope["query_string"], media)
+
+
+@lru_cache(maxsize=4096)  # the same URL is revalidated over and over: hash it once a version
+def _tag(version: int, day: dt.date, path: str, query: bytes, media: str) -> bytes:
+    key = f"{version}|{day}|{path}?{query.decode('latin-1')}|{media}"
     return b'"' + hashlib.sha256(key.encode()).hexdigest()[:32].encode() + b'"'
+
+
+MEDIA_BYTES = [(media.encode(), fmt) for media, fmt in MEDIA_TYPES.items()]
 
 
 @lru_cache(maxsize=16)

@@ -9,6 +9,7 @@ import calendar
 import datetime as dt
 import functools
 import re
+import time
 from enum import StrEnum
 from typing import Annotated, Any
 
@@ -84,7 +85,16 @@ def certainly_by(value: str | None, day: dt.date) -> bool:
 
 
 def today() -> dt.date:
-    return dt.datetime.now(dt.UTC).date()
+    """Today in UTC (read on every request: the day number, then its date once)."""
+    return _day(int(time.time() // 86_400))
+
+
+@functools.lru_cache(maxsize=2)
+def _day(number: int) -> dt.date:
+    return EPOCH + dt.timedelta(days=number)
+
+
+EPOCH = dt.date(1970, 1, 1)
 
 
 def _iso_day(value: Any) -> Any:

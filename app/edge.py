@@ -21,7 +21,7 @@ layer, a 304 answered in-process went from 227 to 133 us (same minutes, same mac
 """
 
 import asyncio
-import secrets
+import random
 import time
 from typing import Any
 
@@ -81,7 +81,9 @@ class Edge:
         started = time.perf_counter()
         request = dict(reversed(scope["headers"]))  # the first of a repeated header wins
         given = request.get(b"x-request-id", b"").decode("latin-1")
-        request_id = given if REQUEST_ID.match(given) else secrets.token_hex(16)
+        # 128 random bits; an id names a request, it guards nothing (os.urandom's syscall was
+        # 8 % of a 304's time)
+        request_id = given if REQUEST_ID.match(given) else f"{random.getrandbits(128):032x}"
         scope.setdefault("state", {})["request_id"] = request_id
         method, path = scope["method"], scope["path"]
         origin = request.get(b"origin")

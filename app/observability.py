@@ -6,6 +6,7 @@ matched to the server's record. Metrics: requests and latency per route template
 per URL, so cardinality stays bounded), in-flight requests, and database pool use.
 """
 
+import asyncio
 import logging
 import re
 import sys
@@ -61,13 +62,47 @@ class JsonFormatter(logging.Formatter):
 class JsonLines(logging.StreamHandler):  # type: ignore[type-arg]
     """JSON lines on a stream. The access line, one per request, is written straight
     (`write`) when this handler is the only one it would reach: the same line as through
-    `logging`, without a LogRecord (half the cost of a request's logging)."""
+    `logging`, without a LogRecord (half the cost of a request's logging).
+
+    On the event loop, access lines are gathered and written together a few milliseconds
+    later (`DELAY`), not one write per request: a 304's own write to a pipe was 7 % of its
+    time. Any other record, a flush or the handler's close writes what is gathered
+    first, so lines keep their order and none is lost at shutdown."""
+
+    DELAY = 0.005  # seconds
+    MOST = 256  # lines gathered before they are written regardless
+
+    def __init__(self, stream: Any = None) -> None:
+        super().__init__(stream)
+        self._gathered: list[str] = []
 
     def write(self, entry: dict[str, Any]) -> None:
         line = orjson.dumps(entry, default=str).decode() + self.terminator
         with self.lock:  # type: ignore[union-attr]
-            self.stream.write(line)
-            self.flush()
+            self._gathered.append(line)
+            if len(self._gathered) >= self.MOST:
+                self.flush()
+            elif len(self._gathered) == 1:
+                try:
+                    asyncio.get_running_loop().call_later(self.DELAY, self.flush)
+                except RuntimeError:  # no loop here: write it now
+                    self.flush()
+
+    def _drain(self) -> None:
+        if self._gathered:
+            lines, self._gathered = "".join(self._gathered), []
+            self.stream.write(lines)
+
+    def emit(self, record: logging.LogRecord) -> None:
+        with self.lock:  # type: ignore[union-attr]
+            self._drain()
+        super().emit(record)
+
+    def flush(self) -> None:
+        with self.lock:  # type: ignore[union-attr]
+            if self.stream is not None:
+                self._drain()
+        super().flush()
 
 
 def configure_logging(level: str) -> None:

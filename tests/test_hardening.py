@@ -2,6 +2,8 @@
 metrics, and rate limits (in-process and shared through Redis)."""
 
 import asyncio
+import io
+import json
 import logging
 import uuid
 from collections.abc import Callable, Iterator
@@ -15,6 +17,7 @@ from app.config import Settings
 from app.curation.tokens import Role, create_token
 from app.db import make_engine
 from app.main import create_app
+from app.observability import JsonFormatter, JsonLines
 
 REDIS_URL = "redis://127.0.0.1:6379/15"
 
@@ -213,3 +216,29 @@ def test_an_unreachable_redis_does_not_take_the_api_down(shared_url: str) -> Non
     )
     codes = [client.get("/v1/treaties").status_code for _ in range(3)]
     assert codes == [200, 200, 429]  # counted in-process meanwhile
+
+
+def test_access_lines_are_gathered_then_written_in_order() -> None:
+    stream = io.StringIO()
+    handler = JsonLines(stream)
+    handler.setFormatter(JsonFormatter())
+    other = logging.LogRecord("treatykb.ratelimit", logging.WARNING, "", 0, "redis lost", (), None)
+
+    async def serve() -> list[str]:
+        handler.write({"n": 1})
+        handler.write({"n": 2})
+        seen = [stream.getvalue()]  # gathered, not yet written
+        handler.handle(other)  # another record writes what is gathered first
+        handler.write({"n": 3})
+        seen.append(stream.getvalue())
+        await asyncio.sleep(JsonLines.DELAY * 4)
+        seen.append(stream.getvalue())
+        return seen
+
+    before, after_record, later = asyncio.run(serve())
+    assert before == ""
+    lines = [json.loads(line) for line in later.splitlines()]
+    assert [line.get("n", line.get("message")) for line in lines] == [1, 2, "redis lost", 3]
+    assert after_record.count("\n") == 3  # line 3 waited for the delay
+    handler.write({"n": 4})  # no event loop: written at once
+    assert json.loads(stream.getvalue().splitlines()[-1]) == {"n": 4}
