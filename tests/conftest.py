@@ -137,8 +137,8 @@ def shared_url(databases: Databases) -> str:
 
 def make_client(url: str, **settings: Any) -> TestClient:
     # Hundreds of tests share one client address; the rate-limit tests turn limits on.
-    settings = {"rate_limit_enabled": False, **settings}
-    return TestClient(create_app(Settings(database_url=url, public_url="http://test", **settings)))
+    settings = {"rate_limit_enabled": False, "public_url": "http://test", **settings}
+    return TestClient(create_app(Settings(database_url=url, **settings)))
 
 
 @pytest.fixture(scope="session")

@@ -257,3 +257,16 @@ def test_a_kept_search_page_is_served_as_kept(
     _same(first, slow.get(url))
     if first.json().get("next"):
         _same(fast.get(first.json()["next"]), slow.get(first.json()["next"]))
+
+
+def test_links_follow_the_host_each_request_names(
+    shared_url: str, client_for: Callable[..., TestClient]
+) -> None:
+    """Without a public URL, links are built per Host: a base URL kept for one host must
+    not leak to another."""
+    client = client_for(shared_url, public_url=None)
+    for host in ("api.example.org", "mirror.example.net:8080", "api.example.org"):
+        item = client.get("/v1/statements?limit=1", headers={"Host": host}).json()["items"][0]
+        assert item["url"] == f"http://{host}/v1/statements/{item['id']}"
+        one = client.get(item["url"].removeprefix(f"http://{host}"), headers={"Host": host})
+        assert one.json()["speaker"]["url"].startswith(f"http://{host}/v1/people/")
