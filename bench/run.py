@@ -9,6 +9,7 @@ Results print as a table and land in bench/results/.
 """
 
 import argparse
+import datetime as dt
 import itertools
 import json
 import os
@@ -48,12 +49,33 @@ def sql(name: str, **params: str) -> str:
     return str(httpx.QueryParams({"sql": SQL[name], "_shape": "objects", **params}))
 
 
-def search_words() -> Path:
+def search_words(_: int) -> Path:
     """2,000 words that occur in the synthetic text, commonest first (search_varied)."""
     words = WORK / "words.txt"
     vocabulary, _ = _vocabulary(random.Random(2020))  # the generator's own vocabulary
     words.write_text("\n".join(vocabulary[:2000]) + "\n")
     return words
+
+
+def statement_ids(statements: int) -> Path:
+    """100,000 statement ids (or every one, in a smaller run), shuffled (by_id_varied):
+    more than the service keeps per data version, so most requests read the database."""
+    ids = WORK / f"ids-{statements}.txt"
+    chosen = random.Random(2020).sample(range(statements), min(statements, 100_000))
+    ids.write_text("".join(f"gen-{i:07d}\n" for i in chosen))
+    return ids
+
+
+def days(_: int) -> Path:
+    """2,000 days over the synthetic data's 36 years (list_varied's `until`)."""
+    rng, first = random.Random(2020), dt.date(1990, 1, 1)
+    chosen = [first + dt.timedelta(days=rng.randrange(36 * 365)) for _ in range(2000)]
+    (WORK / "days.txt").write_text("".join(f"{day.isoformat()}\n" for day in chosen))
+    return WORK / "days.txt"
+
+
+# What each varied workload draws its %s from; its %d is a page size of 40 to 50.
+WORDS = {"by_id_varied": statement_ids, "list_varied": days, "search_varied": search_words}
 
 
 def load(url: str, statements: int) -> dict[str, float]:
@@ -153,15 +175,21 @@ def serve(command: list[str], port: int, env: dict[str, str]) -> subprocess.Pope
 
 
 def wrk(
-    url: str, duration: int, connections: int, headers: list[str] = (), template: str = ""
+    url: str,
+    duration: int,
+    connections: int,
+    headers: list[str] = (),
+    template: str = "",
+    words: Path | None = None,
 ) -> dict[str, float]:
-    """wrk on CPU 1; with `template`, each request a random search word (search_varied)."""
+    """wrk on CPU 1; with `template`, each request fills it with a random line of `words`
+    and a page size (the varied workloads)."""
     extra = [arg for h in headers for arg in ("-H", h)]
     if template:
         script = WORK / "varied.lua"
         script.write_text(LUA)
         extra += ["-s", str(script)]
-        os.environ["BENCH_WORDS"], os.environ["BENCH_TEMPLATE"] = str(search_words()), template
+        os.environ["BENCH_WORDS"], os.environ["BENCH_TEMPLATE"] = str(words), template
     # A request slower than wrk's default 2 s would be dropped, not counted: wait for it.
     base = ["taskset", "-c", "1", "wrk", "-t1", f"-c{connections}", "--latency",
             "--timeout", "60s", *extra]  # fmt: skip
@@ -255,6 +283,12 @@ def workloads(db: Path, statements: int) -> dict[str, dict[str, str]]:
             "datasette": f"/{db.stem}/statement/{middle}.json",
             "ceiling": f"/sql/by_id?id={middle}",
         },
+        # A different statement each request, from more than are kept per data version.
+        "by_id_varied": {
+            "ours": "/v1/statements/%s",
+            "datasette": f"/{db.stem}/statement/%s.json",
+            "ceiling": "/sql/by_id?id=%s",
+        },
         "treaty_detail": {
             "ours": "/v1/treaties/new-start",
             "datasette": f"/{db.stem}/treaty/new-start.json",
@@ -268,6 +302,13 @@ def workloads(db: Path, statements: int) -> dict[str, dict[str, str]]:
             "ours": f"/v1/statements?{filtered}&limit=50",
             "datasette": ds + sql("list_filtered", **RANGE),
             "ceiling": f"/sql/list_filtered?{filtered}",
+        },
+        # Newest first up to a different day each request (2,000 days x 11 page sizes): a
+        # timeline scrolled to a date; pages kept per data version rarely help here.
+        "list_varied": {
+            "ours": "/v1/statements?until=%s&limit=%d",
+            "datasette": ds + sql("list_varied").replace("%", "%%") + "&until=%s&n=%d",
+            "ceiling": "/sql/list_varied?until=%s&n=%d",
         },
         "search": {
             "ours": "/v1/search?q=verification&limit=50",
@@ -294,9 +335,10 @@ def workloads(db: Path, statements: int) -> dict[str, dict[str, str]]:
     }
 
 
-def measure(base: str, path: str, args: argparse.Namespace) -> dict[str, float]:
+def measure(base: str, workload: str, path: str, args: argparse.Namespace) -> dict[str, float]:
     if "%s" in path:
-        return wrk(base + "/", args.duration, args.connections, template=path)
+        words = WORDS[workload](args.statements)
+        return wrk(base + "/", args.duration, args.connections, template=path, words=words)
     return wrk(base + path, args.duration, args.connections)
 
 
@@ -326,7 +368,7 @@ def serve_ours(url: str, db: Path, args: argparse.Namespace) -> dict[str, dict[s
     server = start_ours(url)
     try:
         results = {
-            name: measure("http://127.0.0.1:8101", urls["ours"], args)
+            name: measure("http://127.0.0.1:8101", name, urls["ours"], args)
             for name, urls in workloads(db, args.statements).items()
         }
         return results | ours_extra(db, args)
@@ -376,7 +418,7 @@ def run_workloads(db: Path, args: argparse.Namespace) -> dict[str, dict[str, dic
         for workload, urls in workloads(db, args.statements).items():
             for name, path in urls.items():
                 base = f"http://127.0.0.1:{ports[name]}"
-                results[name][workload] = measure(base, path, args)
+                results[name][workload] = measure(base, workload, path, args)
         results["ours"] |= ours_extra(db, args)
         results["ceiling"]["hello"] = wrk("http://127.0.0.1:8103/", args.duration, args.connections)
     finally:

@@ -41,6 +41,7 @@ SQL = {
     "t.statement_id = s.id and t.treaty_slug = :treaty)" + NEWEST,
     "list_filtered": ROWS + f"where s.speaker_slug = :speaker and {SINCE} "
     "and s.said_on <= :until" + NEWEST,
+    "list_varied": ROWS + "where s.said_on <= :until order by s.said_on desc, s.id desc limit :n",
     "search": SEARCH,
     "search_varied": SEARCH,
     "deep_page": ROWS + "where (s.said_on, s.id) < (:said_on, :id)" + NEWEST,
