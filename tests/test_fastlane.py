@@ -204,8 +204,9 @@ def test_a_statement_list_is_the_framework_routes_answer(
 
 
 def test_the_lane_answers_plain_lists_and_only_those(
-    client: TestClient, monkeypatch: pytest.MonkeyPatch
+    shared_url: str, client_for: Callable[..., TestClient], monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    client = client_for(shared_url)  # its own memo: no page kept by another test
     calls: list[int] = []
     real = fastlane.page_params
     monkeypatch.setattr(fastlane, "page_params", lambda *a, **k: calls.append(1) or real(*a, **k))
@@ -219,10 +220,11 @@ def test_the_lane_answers_plain_lists_and_only_those(
 
 
 def test_a_failure_in_the_lane_is_the_routes_to_answer(
-    client: TestClient, monkeypatch: pytest.MonkeyPatch
+    shared_url: str, client_for: Callable[..., TestClient], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """The route's error handling (a lost database's 503, say) applies to what the lane
     takes on: the lane steps aside and the route runs, and answers, as it would have."""
+    client = client_for(shared_url)  # its own memo: the lane must read, and fail
 
     def broken(*_: object) -> bytes:
         raise RuntimeError("the lane's own read failed")

@@ -1,5 +1,7 @@
 """Statement pages through SQL compiled once per shape are the general path's pages."""
 
+from collections.abc import Callable
+
 import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import bindparam, column, event, func, select, table
@@ -40,15 +42,19 @@ def _pages(client: TestClient, params: dict[str, str]) -> list[dict[str, object]
     "params", FILTERS, ids=lambda p: "&".join(f"{k}={v}" for k, v in p.items())
 )
 def test_prepared_pages_equal_the_general_paths(
-    client: TestClient, params: dict[str, str], monkeypatch: pytest.MonkeyPatch
+    shared_url: str,
+    client_for: Callable[..., TestClient],
+    params: dict[str, str],
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     calls = []
     real = prepared.page_rows
     monkeypatch.setattr(prepared, "page_rows", lambda *a: calls.append(1) or real(*a))
-    fast = _pages(client, params)
+    fast = _pages(client_for(shared_url), params)  # each run its own memo of pages, totals
     assert len(calls) == len(fast)  # every page went the prepared way
     monkeypatch.setattr(prepared, "supports", lambda *_: False)
-    assert fast == _pages(client, params)
+    assert fast == _pages(client_for(shared_url), params)
+    assert len(calls) == len(fast)
 
 
 def test_rows_through_the_driver_are_sqlalchemys_rows(shared_url: str) -> None:
