@@ -207,6 +207,7 @@ def rows_response(
     build: RowsBuilder,
     cells: Callable[[], Select[Any]] | None = None,
     prepared: Callable[[], tuple[list[Any], str | None]] | None = None,
+    count: Callable[[], tuple[int, bool]] | None = None,
 ) -> Response:
     """`list_response` for a plain-row query whose builder makes JSON-ready dicts. `cells`,
     if given, makes the same query selecting finished CSV cells in schema order (built
@@ -227,7 +228,7 @@ def rows_response(
             )
         return StreamingResponse(_ndjson_dicts(items, columns), media_type="application/x-ndjson")
     if prepared is not None:  # the same rows, through SQL compiled once per shape
-        total, exact = count_capped(session, query, counted_by(request))
+        total, exact = count_capped(session, query, counted_by(request), count)
         rows, next_cursor = prepared()
         part = Slice(rows, total, exact, next_cursor)
     else:

@@ -301,10 +301,20 @@ def counted_by(request: Request) -> tuple[VersionMemo, Hashable] | None:
 
 
 def count_capped(
-    session: Session, query: Select[Any], cache: tuple[VersionMemo, Hashable] | None = None
+    session: Session,
+    query: Select[Any],
+    cache: tuple[VersionMemo, Hashable] | None = None,
+    counted_as: Callable[[], tuple[int, bool]] | None = None,
 ) -> tuple[int, bool]:
+    """(total up to COUNT_CAP, whether it is exact), kept per data version in `cache`.
+    `counted_as`, if given, counts the same rows by a way of its own (compiled once)."""
     if cache is not None and (found := cache[0].get(cache[1])) is not None:
         return found
+    if counted_as is not None:
+        counted = counted_as()
+        if cache is not None:
+            cache[0].put(cache[1], counted)
+        return counted
     # Count rows, not columns: a listed column may be costly (a correlated aggregate) and
     # the database need not compute it to count. (No list query is DISTINCT or grouped.)
     only_rows = query.with_only_columns(literal_column("1"), maintain_column_froms=True)

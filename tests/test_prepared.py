@@ -1,5 +1,6 @@
 """Statement pages through SQL compiled once per shape are the general path's pages."""
 
+import datetime as dt
 from collections.abc import Callable
 
 import pytest
@@ -11,7 +12,9 @@ from sqlmodel import Session
 from app import models as m
 from app.db import Prepared, insert_many, make_engine
 from app.migrate import upgrade
-from app.statements import prepared
+from app.pagination import count_capped
+from app.statements import prepared, service
+from app.statements.service import StatementFilters
 
 FILTERS = [
     {},
@@ -105,5 +108,29 @@ def test_bulk_inserts_write_rows_and_fail_as_sqlalchemy_does(empty_url: str) -> 
             session.rollback()
         with Session(engine) as session:
             assert session.scalar(select(func.count()).select_from(table_)) == 2
+    finally:
+        engine.dispose()
+
+
+COUNTS = [
+    StatementFilters(),
+    StatementFilters(treaties=["inf", "open-skies"]),
+    StatementFilters(speakers=["sergei-lavrov", "mike-pompeo"], since=dt.date(2019, 1, 1)),
+    StatementFilters(countries=["RU"], until=dt.date(2020, 11, 15)),
+    StatementFilters(since=dt.date(2020, 11, 15), until=dt.date(2020, 12, 31)),
+    StatementFilters(articles=["act-2020-12-new-start-deal-to-wait-for-biden"]),
+    StatementFilters(treaties=["nothing-here"]),
+]
+
+
+def test_prepared_counts_equal_the_general_counts(shared_url: str) -> None:
+    """The count compiled once (statements alone) counts what the list query counts."""
+    engine = make_engine(shared_url)
+    try:
+        with Session(engine) as session:
+            for filters in COUNTS:
+                general = count_capped(session, service.statement_rows(session, filters))
+                assert prepared.count_rows(session, filters) == general, filters
+            assert prepared.count_rows(session, COUNTS[0])[0] > 10  # counts something
     finally:
         engine.dispose()

@@ -12,14 +12,14 @@ from collections.abc import Sequence
 from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import Dialect, Select, bindparam, select, tuple_
+from sqlalchemy import Dialect, Select, bindparam, func, literal_column, select, tuple_
 from sqlmodel import Session, col
 
 from app import models as m
 from app.dates import truncate
 from app.db import Prepared
 from app.filters import PRECISIONS, on_or_before, overlapping_from
-from app.pagination import PageParams, Sort, _decode, _encode
+from app.pagination import COUNT_CAP, PageParams, Sort, _decode, _encode
 from app.statements import read
 from app.statements.service import StatementFilters
 
@@ -31,10 +31,8 @@ def _names(prefix: str, count: int) -> list[Any]:
     return [bindparam(f"{prefix}{i}") for i in range(count)]
 
 
-@lru_cache(maxsize=512)
-def _compiled(dialect: Dialect, shape: Shape) -> Prepared:
-    treaties, speakers, countries, articles, since, until, order, cursor = shape
-    query: Select[Any] = read.base(dialect.name)
+def _filtered(query: Select[Any], filters: Shape) -> Select[Any]:
+    treaties, speakers, countries, articles, since, until = filters
     if treaties:  # EXISTS, as the service writes it: the planner walks the said_on index
         linked = select(m.StatementTreaty.treaty_slug).where(
             m.StatementTreaty.statement_id == S.id,
@@ -52,12 +50,35 @@ def _compiled(dialect: Dialect, shape: Shape) -> Prepared:
         query = query.where(overlapping_from(S.said_on, bounds))
     if until:
         query = query.where(on_or_before(S.said_on, bindparam("until")))
+    return query
+
+
+@lru_cache(maxsize=512)
+def _compiled(dialect: Dialect, shape: Shape) -> Prepared:
+    *filters, order, cursor = shape
+    query = _filtered(read.base(dialect.name), tuple(filters))
     query = query.order_by(*(c.desc() if d else c.asc() for c, d in order))
     if cursor:  # every statement sort runs one way: a row-value comparison, one seek
         columns = tuple_(*(c for c, _ in order))
         bound = tuple_(*_names("after", len(order)))
         query = query.where(columns < bound if order[0][1] else columns > bound)
     return Prepared(query.limit(bindparam("limit")), dialect)
+
+
+@lru_cache(maxsize=512)
+def _counting(dialect: Dialect, filters: Shape) -> Prepared:
+    """The count `pagination.count_capped` makes of a list query, for statements alone:
+    the outer joins of a page (on unique keys, so never more rows) read a row each."""
+    matching = _filtered(select(literal_column("1")).select_from(S), filters)
+    capped = matching.limit(COUNT_CAP + 1).subquery()
+    return Prepared(select(func.count()).select_from(capped), dialect)
+
+
+def _shape(f: StatementFilters) -> Shape:
+    return (
+        len(f.treaties), len(f.speakers), len(f.countries), len(f.articles),
+        f.since is not None, f.until is not None,
+    )  # fmt: skip
 
 
 def _values(f: StatementFilters, after: list[Any] | None, limit: int) -> dict[str, Any]:
@@ -85,10 +106,7 @@ def page_rows(
 ) -> tuple[Sequence[Any], str | None]:
     """The page's rows (`read.COLUMNS` order) and the cursor of the next page, if any."""
     after = _decode(page.cursor, sort) if page.cursor else None
-    shape = (
-        len(f.treaties), len(f.speakers), len(f.countries), len(f.articles),
-        f.since is not None, f.until is not None, tuple(sort.order), after is not None,
-    )  # fmt: skip
+    shape = (*_shape(f), tuple(sort.order), after is not None)
     statement = _compiled(session.get_bind().dialect, shape)
     rows = statement.rows(session.connection(), _values(f, after, page.limit + 1))
     if len(rows) <= page.limit:
@@ -96,3 +114,12 @@ def page_rows(
     rows = rows[: page.limit]
     keys = [read.COLUMNS.index(c.key) for c, _ in sort.order]
     return rows, _encode(sort, [rows[-1][k] for k in keys])
+
+
+def count_rows(session: Session, f: StatementFilters) -> tuple[int, bool]:
+    """(total, exact) as `pagination.count_capped` counts them, by SQL compiled once."""
+    values = _values(f, None, 0)
+    del values["limit"]
+    rows = _counting(session.get_bind().dialect, _shape(f)).rows(session.connection(), values)
+    total = rows[0][0]
+    return min(total, COUNT_CAP), total <= COUNT_CAP

@@ -134,6 +134,9 @@ def statement_list(
             prepared=(lambda: prepared.page_rows(session, filters, sort, page))
             if prepared.supports(filters, sort)
             else None,
+            count=(lambda: prepared.count_rows(session, filters))
+            if prepared.supports(filters, sort)
+            else None,
         )  # fmt: skip
     query = service.statements_query(session, filters, expand)
     build = builder(request, urls, expand)
