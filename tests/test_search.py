@@ -319,3 +319,23 @@ def test_the_memo_forgets_the_least_recently_used_past_its_byte_budget() -> None
     memo.put("huge", b"h" * 200)  # over an eighth of the budget: never kept
     assert memo.get("huge") is None
     assert memo.get(2) is not None
+
+
+@pytest.mark.parametrize("q", ["treaty", "verif*", '"open skies"', "new OR start"])
+def test_snippets_by_rowid_are_the_snippets_found_by_walking_the_matches(
+    shared_url: str, q: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    if not shared_url.startswith("sqlite"):
+        pytest.skip("FTS5 rowid lookups are SQLite's")
+    engine = make_engine(shared_url)
+    try:
+        with Session(engine) as session:
+            monkeypatch.setattr(search_service, "ROWID_LOOKUPS_FROM", 10**9)  # walk
+            walked = search(session, q, SearchFilters(), limit=5, cursor=None)
+            monkeypatch.setattr(search_service, "ROWID_LOOKUPS_FROM", 0)  # look up
+            looked_up = search(session, q, SearchFilters(), limit=5, cursor=None)
+    finally:
+        engine.dispose()
+    assert walked == looked_up
+    assert walked[0]
+    assert all("<mark>" in hit.snippet for hit in walked[0])

@@ -157,7 +157,10 @@ def search(
     rows = session.execute(page).all()
     more = len(rows) > limit
     rows = rows[:limit]
-    snippets = _snippets(session, matched, snippet, [r.id for r in rows])
+    # A common word: fetch each hit's snippet by rowid, rather than walking every match
+    # to find the page's (a word in 927,000 of 1M statements: 70 -> 2.5 ms).
+    by_rowid = dialect == "sqlite" and total > ROWID_LOOKUPS_FROM * max(len(rows), 1)
+    snippets = _snippets(session, matched, snippet, [r.id for r in rows], by_rowid)
     hits = [
         Hit(r.type, r.key, r.label, r.date, float(r.score), _highlight(snippets.get(r.id, "")))
         for r in rows
@@ -166,12 +169,19 @@ def search(
     return hits, int(total), next_cursor
 
 
+ROWID_LOOKUPS_FROM = 400  # matches per hit; below it, walking the matches is cheaper
+
+
 def _snippets(
-    session: Session, matched: Select[Any], snippet: Any, ids: list[int]
+    session: Session, matched: Select[Any], snippet: Any, ids: list[int], by_rowid: bool
 ) -> dict[int, str]:
+    """The snippets of the page's hits. FTS5 finds them by rowid (one lookup each) when
+    the rowid is constrained on its own table; constrained on the document's id, it walks
+    the word's matches instead."""
     if not ids:
         return {}
-    query = matched.with_only_columns(DOC.c.id, snippet.label("snippet")).where(DOC.c.id.in_(ids))
+    key = FTS.c.rowid if by_rowid else DOC.c.id
+    query = matched.with_only_columns(DOC.c.id, snippet.label("snippet")).where(key.in_(ids))
     return {row.id: row.snippet or "" for row in session.execute(query)}
 
 
