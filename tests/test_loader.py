@@ -1,6 +1,7 @@
 """The loader: validate everything first, write all or nothing, re-run without change."""
 
 import datetime as dt
+import gc
 import re
 import shutil
 from collections.abc import Callable, Iterator
@@ -17,9 +18,10 @@ from app import models as m
 from app.cli import main
 from app.config import get_settings
 from app.db import make_engine
+from app.importing import writer
 from app.importing.export import export_all
 from app.importing.loader import LoadError
-from app.importing.writer import load_paths
+from app.importing.writer import collection_paused, load_paths
 
 
 @pytest.fixture
@@ -141,6 +143,37 @@ def test_a_failed_load_leaves_earlier_data_untouched(engine: Engine, seed_copy: 
         load_paths(engine, [seed_copy])
     with Session(engine) as session:
         assert session.get(m.Treaty, "new-start").name == "New Strategic Arms Reduction Treaty"  # type: ignore[union-attr]
+
+
+def test_the_collector_is_off_while_loading_and_back_after_a_failed_load(
+    engine: Engine, seed_copy: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    seen: list[bool] = []
+    real = writer.write_chunks
+
+    def watched(*args, **kwargs):  # type: ignore[no-untyped-def]
+        seen.append(gc.isenabled())
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(writer, "write_chunks", watched)
+    edit(seed_copy / "statements.yaml", 0, article="no-such-article")
+    assert gc.isenabled()
+    with pytest.raises(LoadError):
+        load_paths(engine, [seed_copy])
+    assert seen == [False]
+    assert gc.isenabled()
+    with collection_paused():  # loads in two threads: the first to end leaves it off
+        with collection_paused():
+            assert not gc.isenabled()
+        assert not gc.isenabled()
+    assert gc.isenabled()
+    gc.disable()  # and a collector someone else turned off stays off
+    try:
+        with collection_paused():
+            pass
+        assert not gc.isenabled()
+    finally:
+        gc.enable()
 
 
 def test_duplicate_keys_and_unknown_files_are_rejected(tmp_path: Path, engine: Engine) -> None:

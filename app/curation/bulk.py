@@ -21,7 +21,7 @@ from app.importing.bundles import Spool, spool_ndjson, spool_zip
 from app.importing.export import export_all, iter_records
 from app.importing.loader import Counts, LoadError, Problem
 from app.importing.resources import BY_NAME
-from app.importing.writer import write_chunks
+from app.importing.writer import collection_paused, write_chunks
 
 router = APIRouter(tags=["records"], responses=WRITE_RESPONSES)
 
@@ -131,7 +131,7 @@ def _spool_json(spool: Spool, body: IO[bytes]) -> None:
 
 
 def _write(engine: Any, spool: Spool, actor: str, dry_run: bool) -> dict[str, Counts]:
-    with Session(engine) as session:
+    with collection_paused(), Session(engine) as session:
         counts = write_chunks(
             session, list(spool.files), spool.chunks, actor=actor, keys=spool.keys
         )
