@@ -30,8 +30,9 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from app.dates import Day
 from app.db import inline_on_sqlite, off_loop
 from app.errors import InvalidParameter
+from app.listing import KeptPage, kept_page
 from app.openapi import MAX_PATH_PARAM, MAX_QUERY_VALUE, MAX_REPEATS
-from app.pagination import MEDIA_TYPES, PageParams, Sort, page_params
+from app.pagination import PageParams, Sort, negotiate, page_params
 from app.search import router as search
 from app.statements import router as statements
 from app.statements import service
@@ -69,22 +70,15 @@ async def _treaty(scope: Scope, slug: str) -> bytes | None:
     return found
 
 
-def _wants_json(request: Request) -> bool:
-    """Whether the Accept header leaves the format at JSON, the only one pages are kept
-    in (a kept URL asked for as CSV goes to the route)."""
-    accept = request.headers.get("accept", "")
-    return not any(media in accept for media in MEDIA_TYPES)
-
-
 async def _search(scope: Scope, _: str) -> Response | None:
     """Only a page already ranked (by the framework route) for this version and URL: the
     route checked its parameters when it kept it."""
     request = Request(scope)
-    if not _wants_json(request):
+    if negotiate(request) != "json":  # pages are kept as JSON; CSV is the route's to refuse
         return None
     key = search.page_key(scope["state"]["data_version"], str(request.url), urls_for(request))
     kept = scope["app"].state.memo.get(key)
-    return search.kept_response(kept) if kept is not None else None
+    return kept_page(kept) if kept is not None else None
 
 
 LIST_PARAMETERS = {"treaty", "speaker", "country", "article"}
@@ -112,13 +106,13 @@ async def _statement_list(scope: Scope, _: str) -> Response | None:
     again (a frontend's list view, every visitor's first page) is not read again, and
     identical requests arriving together read it once (`VersionMemo.computed`)."""
     request = Request(scope)
-    if not _wants_json(request):
+    if negotiate(request) != "json":  # pages are kept as JSON; streams are the route's
         return None
     urls, memo = urls_for(request), scope["app"].state.memo
     key = ("statements", scope["state"]["data_version"], str(request.url), urls.base)
     kept = memo.get(key)  # kept only after the checks below passed for this very URL
     if kept is not None:
-        return _list_response(kept)
+        return kept_page(kept)
     given = _arguments(scope["query_string"])
     if given is None:
         return None
@@ -138,11 +132,11 @@ async def _statement_list(scope: Scope, _: str) -> Response | None:
     if page.format != "json":
         return None  # Accept asked for CSV or NDJSON: streams stay with the route
 
-    def read() -> Awaitable[tuple[bytes, str | None]]:
+    def read() -> Awaitable[KeptPage]:
         return off_loop(request, _list_page, request, urls, filters, page, sort)
 
     try:
-        return _list_response(await memo.computed(key, read))
+        return kept_page(await memo.computed(key, read))
     except InvalidParameter:  # a cursor the route refuses, in its own words
         return None
 
@@ -153,7 +147,7 @@ def _list_page(
     filters: service.StatementFilters,
     page: PageParams,
     sort: Sort,
-) -> tuple[bytes, str | None]:
+) -> KeptPage:
     """The route's page, as its body and Link header, in a session of its own (requests
     that share the read may finish before it does)."""
     response = Response()  # for the headers the endpoint sets (Link), as FastAPI makes it
@@ -163,11 +157,6 @@ def _list_page(
             request, response, session, urls, filters, page, sort, ()
         )
     return bytes(answer.body), answer.headers.get("link")
-
-
-def _list_response(kept: tuple[bytes, str | None]) -> Response:
-    body, link = kept
-    return Response(body, media_type="application/json", headers={"Link": link} if link else None)
 
 
 ROUTES: list[tuple[re.Pattern[str], APIRoute, Handler]] = [

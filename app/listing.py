@@ -30,6 +30,7 @@ from app.pagination import (
     cursor_after,
     envelope,
     fetch_page,
+    next_link,
     ordered_after,
 )
 
@@ -240,7 +241,7 @@ def rows_response(
     next_url = None
     if part.next_cursor:
         next_url = str(request.url.include_query_params(cursor=part.next_cursor))
-        response.headers["Link"] = f'<{next_url}>; rel="next"'
+        response.headers["Link"] = next_link(next_url)
     body = {
         "items": items,
         "total": part.total,
@@ -248,6 +249,15 @@ def rows_response(
         "next": next_url,
     }
     return JSONBytes(dumps(body), headers=dict(response.headers))
+
+
+KeptPage = tuple[bytes, str | None]
+"""A JSON page as kept per data version: its body and its Link header, if any."""
+
+
+def kept_page(kept: KeptPage) -> Response:
+    body, link = kept
+    return JSONBytes(body, headers={"Link": link} if link else None)
 
 
 def whole_response(page: PageParams, schema: type[M], items: list[M]) -> Page[M] | Response:

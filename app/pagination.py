@@ -72,7 +72,8 @@ class PageParams:
     explicit_limit: bool = True
 
 
-def _negotiate(request: Request, requested: Format | None) -> Format:
+def negotiate(request: Request, requested: Format | None = None) -> Format:
+    """The format asked for: `format=` if given, else what Accept names, else JSON."""
     if requested:
         return requested
     accept = request.headers.get("accept", "")
@@ -101,7 +102,7 @@ async def page_params(
     ] = None,
 ) -> PageParams:
     settings = request.app.state.settings
-    fmt = _negotiate(request, format)
+    fmt = negotiate(request, format)
     size = settings.default_page_size if limit is None else limit
     if fmt == "json" and size > settings.max_page_size:
         raise InvalidParameter(f"limit must be at most {settings.max_page_size}; got {size}.")
@@ -312,15 +313,13 @@ def count_capped(
         return found
     if counted_as is not None:
         counted = counted_as()
-        if cache is not None:
-            cache[0].put(cache[1], counted)
-        return counted
-    # Count rows, not columns: a listed column may be costly (a correlated aggregate) and
-    # the database need not compute it to count. (No list query is DISTINCT or grouped.)
-    only_rows = query.with_only_columns(literal_column("1"), maintain_column_froms=True)
-    capped = only_rows.order_by(None).limit(COUNT_CAP + 1).subquery()
-    total = session.scalar(select(func.count()).select_from(capped)) or 0
-    counted = min(total, COUNT_CAP), total <= COUNT_CAP
+    else:
+        # Count rows, not columns: a listed column may be costly (a correlated aggregate)
+        # and the database need not compute it. (No list query is DISTINCT or grouped.)
+        only_rows = query.with_only_columns(literal_column("1"), maintain_column_froms=True)
+        capped = only_rows.order_by(None).limit(COUNT_CAP + 1).subquery()
+        total = session.scalar(select(func.count()).select_from(capped)) or 0
+        counted = min(total, COUNT_CAP), total <= COUNT_CAP
     if cache is not None:
         cache[0].put(cache[1], counted)
     return counted
@@ -356,11 +355,16 @@ def fetch_page(
     return Slice(rows, total, exact, cursor_after(rows[-1], sort) if more else None)
 
 
+def next_link(url: str) -> str:
+    """The Link header that advertises the next page."""
+    return f'<{url}>; rel="next"'
+
+
 def envelope(request: Request, response: Response, part: Slice, items: list[T]) -> Page[T]:
     """Wrap items in the list envelope and advertise the next page in a Link header."""
     next_url = None
     if part.next_cursor:
         next_url = str(request.url.include_query_params(cursor=part.next_cursor))
-        response.headers["Link"] = f'<{next_url}>; rel="next"'
+        response.headers["Link"] = next_link(next_url)
     relation: Literal["eq", "gte"] = "eq" if part.exact else "gte"
     return Page[T](items=items, total=part.total, total_relation=relation, next=next_url)

@@ -11,8 +11,9 @@ from app.dates import Day
 from app.db import off_loop
 from app.errors import InvalidParameter
 from app.filters import values
-from app.json import JSONBytes, dumps
-from app.pagination import PageDep, PageParams, counted_by
+from app.json import dumps
+from app.listing import KeptPage, kept_page
+from app.pagination import PageDep, PageParams, counted_by, next_link
 from app.search import service
 from app.search.query import HELP
 from app.urls import Urls, UrlsDep
@@ -83,24 +84,18 @@ async def run_search(
     # Identical searches arriving together are ranked once (`VersionMemo.computed`).
     version = getattr(request.state, "data_version", None)
 
-    def rank() -> Awaitable[tuple[bytes, str | None]]:
+    def rank() -> Awaitable[KeptPage]:
         return off_loop(request, _page, request, urls, q, filters, page)
 
     if version is None:
-        return kept_response(await rank())
+        return kept_page(await rank())
     key = page_key(version, str(request.url), urls)
-    return kept_response(await request.app.state.memo.computed(key, rank))
+    return kept_page(await request.app.state.memo.computed(key, rank))
 
 
 def page_key(version: int | None, url: str, urls: Urls) -> tuple[Any, ...]:
     """Where a search page is kept: per data version, full URL and base URL."""
     return ("search", version, url, urls.base)
-
-
-def kept_response(kept: tuple[bytes, str | None]) -> Response:
-    body, next_url = kept
-    headers = {"Link": f'<{next_url}>; rel="next"'} if next_url else None
-    return JSONBytes(body, headers=headers)
 
 
 def _page(
@@ -109,7 +104,7 @@ def _page(
     q: str,
     filters: service.SearchFilters,
     page: PageParams,
-) -> tuple[bytes, str | None]:
+) -> KeptPage:
     """One ranked page, in a session of its own: requests that share the ranking may
     finish (and close theirs) before it does."""
     with Session(request.app.state.engine) as session:
@@ -118,4 +113,5 @@ def _page(
         )
     next_url = str(request.url.include_query_params(cursor=cursor)) if cursor else None
     items = [{**vars(hit), "url": _url(urls, hit.type, hit.key)} for hit in hits]
-    return dumps({"items": items, "total": total, "next": next_url}), next_url
+    body = dumps({"items": items, "total": total, "next": next_url})
+    return body, next_link(next_url) if next_url else None

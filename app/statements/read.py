@@ -147,9 +147,13 @@ def _one(dialect: Dialect) -> Prepared:
     return Prepared(base(dialect.name).where(S.id == bindparam("id")), dialect)
 
 
+def _kept_as(memo: Memo, statement_id: str, urls: Urls) -> tuple[Any, ...]:
+    return (memo[1], urls.base, "statement", statement_id)
+
+
 def kept_statement(statement_id: str, urls: Urls, memo: Memo | None) -> bytes | None:
     """A statement's JSON as already built for this data version, if it was."""
-    return memo[0].get((memo[1], urls.base, "statement", statement_id)) if memo else None
+    return memo[0].get(_kept_as(memo, statement_id, urls)) if memo else None
 
 
 def statement_json(
@@ -168,7 +172,7 @@ def statement_json(
         statement = build_rows(rows, urls, memo, lambda: nullcontext(connection))[0]
     body = dumps(statement)
     if memo:
-        memo[0].put((memo[1], urls.base, "statement", statement_id), body)
+        memo[0].put(_kept_as(memo, statement_id, urls), body)
     return body
 
 

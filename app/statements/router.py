@@ -127,16 +127,14 @@ def statement_list(
     if not expand:
         query = service.statement_rows(session, filters)
         memo = version_memo(request)
+        compiled = prepared.supports(filters, sort)
         return rows_response(
             request, response, session, query, sort, page, StatementPublic,
             lambda s, rows: read.build(s, rows, urls, memo),
             cells=lambda: read.csv_cells(query, urls.base, session.get_bind().dialect.name),
             prepared=(lambda: prepared.page_rows(session, filters, sort, page))
-            if prepared.supports(filters, sort)
-            else None,
-            count=(lambda: prepared.count_rows(session, filters))
-            if prepared.supports(filters, sort)
-            else None,
+            if compiled else None,
+            count=(lambda: prepared.count_rows(session, filters)) if compiled else None,
         )  # fmt: skip
     query = service.statements_query(session, filters, expand)
     build = builder(request, urls, expand)
