@@ -139,7 +139,7 @@ def test_the_change_feed_replays_into_a_mirror(
 def test_migrations_go_down_and_up_with_data(fresh_url: str) -> None:
     engine = make_engine(fresh_url)
     load_paths(engine, [SEED])  # seeded: timestamps, change log, competing values
-    for _ in range(3):  # down through competing values, curation and search
+    for _ in range(4):  # down through FTS5 hashsize, competing values, curation and search
         migrate(engine, "-1", down=True)
     upgrade(engine)
     with Session(engine) as session:

@@ -221,3 +221,46 @@ def test_cli_load_reports_counts_and_fails_with_status_1(
         assert "events.yaml: record 1 (new-start-signature): field 'date'" in err
     finally:
         get_settings.cache_clear()
+
+
+def _hits(client: TestClient, q: str) -> list[str]:
+    answer = client.get("/v1/search", params={"q": q, "type": "statement", "limit": 500})
+    return [hit["key"] for hit in answer.json()["items"]]
+
+
+def test_one_load_that_adds_and_reindexes_the_same_statements_indexes_each_once(
+    empty_url: str, engine: Engine, seed_copy: Path, client_for: Callable[..., TestClient]
+) -> None:
+    """A load's search documents reach the full-text index together at its end; a
+    statement both written and reindexed in one load (its speaker renamed in the same
+    bundle) is still indexed once, and the index stays consistent."""
+    load_paths(engine, [SEED])
+    statements = yaml.safe_load((seed_copy / "statements.yaml").read_text(encoding="utf-8"))
+    new = {**statements[0], "id": "biegun-zorblat", "text": "The zorblat clause stands."}
+    (seed_copy / "statements.yaml").write_text(yaml.safe_dump([*statements, new]))
+    people = yaml.safe_load((seed_copy / "people.yaml").read_text(encoding="utf-8"))
+    biegun = next(i for i, p in enumerate(people) if p["slug"] == "stephen-biegun")
+    edit(seed_copy / "people.yaml", biegun, name="Stephen Quuxley Biegun")
+    counts = load_paths(engine, [seed_copy])
+    assert (counts["statements"].created, counts["people"].updated) == (1, 1)
+    said_by_biegun = [s["id"] for s in [*statements, new] if s.get("speaker") == "stephen-biegun"]
+    client = client_for(empty_url)
+    assert sorted(_hits(client, "Quuxley")) == sorted(said_by_biegun)
+    assert _hits(client, "zorblat") == ["biegun-zorblat"]
+    if engine.dialect.name == "sqlite":  # FTS5 checks its index against the documents
+        with engine.begin() as connection:
+            connection.exec_driver_sql(
+                "INSERT INTO search_fts(search_fts, rank) VALUES ('integrity-check', 1)"
+            )
+
+
+def test_a_load_leaves_its_connection_with_the_usual_page_cache(engine: Engine) -> None:
+    """The load's larger SQLite page cache goes back when it ends: a pooled connection
+    keeps the default, whatever load it once ran."""
+    if engine.dialect.name != "sqlite":
+        pytest.skip("a SQLite page cache")
+    with engine.connect() as connection:
+        usual = connection.exec_driver_sql("PRAGMA cache_size").scalar()
+    load_paths(engine, [SEED])
+    with engine.connect() as connection:
+        assert connection.exec_driver_sql("PRAGMA cache_size").scalar() == usual

@@ -111,8 +111,20 @@ def write_chunks(
     `keys`); references against the database and the whole bundle, writing rows chunk by
     chunk until the first bad reference; then links, which may point at rows of any
     resource. Any problem raises LoadError, and the caller's transaction holds it all, so
-    a bundle with one bad record writes nothing.
+    a bundle with one bad record writes nothing. FTS5 gets the documents in one go at the end.
     """
+    with search_index.adds_deferred(session):
+        return _write_chunks(session, names, chunks, actor, progress, keys)
+
+
+def _write_chunks(
+    session: Session,
+    names: list[str],
+    chunks: Chunks,
+    actor: str,
+    progress: Progress | None,
+    keys: dict[str, set[Key]] | None,
+) -> dict[str, Counts]:
     resources = ordered(names)
     stored = {res.name: existing_keys(session, res) for res in RESOURCES}
     known = _known_keys(stored, resources, chunks, keys)
@@ -337,6 +349,29 @@ def collection_paused() -> Iterator[None]:
                 gc.enable()
 
 
+BULK_CACHE_KIB = 64 * 1024
+
+
+@contextmanager
+def _bulk_cache(session: Session) -> Iterator[None]:
+    """A 64 MiB SQLite page cache for the load's connection, then back to what it was.
+
+    A load writes each chunk into several tables and their indexes; at the default 2 MiB
+    their pages left the cache (spilled to the WAL) between chunks and were read back. A
+    million statements: 110.5 s at 2 MiB (31 s of it in the kernel), 97.6 s at 64 MiB,
+    99.6 s at 256 MiB; peak memory 544, 614 and 842 MiB."""
+    if not is_sqlite(session.get_bind()):  # type: ignore[arg-type]
+        yield
+        return
+    connection = session.connection()
+    was = connection.exec_driver_sql("PRAGMA cache_size").scalar()
+    connection.exec_driver_sql(f"PRAGMA cache_size = -{BULK_CACHE_KIB}")
+    try:
+        yield
+    finally:
+        connection.exec_driver_sql(f"PRAGMA cache_size = {int(was)}")
+
+
 def load_paths(
     engine: Engine, paths: list[Path], *, actor: str = "cli", progress: Progress | None = None
 ) -> dict[str, Counts]:
@@ -346,7 +381,7 @@ def load_paths(
         with collection_paused():
             spool_paths(spool, paths)
             spool.raise_problems()
-            with Session(engine) as session, session.begin():
+            with Session(engine) as session, session.begin(), _bulk_cache(session):
                 counts = write_chunks(
                     session,
                     list(spool.files),
