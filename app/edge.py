@@ -99,7 +99,7 @@ class Edge:
                 message = {**message, "headers": raw + closing}
             await send(message)
 
-        self.metrics.in_flight.inc()
+        self.metrics.in_flight += 1
         try:
             preflight = b"access-control-request-method" in request
             if origin is not None and method == "OPTIONS" and preflight:
@@ -108,7 +108,7 @@ class Edge:
                 return
             await self._limited(scope, receive, outer, request)
         finally:
-            self.metrics.in_flight.dec()
+            self.metrics.in_flight -= 1
             elapsed = time.perf_counter() - started
             route = route_of(scope)
             self.metrics.count(method, route, status, elapsed)

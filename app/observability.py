@@ -11,19 +11,18 @@ import logging
 import re
 import sys
 import time
+from bisect import bisect_left
 from functools import lru_cache
 from typing import Any
 
 import orjson
-from prometheus_client import (
-    CONTENT_TYPE_LATEST,
-    CollectorRegistry,
-    Counter,
-    Gauge,
-    Histogram,
-    generate_latest,
+from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
+from prometheus_client.core import (
+    CounterMetricFamily,
+    GaugeMetricFamily,
+    HistogramMetricFamily,
 )
-from prometheus_client.core import GaugeMetricFamily
+from prometheus_client.utils import floatToGoString
 from sqlalchemy import Engine
 from starlette.requests import Request
 from starlette.responses import Response
@@ -121,37 +120,61 @@ def configure_logging(level: str) -> None:
 
 
 class Metrics:
+    """Requests by (method, route, status), latency by (method, route), requests in flight.
+
+    Counted in plain dicts and ints by the edge, on the event loop's thread, and made
+    into Prometheus families only when /metrics is read: prometheus_client's Counter,
+    Histogram and Gauge take a lock on every call, 5 % of a 304's time."""
+
     def __init__(self) -> None:
         self.registry = CollectorRegistry()
-        self.requests = Counter(
-            "treatykb_requests", "HTTP requests answered.", ["method", "route", "status"],
-            registry=self.registry,
-        )  # fmt: skip
-        self.latency = Histogram(
-            "treatykb_request_duration_seconds", "Time to answer, by route.",
-            ["method", "route"], buckets=BUCKETS, registry=self.registry,
-        )  # fmt: skip
-        self.in_flight = Gauge(
-            "treatykb_requests_in_flight", "Requests being answered.", registry=self.registry
-        )
+        self.in_flight = 0
         self.engine: Engine | None = None
+        self._requests: dict[tuple[str, str, int], int] = {}
+        # Per (method, route): a count per bucket of BUCKETS, one for +Inf, then the sum.
+        self._latency: dict[tuple[str, str], list[float]] = {}
+        self.registry.register(_RequestCollector(self))
         self.registry.register(_PoolCollector(self))
-        self._children: dict[tuple[str, str, int], tuple[Any, Any]] = {}
 
     def count(self, method: str, route: str, status: int, seconds: float) -> None:
-        """One answered request (the labelled children are looked up once, then kept)."""
+        """One answered request."""
         key = (method, route, status)
-        children = self._children.get(key)
-        if children is None:
-            children = self._children[key] = (
-                self.requests.labels(method, route, str(status)),
-                self.latency.labels(method, route),
-            )
-        children[0].inc()
-        children[1].observe(seconds)
+        self._requests[key] = self._requests.get(key, 0) + 1
+        latency = self._latency.get(key[:2])
+        if latency is None:
+            latency = self._latency[key[:2]] = [0] * (len(BUCKETS) + 1) + [0.0]
+        latency[bisect_left(BUCKETS, seconds)] += 1  # the first bucket with le >= seconds
+        latency[-1] += seconds
 
     def render(self) -> Response:
         return Response(generate_latest(self.registry), media_type=CONTENT_TYPE_LATEST)
+
+
+class _RequestCollector:
+    def __init__(self, metrics: Metrics) -> None:
+        self.metrics = metrics
+
+    def collect(self) -> Any:
+        requests = CounterMetricFamily(
+            "treatykb_requests", "HTTP requests answered.", labels=["method", "route", "status"]
+        )
+        for (method, route, status), value in list(self.metrics._requests.items()):
+            requests.add_metric([method, route, str(status)], value)
+        latency = HistogramMetricFamily(
+            "treatykb_request_duration_seconds", "Time to answer, by route.",
+            labels=["method", "route"],
+        )  # fmt: skip
+        for labels, counts in list(self.metrics._latency.items()):
+            cumulative, buckets = 0.0, []
+            for bound, count in zip(
+                [*map(floatToGoString, BUCKETS), "+Inf"], counts[:-1], strict=True
+            ):
+                cumulative += count
+                buckets.append((bound, cumulative))
+            latency.add_metric(list(labels), buckets, sum_value=counts[-1])
+        in_flight = GaugeMetricFamily("treatykb_requests_in_flight", "Requests being answered.")
+        in_flight.add_metric([], self.metrics.in_flight)
+        yield from (requests, latency, in_flight)
 
 
 class _PoolCollector:

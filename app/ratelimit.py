@@ -8,6 +8,7 @@ limited response carries `RateLimit-Limit`, `RateLimit-Remaining` and `RateLimit
 rather than refusing service (and logs it).
 """
 
+import functools
 import hashlib
 import logging
 import math
@@ -40,6 +41,14 @@ class Policy:
         if policy.limit < 1 or policy.window < 1:
             raise ValueError(f"a rate limit is 'requests/seconds' with both >= 1, not {text!r}")
         return policy
+
+    @functools.cached_property
+    def headers(self) -> tuple[tuple[bytes, bytes], tuple[bytes, bytes]]:
+        """RateLimit-Limit and RateLimit-Policy, the same on every answer."""
+        return (
+            (b"ratelimit-limit", str(self.limit).encode()),
+            (b"ratelimit-policy", f"{self.limit};w={self.window}".encode()),
+        )
 
 
 class Store(Protocol):
@@ -134,24 +143,28 @@ class RateLimiter:
         policy = self.token if authenticated else self.anonymous
         count = await self.store.hit(key, policy.window)
         reset = policy.window - int(time.time()) % policy.window
+        if count <= policy.limit:
+            limit, stated = policy.headers
+            remaining = str(policy.limit - count).encode()
+            reset_at = (b"ratelimit-reset", str(reset).encode())
+            return [limit, (b"ratelimit-remaining", remaining), reset_at, stated], None
         headers = {
             "RateLimit-Limit": str(policy.limit),
-            "RateLimit-Remaining": str(max(policy.limit - count, 0)),
+            "RateLimit-Remaining": "0",
             "RateLimit-Reset": str(reset),
             "RateLimit-Policy": f"{policy.limit};w={policy.window}",
+            "Retry-After": str(reset),
         }
-        if count > policy.limit:
-            who = "this token" if authenticated else "this address"
-            return [], problem_response(
-                Request(scope),
-                status=429,
-                title="Too many requests",
-                detail=f"{who} may make {policy.limit} requests per {policy.window} s; "
-                f"retry in {math.ceil(reset)} s.",
-                slug="rate-limited",
-                headers={**headers, "Retry-After": str(reset)},
-            )
-        return [(k.lower().encode(), v.encode()) for k, v in headers.items()], None
+        who = "this token" if authenticated else "this address"
+        return [], problem_response(
+            Request(scope),
+            status=429,
+            title="Too many requests",
+            detail=f"{who} may make {policy.limit} requests per {policy.window} s; "
+            f"retry in {math.ceil(reset)} s.",
+            slug="rate-limited",
+            headers=headers,
+        )
 
 
 def make_store(redis_url: str | None, namespace: str) -> Store:

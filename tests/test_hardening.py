@@ -18,7 +18,7 @@ from app.config import Settings
 from app.curation.tokens import Role, create_token
 from app.db import make_engine
 from app.main import create_app
-from app.observability import JsonFormatter, JsonLines
+from app.observability import JsonFormatter, JsonLines, Metrics
 
 REDIS_URL = "redis://127.0.0.1:6379/15"
 
@@ -153,6 +153,46 @@ def test_metrics_count_routes_not_urls(client: TestClient) -> None:
     assert "treatykb_request_duration_seconds_bucket{" in text
     assert "treatykb_db_pool_checked_out" in text
     assert "lavrov" not in text  # never a URL with its identifiers
+
+
+def test_latency_histogram_agrees_with_the_request_count(shared_url: str) -> None:
+    """A scrape is one coherent picture: the histogram's buckets are cumulative, its +Inf
+    bucket and count equal the requests counted for the route, and its sum is their time."""
+    client = TestClient(create_app(Settings(database_url=shared_url, public_url="http://test")))
+    with client:
+        for _ in range(5):
+            assert client.get("/v1/treaties").status_code == 200
+        client.get("/v1/treaties?limit=0")  # a 422 counts under the same route
+        text = client.get("/metrics").text
+    samples = {
+        line.rsplit(" ", 1)[0]: float(line.rsplit(" ", 1)[1])
+        for line in text.splitlines()
+        if line.startswith("treatykb_request") and 'route="/v1/treaties"' in line
+    }
+    assert "\ntreatykb_requests_in_flight 1.0\n" in text  # the scrape itself
+    labels = 'method="GET",route="/v1/treaties"'
+    counted = sum(v for k, v in samples.items() if k.startswith("treatykb_requests_total"))
+    assert counted == 6
+    buckets = [
+        v for k, v in samples.items() if k.startswith("treatykb_request_duration_seconds_bucket")
+    ]
+    assert buckets == sorted(buckets)
+    assert buckets[-1] == counted
+    assert samples[f'treatykb_request_duration_seconds_bucket{{le="+Inf",{labels}}}'] == counted
+    assert samples[f"treatykb_request_duration_seconds_count{{{labels}}}"] == counted
+    assert 0 < samples[f"treatykb_request_duration_seconds_sum{{{labels}}}"] < 60
+
+
+def test_a_duration_on_a_bucket_bound_is_counted_in_that_bucket() -> None:
+    """Prometheus buckets are `le`: 5 ms goes in le="0.005", not only in the next one."""
+    metrics = Metrics()
+    metrics.count("GET", "/v1/x", 200, 0.005)
+    metrics.count("GET", "/v1/x", 200, 0.0051)
+    text = metrics.render().body.decode()
+    bucket = 'treatykb_request_duration_seconds_bucket{{le="{}",method="GET",route="/v1/x"}}'
+    assert f"{bucket.format('0.0025')} 0.0" in text
+    assert f"{bucket.format('0.005')} 1.0" in text
+    assert f"{bucket.format('0.01')} 2.0" in text
 
 
 def test_head_requests_are_counted_under_their_route(client: TestClient) -> None:
