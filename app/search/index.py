@@ -188,9 +188,6 @@ FTS_FORGET = text(
     f"INSERT INTO search_fts(search_fts, rowid, title, body, extra) "
     f"SELECT 'delete', id, title, body, extra {_DOCS}"
 ).bindparams(bindparam("keys", expanding=True))
-FTS_ADD = text(
-    f"INSERT INTO search_fts(rowid, title, body, extra) SELECT id, title, body, extra {_DOCS}"
-).bindparams(bindparam("keys", expanding=True))
 
 
 def reindex(session: Session, kind: str, keys: Sequence[str]) -> None:
@@ -225,15 +222,16 @@ def write(session: Session, kind: str, docs: list[Doc], *, replacing: Sequence[s
         if fts and pending is not None:
             pending.setdefault(kind, set()).update(keys)
         elif fts:
-            session.execute(FTS_ADD, {"type": kind, "keys": keys})
+            _fts_add(session, kind, keys)
 
 
 _PENDING = "search_fts_pending"  # session.info: kind -> keys whose FTS5 rows wait
-# Every waiting document of a kind in one statement, in rowid order: FTS5 writes its
+# The documents of some keys of a kind into FTS5, in rowid order. Within adds_deferred,
+# every waiting document of a kind goes in one statement: FTS5 writes its
 # pending terms to disk at each statement of a transaction, so a load's per-chunk INSERTs
 # left a segment per chunk to merge. At 200k statements the index took ~3 s that way and
 # 1.0-1.4 s in one statement (with the 8 MiB hashsize of migration 3f6b2a9c1d07).
-FTS_ADD_ALL = text(
+FTS_ADD = text(
     "INSERT INTO search_fts(rowid, title, body, extra) SELECT id, title, body, extra "
     "FROM search_document WHERE type = :type AND key IN (SELECT value FROM json_each(:keys)) "
     "ORDER BY id"
@@ -259,8 +257,12 @@ def adds_deferred(session: Session) -> Iterator[None]:
 def _add_pending(session: Session) -> None:
     pending: dict[str, set[str]] = session.info[_PENDING]
     for kind, keys in sorted(pending.items()):
-        session.execute(FTS_ADD_ALL, {"type": kind, "keys": orjson.dumps(list(keys)).decode()})
+        _fts_add(session, kind, keys)
     pending.clear()
+
+
+def _fts_add(session: Session, kind: str, keys: Iterable[str]) -> None:
+    session.execute(FTS_ADD, {"type": kind, "keys": orjson.dumps(list(keys)).decode()})
 
 
 def reindex_all(session: Session) -> None:
