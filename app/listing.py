@@ -165,17 +165,20 @@ def _csv_cells(
     every: list[str],
     wanted: list[str],
 ) -> Iterator[str]:
-    """Keyset batches of ready-made CSV rows (tuples in `every` order), `wanted` columns."""
+    """Keyset batches of rows of finished CSV cells (`every` column, quoted by the
+    database as csv.writer would), `wanted` columns joined with commas: no per-value work
+    here. Column names are identifiers, which need no quotes."""
     indexes = [every.index(name) for name in wanted]
-    pick = (lambda row: (row[indexes[0]],)) if len(indexes) == 1 else operator.itemgetter(*indexes)
-    buffer = io.StringIO()
-    writer = csv.writer(buffer)
-    writer.writerow(wanted)
+    yield ",".join(wanted) + "\r\n"
     for _session, rows in _keyset_batches(engine, cells, sort, page, entities=False):
-        writer.writerows(rows if wanted == every else map(pick, rows))  # type: ignore[arg-type]
-        yield buffer.getvalue()
-        buffer.seek(0)
-        buffer.truncate()
+        if len(indexes) == 1:  # csv.writer quotes a row's only cell when it is empty
+            lines = (row[indexes[0]] or '""' for row in rows)
+        elif wanted == every:
+            lines = map(",".join, rows)
+        else:
+            lines = map(",".join, map(operator.itemgetter(*indexes), rows))
+        if rows:
+            yield "\r\n".join(lines) + "\r\n"
 
 
 def _csv_dicts(items: Iterable[dict[str, Any]], columns: list[str]) -> Iterator[str]:

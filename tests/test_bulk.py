@@ -11,14 +11,15 @@ import yaml
 from conftest import SEED, Databases
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine
-from sqlmodel import Session
+from sqlmodel import Session, select
 from test_curation import NEW, Curator
 
 from app.db import make_engine
 from app.importing.export import export_all
-from app.importing.resources import BY_NAME
+from app.importing.resources import BY_NAME, mirrored
 from app.importing.writer import delete_record, load_paths
 from app.migrate import migrate, upgrade
+from app.models import Statement
 
 
 @pytest.fixture
@@ -139,11 +140,21 @@ def test_the_change_feed_replays_into_a_mirror(
 def test_migrations_go_down_and_up_with_data(fresh_url: str) -> None:
     engine = make_engine(fresh_url)
     load_paths(engine, [SEED])  # seeded: timestamps, change log, competing values
-    for _ in range(4):  # down through FTS5 hashsize, competing values, curation and search
+    # down through the statements' link copies, FTS5 hashsize, competing values, curation
+    # and search
+    for _ in range(5):
         migrate(engine, "-1", down=True)
     upgrade(engine)
     with Session(engine) as session:
-        assert len(BY_NAME["statements"].read_many(session)) == 27
+        statements = BY_NAME["statements"].read_many(session)
+        assert len(statements) == 27
+        # The upgrade copied each statement's links onto its row, as the importer writes them.
+        copies = session.execute(
+            select(Statement.id, Statement.treaty_slugs, Statement.source_slugs)
+        )
+        assert {id_: (t, s) for id_, t, s in copies} == {
+            key[0]: (mirrored(r.treaties), mirrored(r.sources)) for key, r in statements.items()
+        }
         assert len(BY_NAME["participation"].read_many(session)) == 41
     counts = load_paths(engine, [SEED])
     # Only what the dropped tables held comes back: the records with competing values.

@@ -1,5 +1,7 @@
 """Curation: tokens and roles, record writes with optimistic concurrency, the audit feed."""
 
+import csv
+import io
 from collections.abc import Callable
 from typing import Any
 
@@ -9,6 +11,7 @@ from sqlmodel import Session
 
 from app.curation.tokens import Role, create_token, revoke_token
 from app.db import make_engine
+from app.listing import _flat
 
 NEW = {
     "id": "ryabkov-2021-01-26-new",
@@ -113,6 +116,57 @@ def test_merge_patch_null_removes_and_lists_replace(curator: Curator) -> None:
     assert record["note"] is None
     assert record["treaties"] == ["inf", "new-start"]
     assert record["text"] == "There is no coming back to this system."
+
+
+def test_link_edits_reach_the_public_rows_and_csv(curator: Curator) -> None:
+    """A statement's treaties and sources, copied onto its row, follow every edit."""
+    id_ = "lavrov-2020-11-no-coming-back"
+    path = f"/records/statements/{id_}"
+
+    def public() -> tuple[list[str], list[str], dict[str, str]]:
+        one = curator.client.get(f"/v1/statements/{id_}").json()
+        listed = curator.client.get("/v1/statements", params={"speaker": "sergei-lavrov"})
+        assert one in listed.json()["items"]
+        rows = curator.client.get(
+            "/v1/statements", params={"speaker": "sergei-lavrov", "format": "csv"}
+        ).text
+        row = next(r for r in csv.DictReader(io.StringIO(rows)) if r["id"] == id_)
+        treaties = [t["slug"] for t in one["treaties"]]
+        return treaties, [s["slug"] for s in one["sources"]], row
+
+    sources = public()[1]
+    for treaties, want in ((["new-start", "inf"], ["inf", "new-start"]), ([], [])):
+        etag = {"If-Match": curator.etag(f"/statements/{id_}")}
+        body = {"treaties": treaties}
+        assert curator.send("PATCH", path, curator.editor, json=body, headers=etag).is_success
+        listed, kept_sources, row = public()
+        assert listed == want
+        assert row["treaties"] == ";".join(want)
+        assert (kept_sources, row["sources"]) == (sources, ";".join(sources))
+
+
+def test_csv_export_writes_cells_as_csv_writer_does(curator: Curator) -> None:
+    """The export's cells come quoted from the database; csv.writer on the JSON items,
+    flattened, must give the same bytes, awkward text included."""
+    awkward = [
+        {"text": 'He said "no", then\nleft.\r\nThe end.', "speaker_role": "Minister, MFA"},
+        {"text": "Plain words", "venue": 'The "Hall"', "note": "Line one\rline two"},
+        {"text": 'Ends with a quote"', "venue": "Geneva", "note": "Checked, twice."},
+    ]
+    for n, extra in enumerate(awkward):
+        record = NEW | {"id": f"awkward-{n}"} | extra
+        assert curator.send("POST", "/records/statements", curator.editor, json=record).is_success
+    items = curator.client.get("/v1/statements", params={"limit": 500}).json()["items"]
+    assert {"awkward-0", "awkward-1", "awkward-2"} <= {item["id"] for item in items}
+    for fields in (None, "id,note,text", "note"):
+        columns = fields.split(",") if fields else list(items[0])
+        expected = io.StringIO()
+        writer = csv.writer(expected)
+        writer.writerow(columns)
+        writer.writerows([_flat(item[c]) for c in columns] for item in items)
+        params = {"format": "csv"} | ({"fields": fields} if fields else {})
+        exported = curator.client.get("/v1/statements", params=params).text
+        assert exported == expected.getvalue(), fields
 
 
 def test_put_cannot_change_the_key(curator: Curator) -> None:

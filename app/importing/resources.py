@@ -35,6 +35,12 @@ class Link:
     model: type[SQLModel]
     owner: tuple[str, ...]
     target: str
+    mirror: str | None = None  # an owner column holding the targets, sorted, ';'-joined
+
+
+def mirrored(targets: Iterable[str]) -> str | None:
+    """A Link.mirror column's value: the targets sorted, ';'-joined; None for none."""
+    return ";".join(sorted(targets)) or None
 
 
 @dataclass(frozen=True)
@@ -100,13 +106,20 @@ class Resource:
         where = [self.column(k) == v for k, v in zip(self.key, key, strict=True)]
         session.execute(delete(self.model).where(*where))
 
+    @property
+    def mirrors(self) -> tuple[Link, ...]:
+        return tuple(link for link in self.links if link.mirror)
+
     def row_values(self, data: Fields, now: dt.datetime) -> Fields:
         values = {self.renames.get(n, n): data[n] for n in self.scalars} | self.only
-        return values | {"updated_at": now}
+        copies = {link.mirror: mirrored(data[link.field]) for link in self.mirrors}
+        return values | copies | {"updated_at": now}  # type: ignore[operator]
 
     @property
     def row_columns(self) -> tuple[str, ...]:
-        return (*(self.renames.get(n, n) for n in self.scalars), *self.only, "updated_at")
+        scalars = (self.renames.get(n, n) for n in self.scalars)
+        copies = (link.mirror for link in self.mirrors)
+        return (*scalars, *copies, *self.only, "updated_at")  # type: ignore[misc]
 
     def insert_rows(self, session: Session, items: "list[Item]", now: dt.datetime) -> None:
         """New records in one executemany of tuples (the bulk load path)."""
@@ -115,7 +128,15 @@ class Resource:
         table = self.model.__table__  # type: ignore[attr-defined]
         stamp = bound(session, table.c.updated_at, now)
         fixed = (*self.only.values(), stamp, stamp)
-        rows = [(*map(item.data.get, self.scalars), *fixed) for item in items]
+        mirrors = self.mirrors
+        rows = [
+            (
+                *map(item.data.get, self.scalars),
+                *(mirrored(item.data[link.field]) for link in mirrors),
+                *fixed,
+            )
+            for item in items
+        ]
         insert_many(session, table, (*self.row_columns, "created_at"), rows)
         if self.write_companion:
             for item in items:
@@ -382,8 +403,8 @@ RESOURCES: tuple[Resource, ...] = (
         ("id",),
         renames={"speaker": "speaker_slug", "country": "country_code", "article": "article_slug"},
         links=(
-            Link("treaties", m.StatementTreaty, ("statement_id",), "treaty_slug"),
-            _sources(m.StatementSource, "statement_id"),
+            Link("treaties", m.StatementTreaty, ("statement_id",), "treaty_slug", "treaty_slugs"),
+            Link("sources", m.StatementSource, ("statement_id",), "source_slug", "source_slugs"),
         ),
     ),
 )

@@ -40,6 +40,11 @@ class Statement(SQLModel, table=True):
     venue: str | None = None
     article_slug: str | None = ref("article.slug", nullable=True)
     note: str | None = None
+    # Copies of the link tables' targets, sorted and ';'-joined (NULL for none), written
+    # with the row (app/importing/resources.py, Link.mirror): a statement's row then holds
+    # everything a list or CSV export prints, with no two index seeks per row to gather them.
+    treaty_slugs: str | None = None
+    source_slugs: str | None = None
 
     created_at: dt.datetime | None = Field(default=None, description="First written.")
     updated_at: dt.datetime | None = Field(default=None, description="Last changed.")

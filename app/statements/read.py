@@ -1,8 +1,8 @@
 """Statements served straight from rows: the hot read path.
 
 One query reads a page of statements with their speaker, country and article names (outer
-joins), their treaty and source slugs (aggregated by the database) and their timestamps
-already formatted; treaty and source summaries come from a memo kept per data version.
+joins), their treaty and source slugs (copied onto the statement's row) and their
+timestamps already formatted; treaty and source summaries come from a memo kept per data version.
 The result is plain JSON-ready dicts in exactly the StatementPublic shape, serialised
 once with orjson. No ORM objects, no pydantic validation per row: at a million
 statements that is most of a request's cost.
@@ -19,13 +19,14 @@ from sqlalchemy import (
     Engine,
     Row,
     Select,
+    String,
     bindparam,
     case,
     func,
     literal,
+    or_,
     select,
 )
-from sqlalchemy.dialects.postgresql import aggregate_order_by
 from sqlmodel import Session, col
 
 from app import models as m
@@ -59,12 +60,8 @@ def base(dialect: str) -> Select[Any]:
             col(P.name).label("speaker_name"),
             col(C.name).label("country_name"),
             col(A.title).label("article_title"),
-            _joined(m.StatementTreaty.statement_id, m.StatementTreaty.treaty_slug, dialect).label(
-                "treaty_slugs"
-            ),
-            _joined(m.StatementSource.statement_id, m.StatementSource.source_slug, dialect).label(
-                "source_slugs"
-            ),
+            S.treaty_slugs,
+            S.source_slugs,
         )  # fmt: skip
         .outerjoin(P, col(P.slug) == S.speaker_slug)
         .outerjoin(C, col(C.code) == S.country_code)
@@ -237,20 +234,6 @@ def build_rows(
     ]  # fmt: skip
 
 
-def _joined(owner: Any, target: Any, dialect: str) -> Any:
-    """A statement's linked slugs as one 'a;b' cell, sorted, computed by the database."""
-    if dialect == "sqlite":
-        # SQLite 3.40 has no ORDER BY inside group_concat: aggregate an ordered subquery,
-        # correlated to the outer statement row.
-        ordered = select(target).where(owner == S.id).order_by(target).correlate(S).subquery()
-        return select(func.group_concat(ordered.c[target.key], ";")).scalar_subquery()
-    return (
-        select(func.string_agg(target, aggregate_order_by(literal(";"), target)))
-        .where(owner == S.id)
-        .scalar_subquery()
-    )
-
-
 def _stamp_sql(column: Any, dialect: str) -> Any:
     """The `stamp` format in SQL: 2020-11-12T10:00:00.123456Z, no fraction when it is 0."""
     if dialect == "sqlite":  # stored as '2020-11-12 10:00:00.123456'
@@ -260,24 +243,46 @@ def _stamp_sql(column: Any, dialect: str) -> Any:
     return case((column.is_(None), None), else_=text + "Z")
 
 
+def _csv_text(column: Any, dialect: str) -> Any:
+    """A free-text cell as csv.writer writes it (QUOTE_MINIMAL): in quotes, its quotes
+    doubled, when it holds a comma, a quote or a line break; '' for NULL."""
+    find = func.instr if dialect == "sqlite" else func.strpos
+    special = or_(*(find(column, char) > 0 for char in ',"\n\r'))
+    doubled = func.replace(column, '"', '""', type_=String)
+    return case((special, literal('"', String).concat(doubled).concat('"')),
+                else_=func.coalesce(column, ""))  # fmt: skip
+
+
+def _csv_url_prefix(prefix: str) -> Any:
+    """The URL column's cells are `prefix` + a slug: quoted whole when the prefix (from the
+    request's Host) needs it, which no slug does."""
+    if any(char in prefix for char in ',"\n\r'):
+        return literal('"' + prefix.replace('"', '""'), String).concat(S.id).concat('"')
+    return literal(prefix, String).concat(S.id)
+
+
 def csv_cells(query: Select[Any], base_url: str, dialect: str) -> Select[Any]:
-    """The statements of `query` (a filtered `base()`) as finished CSV cells, one tuple per
-    row in CSV column order, so the export writes rows without touching a value: the
-    shape CSV streams of a million rows need (build_flat's output, cell for cell)."""
+    """The statements of `query` (a filtered `base()`) as finished CSV cells, quoted as
+    csv.writer quotes them, one tuple per row in CSV column order: the export joins them
+    with commas without touching a value (build_flat's output, cell for cell), the shape a
+    stream of a million rows needs. Slugs, codes, dates and stamps are validated never to
+    need quotes; free text is checked by the database."""
     precision = case(
         (func.length(S.said_on) == 10, "day"), (func.length(S.said_on) == 7, "month"),
         else_="year",
     )  # fmt: skip
+
+    def blank(column: Any) -> Any:
+        return func.coalesce(column, "")
+
     return query.with_only_columns(
-        _stamp_sql(S.created_at, dialect).label("created_at"),
-        _stamp_sql(S.updated_at, dialect).label("updated_at"),
-        S.id, S.text, S.said_on, S.speaker_slug.label("speaker"), S.speaker_role,
-        S.country_code.label("country"), S.venue,
-        _joined(m.StatementTreaty.statement_id, m.StatementTreaty.treaty_slug,
-                dialect).label("treaties"),
-        S.article_slug.label("article"), S.note,
-        _joined(m.StatementSource.statement_id, m.StatementSource.source_slug,
-                dialect).label("sources"),
-        (literal(f"{base_url}/statements/") + S.id).label("url"),
+        blank(_stamp_sql(S.created_at, dialect)).label("created_at"),
+        blank(_stamp_sql(S.updated_at, dialect)).label("updated_at"),
+        S.id, _csv_text(S.text, dialect).label("text"), S.said_on,
+        blank(S.speaker_slug).label("speaker"), _csv_text(S.speaker_role, dialect).label("role"),
+        blank(S.country_code).label("country"), _csv_text(S.venue, dialect).label("venue"),
+        blank(S.treaty_slugs).label("treaties"), blank(S.article_slug).label("article"),
+        _csv_text(S.note, dialect).label("note"), blank(S.source_slugs).label("sources"),
+        _csv_url_prefix(f"{base_url}/statements/").label("url"),
         precision.label("said_on_precision"),
     )  # fmt: skip
