@@ -102,8 +102,8 @@ def load(url: str, statements: int) -> dict[str, float]:
 
 
 REFERENCE_SQL = {
-    "statement": "INSERT INTO statement (id, text, speaker_slug, said_on, created_at, updated_at)"
-    " VALUES (?, ?, ?, ?, ?, ?)",
+    "statement": "INSERT INTO statement (id, text, speaker_slug, said_on, treaty_slugs,"
+    " source_slugs, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
     "statement_treaty": "INSERT INTO statement_treaty VALUES (?, ?)",
     "statement_source": "INSERT INTO statement_source VALUES (?, ?)",
     "search_document": "INSERT INTO search_document (type, key, label, title, body, extra,"
@@ -134,7 +134,13 @@ def reference_load(statements: int) -> dict[str, float]:
         while batch := [json.loads(line)["record"] for line in itertools.islice(lines, 10_000)]:
             rows: dict[str, list[tuple[Any, ...]]] = {table: [] for table in REFERENCE_SQL}
             for r in batch:
-                rows["statement"].append((r["id"], r["text"], r["speaker"], r["said_on"], now, now))
+                copies = (
+                    ";".join(sorted(r["treaties"])) or None,
+                    ";".join(sorted(r["sources"])) or None,
+                )
+                rows["statement"].append(
+                    (r["id"], r["text"], r["speaker"], r["said_on"], *copies, now, now)
+                )
                 rows["statement_treaty"] += [(r["id"], t) for t in r["treaties"]]
                 rows["statement_source"] += [(r["id"], s) for s in r["sources"]]
                 treaties = " " + " ".join(r["treaties"]) + " " if r["treaties"] else ""

@@ -11,7 +11,7 @@ import pytest
 import yaml
 from conftest import SEED
 from fastapi.testclient import TestClient
-from sqlalchemy import Engine, func, select
+from sqlalchemy import Engine, event, func, select
 from sqlmodel import Session
 
 from app import models as m
@@ -264,3 +264,46 @@ def test_a_load_leaves_its_connection_with_the_usual_page_cache(engine: Engine) 
     load_paths(engine, [SEED])
     with engine.connect() as connection:
         assert connection.exec_driver_sql("PRAGMA cache_size").scalar() == usual
+
+
+def _index_sql(engine: Engine) -> set[str]:
+    with engine.connect() as connection:
+        found = connection.exec_driver_sql(
+            "SELECT sql FROM sqlite_master WHERE type = 'index' AND sql IS NOT NULL"
+        )
+        return set(found.scalars())
+
+
+def test_a_bulk_load_builds_again_the_indexes_it_set_aside(
+    engine: Engine, seed_copy: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A load bringing more rows than a table holds drops the table's plain indexes and
+    builds them at its end; a load that fails rolls back to them, data untouched."""
+    if engine.dialect.name != "sqlite":
+        pytest.skip("SQLite's bulk loads rebuild indexes; PostgreSQL keeps them")
+    monkeypatch.setattr(writer, "BULK_INDEX_ROWS", 1)
+    dropped: list[str] = []
+
+    @event.listens_for(engine, "before_cursor_execute")
+    def note(_conn: object, _cursor: object, sql: str, *_: object) -> None:
+        if sql.startswith("DROP INDEX"):
+            dropped.append(sql)
+
+    migrated = _index_sql(engine)
+    assert "CREATE INDEX ix_statement_said_on_id ON statement (said_on, id)" in migrated
+    load_paths(engine, [SEED])
+    assert 'DROP INDEX "ix_statement_said_on_id"' in dropped
+    assert _index_sql(engine) == migrated
+    with engine.connect() as connection:
+        assert connection.exec_driver_sql("PRAGMA integrity_check").scalar() == "ok"
+        plan = connection.exec_driver_sql(
+            "EXPLAIN QUERY PLAN SELECT id FROM statement ORDER BY said_on DESC, id DESC LIMIT 5"
+        ).all()
+        assert "ix_statement_said_on_id" in str(plan)
+    dropped.clear()
+    edit(seed_copy / "statements.yaml", 26, article="no-such-article")
+    with pytest.raises(LoadError):
+        load_paths(engine, [seed_copy])  # as many statements as stored: set aside, then back
+    assert dropped
+    assert _index_sql(engine) == migrated
+    assert count(engine, m.Statement) == 27

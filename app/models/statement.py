@@ -33,7 +33,8 @@ class Statement(SQLModel, table=True):
 
     id: str = slug_key()
     text: str
-    speaker_slug: str | None = ref("person.slug", nullable=True)
+    # Indexed as the first column of ix_statement_speaker_said_on_id, which serves it.
+    speaker_slug: str | None = ref("person.slug", nullable=True, index=False)
     speaker_role: str | None = None
     country_code: str | None = ref("country.code", nullable=True)
     said_on: str = Field(max_length=10)
