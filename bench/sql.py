@@ -4,17 +4,12 @@ servers, not queries. Parameters are named (`:id`), as both sqlite3 and Datasett
 """
 
 STAMP = "replace(replace({0}, ' ', 'T'), '.000000', '') || 'Z'"
-SLUGS = (
-    "(select group_concat(slug, ';') from (select {1} as slug from {0} "
-    "where statement_id = s.id order by {1}))"
-)
 ROWS = (
     "select s.id, s.text, s.said_on, s.speaker_role, s.venue, s.note, "
     f"{STAMP.format('s.created_at')} as created_at, {STAMP.format('s.updated_at')} as updated_at, "
     "s.speaker_slug, s.country_code, s.article_slug, p.name as speaker_name, "
     "c.name as country_name, a.title as article_title, "
-    f"{SLUGS.format('statement_treaty', 'treaty_slug')} as treaty_slugs, "
-    f"{SLUGS.format('statement_source', 'source_slug')} as source_slugs "
+    "s.treaty_slugs, s.source_slugs "
     "from statement s left join person p on p.slug = s.speaker_slug "
     "left join country c on c.code = s.country_code "
     "left join article a on a.slug = s.article_slug "
