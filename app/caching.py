@@ -158,6 +158,13 @@ def validators(
     return Validators(etag, headers, stamp)
 
 
+# RFC 9110 15.4.5: a 304 carries the fields a 200 would among ETag, Cache-Control, Vary,
+# Content-Location, Date (the server's) and Expires, and no other representation
+# metadata, which a cache would otherwise write over what it stored with the 200.
+ON_304 = frozenset({b"etag", b"cache-control", b"vary", b"content-location", b"expires"})
+
+
 async def not_modified(send: Send, headers: RawHeaders) -> None:
-    await send({"type": "http.response.start", "status": 304, "headers": headers})
+    kept = [header for header in headers if header[0] in ON_304]
+    await send({"type": "http.response.start", "status": 304, "headers": kept})
     await send({"type": "http.response.body", "body": b""})

@@ -12,9 +12,9 @@ On the way in, in this order, each step answering at once when it refuses:
    deadline: no response started in time becomes a 503.
 
 On the way out, one wrapper around `send` adds to whatever answered: the cache validators,
-the full Allow of a 405, the rate-limit headers, CORS headers, security headers and the
-request id; it drops a HEAD's body, and notes the status for the access log line and the
-metrics.
+the full Allow of a 405, the rate-limit headers, CORS headers, security headers (not on a
+304, which has no content) and the request id; it drops a HEAD's body, and notes the
+status for the access log line and the metrics.
 
 These were nine middleware layers, each wrapping `send` and copying every message: in one
 layer, a 304 answered in-process went from 227 to 133 us (same minutes, same machine).
@@ -87,16 +87,20 @@ class Edge:
         scope.setdefault("state", {})["request_id"] = request_id
         method, path = scope["method"], scope["path"]
         origin = request.get(b"origin")
-        closing = [*security_headers(path), (b"x-request-id", request_id.encode())]
+        named = (b"x-request-id", request_id.encode())
         status = 500
 
         async def outer(message: Message) -> None:
-            """What every response gets, whoever answered: CORS, security, request id."""
+            """What every response gets, whoever answered: CORS, the request id and,
+            on anything with content (not a 304), the security headers."""
             nonlocal status
             if message["type"] == "http.response.start":
                 status = message["status"]
                 raw = self._with_cors(list(message.get("headers", ())), origin)
-                message = {**message, "headers": raw + closing}
+                if status != 304:
+                    raw += security_headers(path)
+                raw.append(named)
+                message = {**message, "headers": raw}
             await send(message)
 
         self.metrics.in_flight += 1

@@ -26,6 +26,13 @@ def test_if_none_match_gets_a_304_without_a_body(client: TestClient) -> None:
     etag = client.get("/v1/statements?limit=2").headers["etag"]
     again = client.get("/v1/statements?limit=2", headers={"If-None-Match": etag})
     assert (again.status_code, again.content, again.headers["etag"]) == (304, b"", etag)
+    # RFC 9110 15.4.5: the caching fields a 200 has, no other representation metadata
+    # (a cache would write it over the stored response's); no content to guard either.
+    assert again.headers["cache-control"] == "public, max-age=60"
+    assert again.headers["vary"] == "Accept, Origin"
+    assert again.headers["x-request-id"]
+    for absent in ("last-modified", "x-data-version", "x-content-type-options", "content-type"):
+        assert absent not in again.headers, absent
     other = client.get("/v1/statements?limit=3", headers={"If-None-Match": etag})
     assert other.status_code == 200
     assert other.headers["etag"] != etag
