@@ -50,7 +50,10 @@ def make_engine(url: str, statement_timeout_ms: int = 0) -> Engine:
         return engine
     # A runaway query is cancelled by the server itself, whatever the client does.
     options = f"-c statement_timeout={statement_timeout_ms}" if statement_timeout_ms else ""
-    engine = create_engine(url, connect_args={"options": options})
+    # A pooled connection for each of the 16 read threads (limit_threads) and a few more:
+    # at the default 5, busy threads opened and closed overflow connections, a new
+    # PostgreSQL backend each time (by id, 100,000 ids at random: p99 175-246 ms).
+    engine = create_engine(url, connect_args={"options": options}, pool_size=20, max_overflow=10)
     _ping_when_idle(engine)
     return engine
 
