@@ -148,11 +148,10 @@ class RateLimiter:
             remaining = str(policy.limit - count).encode()
             reset_at = (b"ratelimit-reset", str(reset).encode())
             return [limit, (b"ratelimit-remaining", remaining), reset_at, stated], None
-        headers = {
-            "RateLimit-Limit": str(policy.limit),
+        stated = {name.decode(): value.decode() for name, value in policy.headers}
+        headers = stated | {
             "RateLimit-Remaining": "0",
             "RateLimit-Reset": str(reset),
-            "RateLimit-Policy": f"{policy.limit};w={policy.window}",
             "Retry-After": str(reset),
         }
         who = "this token" if authenticated else "this address"

@@ -226,6 +226,10 @@ def test_anonymous_callers_are_limited_per_address(shared_url: str) -> None:
     refused = answers[3]
     assert "3 requests per 60 s" in _problem(refused, 429)["detail"]
     assert 0 < int(refused.headers["retry-after"]) <= 60
+    stated = [
+        refused.headers[h] for h in ("ratelimit-limit", "ratelimit-remaining", "ratelimit-policy")
+    ]
+    assert stated == ["3", "0", "3;w=60"]
     assert client.get("/healthz").status_code == 200  # probes are never limited
 
 

@@ -2,8 +2,8 @@
 
 One query reads a page of statements with their speaker, country and article names (outer
 joins), their treaty and source slugs (copied onto the statement's row) and their
-timestamps already formatted; treaty and source summaries come from a memo kept per data version.
-The result is plain JSON-ready dicts in exactly the StatementPublic shape, serialised
+timestamps already formatted; treaty and source summaries come from a memo kept per data
+version. The result is plain JSON-ready dicts in exactly the StatementPublic shape, serialised
 once with orjson. No ORM objects, no pydantic validation per row: at a million
 statements that is most of a request's cost.
 """
@@ -243,11 +243,14 @@ def _stamp_sql(column: Any, dialect: str) -> Any:
     return case((column.is_(None), None), else_=text + "Z")
 
 
+CSV_SPECIAL = ',"\n\r'  # a cell holding any of these is quoted (csv.QUOTE_MINIMAL)
+
+
 def _csv_text(column: Any, dialect: str) -> Any:
     """A free-text cell as csv.writer writes it (QUOTE_MINIMAL): in quotes, its quotes
     doubled, when it holds a comma, a quote or a line break; '' for NULL."""
     find = func.instr if dialect == "sqlite" else func.strpos
-    special = or_(*(find(column, char) > 0 for char in ',"\n\r'))
+    special = or_(*(find(column, char) > 0 for char in CSV_SPECIAL))
     doubled = func.replace(column, '"', '""', type_=String)
     return case((special, literal('"', String).concat(doubled).concat('"')),
                 else_=func.coalesce(column, ""))  # fmt: skip
@@ -256,7 +259,7 @@ def _csv_text(column: Any, dialect: str) -> Any:
 def _csv_url_prefix(prefix: str) -> Any:
     """The URL column's cells are `prefix` + a slug: quoted whole when the prefix (from the
     request's Host) needs it, which no slug does."""
-    if any(char in prefix for char in ',"\n\r'):
+    if any(char in prefix for char in CSV_SPECIAL):
         return literal('"' + prefix.replace('"', '""'), String).concat(S.id).concat('"')
     return literal(prefix, String).concat(S.id)
 
