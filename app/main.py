@@ -94,7 +94,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        app.state.engine = make_engine(settings.database_url, settings.statement_timeout_ms)
+        app.state.engine = make_engine(
+            settings.database_url, settings.statement_timeout_ms, settings.sqlite_mmap_bytes
+        )
         app.state.metrics.engine = app.state.engine
         limit_threads(app.state.engine, settings.read_threads)
         yield

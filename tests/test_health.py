@@ -61,3 +61,17 @@ def test_a_dead_pooled_connection_is_replaced_once_it_sat_idle(
     finally:
         engine.dispose()
         killer.dispose()
+
+
+@pytest.mark.parametrize("mmap_bytes", [0, 64 * 1024 * 1024])
+def test_sqlite_reads_through_the_memory_map_it_is_given(
+    shared_url: str, client_for: Callable[..., TestClient], mmap_bytes: int
+) -> None:
+    """TREATYKB_SQLITE_MMAP_BYTES reaches every SQLite connection (and a 0 turns the map
+    off); PostgreSQL ignores it and serves as ever."""
+    client = client_for(shared_url, sqlite_mmap_bytes=mmap_bytes)
+    assert client.get("/v1/statements?limit=1").status_code == 200
+    if not shared_url.startswith("sqlite"):
+        return
+    with client.app.state.engine.connect() as connection:  # type: ignore[attr-defined]
+        assert connection.exec_driver_sql("PRAGMA mmap_size").scalar() == mmap_bytes
