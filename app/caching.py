@@ -18,7 +18,7 @@ from functools import lru_cache
 
 from sqlalchemy import Engine
 from sqlalchemy.exc import SQLAlchemyError
-from starlette.types import Message, Scope, Send
+from starlette.types import Scope
 
 from app.dates import today
 from app.db import inline_on_sqlite
@@ -41,6 +41,12 @@ class VersionCache:
 
     def _stale(self) -> bool:
         return self.value is None or time.monotonic() - self.read_at >= self.ttl
+
+    def fresh(self) -> tuple[int, dt.datetime] | None:
+        """The version when it needs no read (most requests: no await, no engine)."""
+        if self.value is not None and time.monotonic() - self.read_at < self.ttl:
+            return self.value
+        return None
 
     async def get(self, engine: Engine) -> tuple[int, dt.datetime] | None:
         if self._stale():
@@ -81,7 +87,8 @@ def _http_date(changed: dt.datetime) -> bytes:
     return format_datetime(changed, usegmt=True).encode()
 
 
-def _matches(header: bytes, etag: bytes) -> bool:
+def matches(header: bytes, etag: bytes) -> bool:
+    """Whether an If-None-Match header names `etag` (weakly, RFC 9110 13.1.2) or `*`."""
     tags = {tag.strip().removeprefix(b"W/") for tag in header.split(b",")}
     return b"*" in tags or etag in tags
 
@@ -96,7 +103,7 @@ def replace_headers(raw: RawHeaders, new: RawHeaders) -> RawHeaders:
 
 
 class Validators:
-    """The validators of one GET at one data version, and the `send` that adds them."""
+    """The validators of one GET at one data version (app/edge.py adds them)."""
 
     __slots__ = ("etag", "headers", "version")
 
@@ -106,35 +113,7 @@ class Validators:
         self.version = version
 
     def matches(self, if_none_match: bytes) -> bool:
-        return _matches(if_none_match, self.etag)
-
-    def sender(self, send: Send, if_none_match: bytes | None) -> Send:
-        """`send` with these validators on a 200; a record's own ETag (the write API's)
-        is kept, and gets its 304 here when it matches."""
-        replaced = False
-
-        async def with_validators(message: Message) -> None:
-            nonlocal replaced
-            if message["type"] == "http.response.start":
-                raw = list(message.get("headers", ()))
-                own = next((v for k, v in raw if k == b"etag"), None)
-                if message["status"] != 200:
-                    raw = replace_headers(raw, [(VERSION_KEY, self.version)])
-                elif own is None:
-                    raw = replace_headers(raw, self.headers)
-                else:
-                    rest = [header for header in self.headers if header[0] != b"etag"]
-                    if if_none_match is not None and _matches(if_none_match, own):
-                        replaced = True
-                        await not_modified(send, [*rest, (b"etag", own)])
-                        return
-                    raw = replace_headers(raw, rest)
-                message = {**message, "headers": raw}
-            elif replaced:
-                return  # the body of a response already answered by a 304
-            await send(message)
-
-        return with_validators
+        return matches(if_none_match, self.etag)
 
 
 @lru_cache(maxsize=8)
@@ -162,9 +141,3 @@ def validators(
 # Content-Location, Date (the server's) and Expires, and no other representation
 # metadata, which a cache would otherwise write over what it stored with the 200.
 ON_304 = frozenset({b"etag", b"cache-control", b"vary", b"content-location", b"expires"})
-
-
-async def not_modified(send: Send, headers: RawHeaders) -> None:
-    kept = [header for header in headers if header[0] in ON_304]
-    await send({"type": "http.response.start", "status": 304, "headers": kept})
-    await send({"type": "http.response.body", "body": b""})

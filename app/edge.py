@@ -11,13 +11,14 @@ On the way in, in this order, each step answering at once when it refuses:
 7. the app answers (the fast lane, then FastAPI), with HEAD run as GET, under the
    deadline: no response started in time becomes a 503.
 
-On the way out, one wrapper around `send` adds to whatever answered: the cache validators,
-the full Allow of a 405, the rate-limit headers, CORS headers, security headers (not on a
-304, which has no content) and the request id; it drops a HEAD's body, and notes the
-status for the access log line and the metrics.
+On the way out, one wrapper around `send` (`Reply`) adds to whatever answered: the cache
+validators, the full Allow of a 405, the rate-limit headers, CORS headers, security headers
+(not on a 304, which has no content) and the request id; it drops a HEAD's body, and notes
+the status for the access log line and the metrics.
 
 These were nine middleware layers, each wrapping `send` and copying every message: in one
-layer, a 304 answered in-process went from 227 to 133 us (same minutes, same machine).
+layer, a 304 answered in-process went from 227 to 133 us (same minutes, same machine). The
+layer's own five `send` wrappers became one: 184,000 -> 154,000 instructions a 304.
 """
 
 import asyncio
@@ -30,10 +31,14 @@ from starlette.requests import Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from app.caching import (
+    ON_304,
     READS,
     VERSION_HEADER,
+    VERSION_KEY,
+    RawHeaders,
+    Validators,
     VersionCache,
-    not_modified,
+    matches,
     replace_headers,
     validators,
 )
@@ -49,6 +54,78 @@ EXPOSED = [
     "RateLimit-Limit", "RateLimit-Remaining", "RateLimit-Reset", "RateLimit-Policy",
 ]  # fmt: skip
 VARY = b"vary"
+
+
+class Reply:
+    """The one `send` wrapper of a request: everything the edge adds to the response,
+    whoever answers, in one place (a 304 made here goes straight to the server)."""
+
+    __slots__ = ("send", "edge", "scope", "origin", "named", "counted", "validators",
+                 "if_none_match", "head", "status", "started", "deadline", "sent_body",
+                 "replaced")  # fmt: skip
+
+    def __init__(self, edge: "Edge", scope: Scope, send: Send, origin: bytes | None,
+                 named: tuple[bytes, bytes]) -> None:  # fmt: skip
+        self.send, self.edge, self.scope, self.origin, self.named = send, edge, scope, origin, named
+        self.counted: list[tuple[bytes, bytes]] = []  # the rate-limit headers, once counted
+        self.validators: Validators | None = None
+        self.if_none_match: bytes | None = None
+        self.head = self.started = self.sent_body = self.replaced = False
+        self.status = 500
+        self.deadline: asyncio.Timeout | None = None
+
+    async def __call__(self, message: Message) -> None:
+        """The app's (or an answer's made here) messages, on their way to the server:
+        the validators on a GET (a record's own ETag kept, and its 304 made here), the
+        Allow of a 405, then the rest (`start`); HEAD's body dropped."""
+        if message["type"] != "http.response.start":
+            if self.replaced:
+                return  # the body of a response already answered by a 304
+            if self.head:
+                if self.sent_body:
+                    return
+                self.sent_body = True
+                message = {**message, "body": b"", "more_body": False}
+            await self.send(message)
+            return
+        self.started = True
+        if self.deadline is not None:
+            self.deadline.reschedule(None)  # streaming may take as long as it needs
+        status, raw = message["status"], list(message.get("headers", ()))
+        own = self.validators
+        if own is not None:
+            etag = next((v for k, v in raw if k == b"etag"), None)
+            if status != 200:
+                raw = replace_headers(raw, [(VERSION_KEY, own.version)])
+            elif etag is None:
+                raw = replace_headers(raw, own.headers)
+            else:
+                rest = [header for header in own.headers if header[0] != b"etag"]
+                if self.if_none_match is not None and matches(self.if_none_match, etag):
+                    self.replaced = True
+                    await self.not_modified([*rest, (b"etag", etag)])
+                    return
+                raw = replace_headers(raw, rest)
+        if status == 405:
+            raw = replace_headers(raw, [(b"allow", allow_header(self.edge.api, self.scope))])
+        await self.start(status, raw)
+
+    async def start(self, status: int, raw: list[tuple[bytes, bytes]]) -> None:
+        """The response's start, with the rate-limit headers, CORS, the security headers
+        (not on a 304, which guards no content) and the request id."""
+        self.status = status
+        raw = self.edge.with_cors([*raw, *self.counted], self.origin)
+        if status != 304:
+            raw += security_headers(self.scope["path"])
+        raw.append(self.named)
+        await self.send({"type": "http.response.start", "status": status, "headers": raw})
+
+    async def not_modified(self, headers: RawHeaders) -> None:
+        await self.start(304, [header for header in headers if header[0] in ON_304])
+        await self.send(EMPTY)
+
+
+EMPTY: Message = {"type": "http.response.body", "body": b""}
 
 
 class Edge:
@@ -85,40 +162,25 @@ class Edge:
         # 8 % of a 304's time)
         request_id = given if REQUEST_ID.match(given) else f"{random.getrandbits(128):032x}"
         scope.setdefault("state", {})["request_id"] = request_id
-        method, path = scope["method"], scope["path"]
+        method = scope["method"]
         origin = request.get(b"origin")
-        named = (b"x-request-id", request_id.encode())
-        status = 500
-
-        async def outer(message: Message) -> None:
-            """What every response gets, whoever answered: CORS, the request id and,
-            on anything with content (not a 304), the security headers."""
-            nonlocal status
-            if message["type"] == "http.response.start":
-                status = message["status"]
-                raw = self._with_cors(list(message.get("headers", ())), origin)
-                if status != 304:
-                    raw += security_headers(path)
-                raw.append(named)
-                message = {**message, "headers": raw}
-            await send(message)
-
+        reply = Reply(self, scope, send, origin, (b"x-request-id", request_id.encode()))
         self.metrics.in_flight += 1
         try:
             preflight = b"access-control-request-method" in request
             if origin is not None and method == "OPTIONS" and preflight:
                 answer = self.cors.preflight_response(Request(scope).headers)
-                await answer(scope, receive, outer)
+                await answer(scope, receive, reply)
                 return
-            await self._limited(scope, receive, outer, request)
+            await self._limited(scope, receive, reply, request)
         finally:
             self.metrics.in_flight -= 1
             elapsed = time.perf_counter() - started
             route = route_of(scope)
-            self.metrics.count(method, route, status, elapsed)
-            access_log(scope, request_id, method, route, status, elapsed)
+            self.metrics.count(method, route, reply.status, elapsed)
+            access_log(scope, request_id, method, route, reply.status, elapsed)
 
-    def _with_cors(self, raw: list[tuple[bytes, bytes]], origin: bytes | None) -> list[Any]:
+    def with_cors(self, raw: list[tuple[bytes, bytes]], origin: bytes | None) -> list[Any]:
         """Starlette's CORS answer headers: `Vary: Origin` always; the allowed origin and
         exposed headers when the request named an origin."""
         vary = b", ".join([*(value for name, value in raw if name == VARY), b"Origin"])
@@ -131,13 +193,13 @@ class Edge:
         return replace_headers(raw, new)
 
     async def _limited(
-        self, scope: Scope, receive: Receive, send: Send, request: dict[bytes, bytes]
+        self, scope: Scope, receive: Receive, reply: Reply, request: dict[bytes, bytes]
     ) -> None:
         """Input limits and the rate limit, then the rest."""
         length = len(scope.get("raw_path") or scope["path"]) + len(scope["query_string"]) + 1
         if length > self.max_url:
             await _problem(
-                scope, receive, send, 414, title="URI too long", slug="uri-too-long",
+                scope, receive, reply, 414, title="URI too long", slug="uri-too-long",
                 detail=f"The URL is {length} bytes; at most {self.max_url} are accepted. "
                 "Send fewer filter values per request.",
             )  # fmt: skip
@@ -146,118 +208,81 @@ class Edge:
         limit = self.max_import if scope["path"] == "/v1/imports" else self.max_body
         declared = request.get(b"content-length")
         if declared is not None and declared.isdigit() and int(declared) > limit:
-            await _too_large(scope, receive, send, limit)
+            await _too_large(scope, receive, reply, limit)
             return
         if self.limiter is not None:
             counted, refusal = await self.limiter.check(scope, request.get(b"authorization"))
             if refusal is not None:
-                await refusal(scope, receive, send)
+                await refusal(scope, receive, reply)
                 return
-            if counted:
-                limited = send
-
-                async def send(message: Message) -> None:
-                    if message["type"] == "http.response.start":
-                        message = {**message, "headers": [*message.get("headers", ()), *counted]}
-                    await limited(message)
-
+            reply.counted = counted
         if has_body:
             receive = _counting(receive, limit)
-        await self._answer(scope, receive, send, request, limit)
+        await self._answer(scope, receive, reply, request, limit)
 
     async def _answer(
         self,
         scope: Scope,
         receive: Receive,
-        send: Send,
+        reply: Reply,
         request: dict[bytes, bytes],
         limit: int,
     ) -> None:
         """OPTIONS, the cache validators and 304s, HEAD as GET, then the app."""
         method = scope["method"]
         if method == "OPTIONS" and allowed_methods(self.api, scope):
-            await send({"type": "http.response.start", "status": 204,
-                        "headers": [(b"allow", allow_header(self.api, scope))]})  # fmt: skip
-            await send({"type": "http.response.body", "body": b""})
+            await reply.start(204, [(b"allow", allow_header(self.api, scope))])
+            await reply.send(EMPTY)
             return
-        head = method == "HEAD"
-        sent_body = False
-        started = [False]
-        deadline: list[asyncio.Timeout | None] = [None]
-
-        async def shaped(message: Message) -> None:
-            """Below the validators: the started flag, the Allow of a 405, HEAD's body."""
-            nonlocal sent_body
-            if message["type"] == "http.response.start":
-                started[0] = True
-                if deadline[0] is not None:
-                    deadline[0].reschedule(None)  # streaming may take as long as it needs
-                if message["status"] == 405:
-                    allow = [(b"allow", allow_header(self.api, scope))]
-                    headers = replace_headers(list(message.get("headers", ())), allow)
-                    message = {**message, "headers": headers}
-            elif head:
-                if sent_body:
-                    return
-                sent_body = True
-                message = {**message, "body": b"", "more_body": False}
-            await send(message)
-
-        async def app(answer: Send) -> None:
-            await self._deadlined(scope, receive, answer, send, started, deadline, limit)
-
-        if head:
+        if method == "HEAD":
+            reply.head = True
             scope["method"] = "GET"
-        path = scope["path"]
-        if not path.startswith("/v1"):
-            await app(shaped)
+        if not scope["path"].startswith("/v1"):
+            await self._deadlined(scope, receive, reply, limit)
             return
         if method not in READS:
             try:
-                await app(shaped)
+                await self._deadlined(scope, receive, reply, limit)
             finally:
                 self.versions.invalidate()  # this process wrote: the next read re-reads
             return
-        current = await self.versions.get(scope["app"].state.engine)
+        current = self.versions.fresh() or await self.versions.get(scope["app"].state.engine)
         if current is None:
-            await app(shaped)
+            await self._deadlined(scope, receive, reply, limit)
             return
         scope["state"]["data_version"] = current[0]  # request.state.data_version
         own = validators(scope, request.get(b"accept"), current, self.max_age)
         if_none_match = request.get(b"if-none-match")
         if if_none_match is not None and own.matches(if_none_match):
-            await not_modified(shaped, own.headers)
+            await reply.not_modified(own.headers)
             return
-        await app(own.sender(shaped, if_none_match))
+        reply.validators, reply.if_none_match = own, if_none_match
+        await self._deadlined(scope, receive, reply, limit)
 
-    async def _deadlined(
-        self,
-        scope: Scope,
-        receive: Receive,
-        answer: Send,
-        send: Send,
-        started: list[bool],
-        deadline: list[asyncio.Timeout | None],
-        limit: int,
-    ) -> None:
+    async def _deadlined(self, scope: Scope, receive: Receive, reply: Reply, limit: int) -> None:
         """The app under the deadline: a response not started in time becomes a 503 (a
-        streaming body may then take longer), a body over the limit a 413 (sent on `send`,
-        past the validators). Answers made here without the app (a 304, OPTIONS) start
-        no timer: in-process, the timer was a tenth of a 304's time."""
+        streaming body may then take longer), a body over the limit a 413 (neither with
+        the validators). Answers made here without the app (a 304, OPTIONS) start no
+        timer: in-process, the timer was a tenth of a 304's time."""
         try:
             if self.seconds <= 0:
-                await self.app(scope, receive, answer)
+                await self.app(scope, receive, reply)
                 return
-            async with asyncio.timeout(self.seconds) as deadline[0]:
-                await self.app(scope, receive, answer)
+            try:
+                async with asyncio.timeout(self.seconds) as reply.deadline:
+                    await self.app(scope, receive, reply)
+            finally:
+                reply.deadline = None  # over: an answer made below has none to lift
         except BodyTooLarge:
-            if not started[0]:
-                await _too_large(scope, receive, send, limit)
+            if not reply.started:
+                reply.validators = None
+                await _too_large(scope, receive, reply, limit)
         except TimeoutError:
-            if started[0]:
+            if reply.started:
                 raise
+            reply.validators = None
             await _problem(
-                scope, receive, send, 503, title="Service unavailable", slug="timeout",
+                scope, receive, reply, 503, title="Service unavailable", slug="timeout",
                 detail=f"The request did not complete within {self.seconds:g} s; "
                 "narrow the filters or page with a smaller limit.",
                 headers={"Retry-After": "5"},
