@@ -169,6 +169,14 @@ ROUTES: list[tuple[re.Pattern[str], APIRoute, Handler]] = [
 ]  # fmt: skip
 
 
+async def _json(send: Send, body: bytes) -> None:
+    """The two messages Starlette's Response(body, media_type="application/json") sends,
+    without building one (4 % of a kept treaty detail's instructions)."""
+    headers = [(b"content-length", str(len(body)).encode()), (b"content-type", b"application/json")]
+    await send({"type": "http.response.start", "status": 200, "headers": headers})
+    await send({"type": "http.response.body", "body": body})
+
+
 class FastLane:
     def __init__(self, app: ASGIApp, enabled: bool = True) -> None:
         self.app = app
@@ -193,8 +201,9 @@ class FastLane:
                         # report the route's template, with its prefix taken from the path.
                         scope["route"], scope["path_params"] = route, match.groupdict()
                         if isinstance(answer, bytes):
-                            answer = Response(answer, media_type="application/json")
-                        await answer(scope, receive, send)
+                            await _json(send, answer)
+                        else:
+                            await answer(scope, receive, send)
                         return
                     break
         await self.app(scope, receive, send)
