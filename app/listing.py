@@ -99,7 +99,7 @@ def _keyset_batches(
                 rows = list(session.connection().execute(paged).all())
             else:
                 result = session.connection().execute(paged)
-                keys, rows = list(result.keys()), result.cursor.fetchall()
+                keys, rows = list(result.keys()), list(result.cursor.fetchall())
                 result.close()
             yield session, rows
             if len(rows) < size:
