@@ -44,10 +44,15 @@ def urls_for(request: Request) -> Urls:
         return _urls(settings.public_url)
     # Starlette's base URL is built from these alone; building it is 4 % of a read by id.
     scope = request.scope
-    host = next((value for name, value in scope["headers"] if name == b"host"), None)
+    for name, value in scope["headers"]:  # a loop, not next() over a generator: 3 % of a
+        if name == b"host":  # kept treaty detail's time
+            where: Any = value
+            break
+    else:  # no Host: Starlette takes the server's address
+        server = scope.get("server")
+        where = tuple(server) if server else None
     root_path = scope.get("app_root_path", scope.get("root_path", ""))
-    server = scope.get("server")
-    key = (scope.get("scheme"), tuple(server) if server else None, host, root_path)
+    key = (scope.get("scheme"), where, root_path)
     found = _SEEN.get(key)
     if found is None:
         if len(_SEEN) >= 256:  # any Host a client sends is a key: keep the cache small
