@@ -60,13 +60,14 @@ class Reply:
     """The one `send` wrapper of a request: everything the edge adds to the response,
     whoever answers, in one place (a 304 made here goes straight to the server)."""
 
-    __slots__ = ("send", "edge", "scope", "origin", "named", "counted", "validators",
+    __slots__ = ("send", "edge", "scope", "path", "origin", "named", "counted", "validators",
                  "if_none_match", "head", "status", "started", "deadline", "sent_body",
                  "replaced", "expired")  # fmt: skip
 
     def __init__(self, edge: "Edge", scope: Scope, send: Send, origin: bytes | None,
                  named: tuple[bytes, bytes]) -> None:  # fmt: skip
         self.send, self.edge, self.scope, self.origin, self.named = send, edge, scope, origin, named
+        self.path = scope["path"]  # as asked: routing may rewrite the scope's
         self.counted: list[tuple[bytes, bytes]] = []  # the rate-limit headers, once counted
         self.validators: Validators | None = None
         self.if_none_match: bytes | None = None
@@ -122,7 +123,7 @@ class Reply:
         self.status = status
         raw = self.edge.with_cors([*raw, *self.counted], self.origin)
         if status != 304:
-            raw += security_headers(self.scope["path"])
+            raw += security_headers(self.path)
         raw.append(self.named)
         await self.send({"type": "http.response.start", "status": status, "headers": raw})
 
