@@ -14,8 +14,6 @@ from sqlalchemy.exc import DBAPIError, InvalidatePoolError
 from sqlmodel import Session
 from starlette.concurrency import run_in_threadpool
 
-from app.config import SQLITE_MMAP_BYTES
-
 T = TypeVar("T")
 
 
@@ -44,9 +42,11 @@ def _sqlite_on_connect(mmap_bytes: int, dbapi_connection: Any, _record: Any) -> 
     cursor.close()
 
 
-def make_engine(
-    url: str, statement_timeout_ms: int = 0, sqlite_mmap_bytes: int = SQLITE_MMAP_BYTES
-) -> Engine:
+def make_engine(url: str, statement_timeout_ms: int = 0, sqlite_mmap_bytes: int = 0) -> Engine:
+    """An engine for `url`. The server maps SQLite files (`sqlite_mmap_bytes`, from the
+    settings); the CLI's loads don't: a bulk load reads pages it has just written, from
+    SQLite's own cache, and mapped pages only raised its resident memory (300,000
+    statements: 300 -> 446 MiB, no faster)."""
     url = normalize_url(url)
     if url.startswith("sqlite"):
         # A connection per threadpool worker: requests never queue for one. (SQLite
