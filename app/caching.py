@@ -44,9 +44,7 @@ class VersionCache:
 
     def fresh(self) -> tuple[int, dt.datetime] | None:
         """The version when it needs no read (most requests: no await, no engine)."""
-        if self.value is not None and time.monotonic() - self.read_at < self.ttl:
-            return self.value
-        return None
+        return None if self._stale() else self.value
 
     async def get(self, engine: Engine) -> tuple[int, dt.datetime] | None:
         if self._stale():

@@ -68,7 +68,7 @@ class Reply:
                  named: tuple[bytes, bytes]) -> None:  # fmt: skip
         self.send, self.edge, self.scope, self.origin, self.named = send, edge, scope, origin, named
         self.path = scope["path"]  # as asked: routing may rewrite the scope's
-        self.counted: list[tuple[bytes, bytes]] = []  # the rate-limit headers, once counted
+        self.counted: RawHeaders = []  # the rate-limit headers, once counted
         self.validators: Validators | None = None
         self.if_none_match: bytes | None = None
         self.head = self.started = self.sent_body = self.replaced = self.expired = False
@@ -117,7 +117,7 @@ class Reply:
             raw = replace_headers(raw, [(b"allow", allow_header(self.edge.api, self.scope))])
         await self.start(status, raw)
 
-    async def start(self, status: int, raw: list[tuple[bytes, bytes]]) -> None:
+    async def start(self, status: int, raw: RawHeaders) -> None:
         """The response's start, with the rate-limit headers, CORS, the security headers
         (not on a 304, which guards no content) and the request id."""
         self.status = status

@@ -11,7 +11,7 @@ import json
 import operator
 from collections.abc import Callable, Iterable, Iterator
 from types import SimpleNamespace
-from typing import Any, TypeVar
+from typing import Any, Literal, TypeVar
 
 from fastapi import Request, Response
 from fastapi.responses import JSONResponse, StreamingResponse
@@ -80,8 +80,11 @@ def stream(page: PageParams, schema: type[BaseModel], items: Iterable[BaseModel]
     return StreamingResponse(_ndjson_rows(items, columns), media_type="application/x-ndjson")
 
 
+RowShape = Literal["entities", "rows", "tuples"]
+
+
 def _keyset_batches(
-    engine: Engine, query: Select[Any], sort: Sort, page: PageParams, *, shape: str
+    engine: Engine, query: Select[Any], sort: Sort, page: PageParams, *, shape: RowShape
 ) -> Iterator[tuple[Session, list[Any]]]:
     """Every row after the page's cursor (up to an explicit limit), BATCH rows at a time,
     each batch seeking past the last: the one loop behind every CSV/NDJSON stream. Rows
