@@ -9,8 +9,8 @@ import csv
 import io
 import json
 import operator
-from collections.abc import Callable, Iterable, Iterator
-from types import SimpleNamespace
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from dataclasses import dataclass
 from typing import Any, Literal, TypeVar
 
 from fastapi import Request, Response
@@ -19,6 +19,7 @@ from pydantic import BaseModel
 from sqlalchemy import Engine, Select
 from sqlmodel import Session
 
+from app.db import is_sqlite
 from app.errors import InvalidParameter
 from app.json import JSONBytes, dumps
 from app.pagination import (
@@ -80,16 +81,15 @@ def stream(page: PageParams, schema: type[BaseModel], items: Iterable[BaseModel]
     return StreamingResponse(_ndjson_rows(items, columns), media_type="application/x-ndjson")
 
 
-RowShape = Literal["entities", "rows", "tuples"]
+RowShape = Literal["entities", "rows"]
 
 
 def _keyset_batches(
     engine: Engine, query: Select[Any], sort: Sort, page: PageParams, *, shape: RowShape
 ) -> Iterator[tuple[Session, list[Any]]]:
     """Every row after the page's cursor (up to an explicit limit), BATCH rows at a time,
-    each batch seeking past the last: the one loop behind every CSV/NDJSON stream. Rows
-    come as ORM `entities`, Core `rows`, or the driver's own `tuples` (no Row built per
-    row: 9 % of a CSV export's time)."""
+    each batch seeking past the last: the loop behind the NDJSON streams and the CSV of
+    built items. Rows come as ORM `entities` or Core `rows`."""
     remaining = page.limit if page.explicit_limit else None
     cursor = page.cursor
     with Session(engine) as session:
@@ -98,20 +98,38 @@ def _keyset_batches(
             paged = ordered_after(query, sort, cursor).limit(size)
             if shape == "entities":
                 rows = list(session.execute(paged).scalars())
-            elif shape == "rows":  # Core rows: skip the ORM's execution path
+            else:  # Core rows: skip the ORM's execution path
                 rows = list(session.connection().execute(paged).all())
-            else:
-                result = session.connection().execute(paged)
-                keys, rows = list(result.keys()), list(result.cursor.fetchall())
-                result.close()
             yield session, rows
             if len(rows) < size:
                 return
-            last = rows[-1]
-            if shape == "tuples":
-                last = SimpleNamespace(**dict(zip(keys, last, strict=True)))
-            cursor = cursor_after(last, sort)
+            cursor = cursor_after(rows[-1], sort)
             remaining = None if remaining is None else remaining - len(rows)
+
+
+def _streamed(
+    engine: Engine, query: Select[Any], sort: Sort, page: PageParams
+) -> Iterator[Sequence[Any]]:
+    """Every row after the page's cursor (up to an explicit limit) from one statement,
+    BATCH rows at a time, so memory stays constant and the export reads one snapshot.
+    SQLite's driver steps the statement as rows are fetched: its own tuples are read
+    (no Row built per row). psycopg reads a whole result at once unless given a
+    server-side cursor (`stream_results`). 100,000 statements at 1M: 1.45 s in keyset
+    batches of 1,000 (a statement each, compiled and seeked), 1.1 s this way."""
+    paged = ordered_after(query, sort, page.cursor)
+    if page.explicit_limit:
+        paged = paged.limit(page.limit)
+    with engine.connect() as connection:
+        if is_sqlite(engine):
+            result = connection.execute(paged)
+            fetch = result.cursor.fetchmany
+        else:
+            options = {"stream_results": True, "max_row_buffer": BATCH}
+            result = connection.execution_options(**options).execute(paged)
+            fetch = result.fetchmany
+        with result:
+            while rows := fetch(BATCH):
+                yield rows
 
 
 def _batches(
@@ -170,28 +188,56 @@ def _dict_batches(
         yield from build(session, rows)
 
 
+@dataclass(frozen=True)
+class CsvCells:
+    """A query selecting a CSV row's cells in schema order, as text: finished cells, except
+    the `free_text` columns, which come as stored ('' for NULL) and are quoted here."""
+
+    query: Select[Any]
+    free_text: frozenset[str]
+
+
+def csv_quoted(cell: str) -> str:
+    """A cell as csv.writer writes it (QUOTE_MINIMAL): in quotes, its quotes doubled, when
+    it holds a quote, a comma or a line break."""
+    if '"' in cell:
+        return '"' + cell.replace('"', '""') + '"'
+    if "," in cell or "\n" in cell or "\r" in cell:
+        return '"' + cell + '"'
+    return cell
+
+
 def _csv_cells(
     engine: Engine,
-    cells: Select[Any],
+    cells: CsvCells,
     sort: Sort,
     page: PageParams,
     every: list[str],
     wanted: list[str],
 ) -> Iterator[str]:
-    """Keyset batches of rows of finished CSV cells (`every` column, quoted by the
-    database as csv.writer would), `wanted` columns joined with commas: no per-value work
-    here. Column names are identifiers, which need no quotes."""
-    indexes = [every.index(name) for name in wanted]
+    """Rows of CSV cells (`every` column, from the database) streamed from one statement:
+    the `wanted` columns, free text quoted, joined with commas. Column names are
+    identifiers, which need no quotes. Quoting here, not in SQL (four instr() calls and a
+    CASE per free-text cell): 100,000 statements, 1.1 -> 0.8 s."""
+    pick = None if wanted == every else operator.itemgetter(*(every.index(n) for n in wanted))
+    quoted = [i for i, name in enumerate(wanted) if name in cells.free_text]
     yield ",".join(wanted) + "\r\n"
-    for _session, rows in _keyset_batches(engine, cells, sort, page, shape="tuples"):
-        if len(indexes) == 1:  # csv.writer quotes a row's only cell when it is empty
-            lines = (row[indexes[0]] or '""' for row in rows)
-        elif wanted == every:
-            lines = map(",".join, rows)
+    for rows in _streamed(engine, cells.query, sort, page):
+        if len(wanted) == 1:  # csv.writer quotes a row's only cell when it is empty
+            column, lines = every.index(wanted[0]), []
+            for row in rows:
+                cell = csv_quoted(row[column]) if quoted else row[column]
+                lines.append(cell or '""')
+        elif not quoted:
+            lines = list(map(",".join, rows if pick is None else map(pick, rows)))
         else:
-            lines = map(",".join, map(operator.itemgetter(*indexes), rows))
-        if rows:
-            yield "\r\n".join(lines) + "\r\n"
+            lines = []
+            for row in rows if pick is None else map(pick, rows):
+                row = list(row)
+                for i in quoted:
+                    row[i] = csv_quoted(row[i])
+                lines.append(",".join(row))
+        yield "\r\n".join(lines) + "\r\n"
 
 
 def _csv_dicts(items: Iterable[dict[str, Any]], columns: list[str]) -> Iterator[str]:
@@ -222,7 +268,7 @@ def rows_response(
     page: PageParams,
     schema: type[BaseModel],
     build: RowsBuilder,
-    cells: Callable[[], Select[Any]] | None = None,
+    cells: Callable[[], CsvCells] | None = None,
     prepared: Callable[[], tuple[list[Any], str | None]] | None = None,
     count: Callable[[], tuple[int, bool]] | None = None,
 ) -> Response:

@@ -24,7 +24,6 @@ from sqlalchemy import (
     case,
     func,
     literal,
-    or_,
     select,
 )
 from sqlmodel import Session, col
@@ -33,6 +32,7 @@ from app import models as m
 from app.dates import precision_of
 from app.db import Prepared, autocommit
 from app.json import dumps, stamp
+from app.listing import CsvCells
 from app.pagination import VersionMemo
 from app.urls import Urls
 
@@ -244,16 +244,9 @@ def _stamp_sql(column: Any, dialect: str) -> Any:
 
 
 CSV_SPECIAL = ',"\n\r'  # a cell holding any of these is quoted (csv.QUOTE_MINIMAL)
-
-
-def _csv_text(column: Any, dialect: str) -> Any:
-    """A free-text cell as csv.writer writes it (QUOTE_MINIMAL): in quotes, its quotes
-    doubled, when it holds a comma, a quote or a line break; '' for NULL."""
-    find = func.instr if dialect == "sqlite" else func.strpos
-    special = or_(*(find(column, char) > 0 for char in CSV_SPECIAL))
-    doubled = func.replace(column, '"', '""', type_=String)
-    return case((special, literal('"', String).concat(doubled).concat('"')),
-                else_=func.coalesce(column, ""))  # fmt: skip
+FREE_TEXT = frozenset(
+    {"text", "speaker_role", "venue", "note"}
+)  # may need quotes: the export adds them
 
 
 def _csv_url_prefix(prefix: str) -> Any:
@@ -264,12 +257,11 @@ def _csv_url_prefix(prefix: str) -> Any:
     return literal(prefix, String).concat(S.id)
 
 
-def csv_cells(query: Select[Any], base_url: str, dialect: str) -> Select[Any]:
-    """The statements of `query` (a filtered `base()`) as finished CSV cells, quoted as
-    csv.writer quotes them, one tuple per row in CSV column order: the export joins them
-    with commas without touching a value (build_flat's output, cell for cell), the shape a
-    stream of a million rows needs. Slugs, codes, dates and stamps are validated never to
-    need quotes; free text is checked by the database."""
+def csv_cells(query: Select[Any], base_url: str, dialect: str) -> CsvCells:
+    """The statements of `query` (a filtered `base()`) as CSV cells in CSV column order,
+    one tuple per row: finished as csv.writer writes them (build_flat's output, cell for
+    cell), except the FREE_TEXT columns, which the export quotes. Slugs, codes, dates and
+    stamps are validated never to need quotes."""
     precision = case(
         (func.length(S.said_on) == 10, "day"), (func.length(S.said_on) == 7, "month"),
         else_="year",
@@ -278,14 +270,15 @@ def csv_cells(query: Select[Any], base_url: str, dialect: str) -> Select[Any]:
     def blank(column: Any) -> Any:
         return func.coalesce(column, "")
 
-    return query.with_only_columns(
+    cells = query.with_only_columns(
         blank(_stamp_sql(S.created_at, dialect)).label("created_at"),
         blank(_stamp_sql(S.updated_at, dialect)).label("updated_at"),
-        S.id, _csv_text(S.text, dialect).label("text"), S.said_on,
-        blank(S.speaker_slug).label("speaker"), _csv_text(S.speaker_role, dialect).label("role"),
-        blank(S.country_code).label("country"), _csv_text(S.venue, dialect).label("venue"),
+        S.id, blank(S.text).label("text"), S.said_on,
+        blank(S.speaker_slug).label("speaker"), blank(S.speaker_role).label("speaker_role"),
+        blank(S.country_code).label("country"), blank(S.venue).label("venue"),
         blank(S.treaty_slugs).label("treaties"), blank(S.article_slug).label("article"),
-        _csv_text(S.note, dialect).label("note"), blank(S.source_slugs).label("sources"),
+        blank(S.note).label("note"), blank(S.source_slugs).label("sources"),
         _csv_url_prefix(f"{base_url}/statements/").label("url"),
         precision.label("said_on_precision"),
     )  # fmt: skip
+    return CsvCells(cells, FREE_TEXT)
