@@ -1,6 +1,7 @@
 """The `treatykb` command: serve, db upgrade, load, export."""
 
 import argparse
+import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -36,9 +37,9 @@ def _progress(name: str, done: int) -> None:
         say(f"  {name}: {done:,} records written", err=True)
 
 
-def _load(engine: Engine, paths: list[Path]) -> int:
+def _load(engine: Engine, paths: list[Path], workers: int = 1) -> int:
     try:
-        counts = load_paths(engine, paths, progress=_progress)
+        counts = load_paths(engine, paths, progress=_progress, workers=workers)
     except LoadError as exc:
         say(f"Nothing was loaded: {len(exc.problems)} problem(s).", err=True)
         for problem in exc.problems:
@@ -96,7 +97,9 @@ def db_upgrade(args: argparse.Namespace) -> int:
 def load(args: argparse.Namespace) -> int:
     engine = make_engine(get_settings().database_url)
     upgrade(engine)
-    return _load(engine, [Path(p) for p in args.paths])
+    # A large NDJSON file is validated on every core this process may use.
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    return _load(engine, [Path(p) for p in args.paths], workers=cores or 1)
 
 
 def export(args: argparse.Namespace) -> int:

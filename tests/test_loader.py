@@ -2,6 +2,7 @@
 
 import datetime as dt
 import gc
+import json
 import re
 import shutil
 from collections.abc import Callable, Iterator
@@ -18,7 +19,8 @@ from app import models as m
 from app.cli import main
 from app.config import get_settings
 from app.db import make_engine
-from app.importing import writer
+from app.importing import bundles, writer
+from app.importing.bundles import Spool, spool_paths
 from app.importing.export import export_all
 from app.importing.loader import LoadError
 from app.importing.writer import collection_paused, load_paths
@@ -312,3 +314,77 @@ def test_a_bulk_load_builds_again_the_indexes_it_set_aside(
     assert 'DROP INDEX "ix_statement_said_on_id"' in dropped
     assert _index_sql(engine) == migrated
     assert count(engine, m.Statement) == 27
+
+
+def _statements_ndjson(path: Path, records: list[dict[str, object]]) -> Path:
+    lines = (json.dumps({"resource": "statements", "record": r}, default=str) for r in records)
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return path
+
+
+def _spooled(paths: list[Path], workers: int) -> tuple[list[object], list[str]]:
+    spool = Spool()
+    try:
+        spool_paths(spool, paths, workers=workers)
+        items = [
+            (item.file, item.index, item.data)
+            for name in spool.files
+            for chunk in spool.chunks(name)
+            for item in chunk
+        ]
+        return items, [str(problem) for problem in spool.problems]
+    finally:
+        spool.close()
+
+
+def _generated(count: int) -> list[dict[str, object]]:
+    statement = yaml.safe_load((SEED / "statements.yaml").read_text(encoding="utf-8"))[0]
+    return [{**statement, "id": f"generated-{n:05d}", "text": f"Said {n}."} for n in range(count)]
+
+
+def test_a_large_ndjson_file_validated_in_parts_spools_what_one_process_would(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(bundles, "PART_BYTES", 1)  # every file is large enough to split
+    records = _generated(3000)
+    path = _statements_ndjson(tmp_path / "many.ndjson", records)
+    other = _statements_ndjson(tmp_path / "more.ndjson", _generated(3010)[3000:])
+    one = _spooled([path, other], workers=1)
+    assert len(one[0]) == 3010
+    assert one[1] == []
+    assert _spooled([path, other], workers=3) == one  # same records, order and line numbers
+    spool = Spool()
+    try:
+        assert bundles.spool_in_parts(spool, path, str(path), 3)  # not fallen back
+        assert [len(files) for files in spool.files.values()] == [3]
+    finally:
+        spool.close()
+    # A problem in a later part, or a key two parts (or an earlier file) both hold, is
+    # reported as reading line by line reports it: file, line, field.
+    bad = [*records[:2500], {**records[2500], "said_on": "soon"}, *records[2501:]]
+    bad[2800] = {**bad[2800], "id": records[10]["id"]}
+    bad_path = _statements_ndjson(tmp_path / "bad.ndjson", bad)
+    expected = _spooled([bad_path], workers=1)[1]
+    assert expected[0].startswith(f"{bad_path}: record 2501 (generated-02500): field 'said_on'")
+    assert expected[1] == f"{bad_path}: record 2801 (generated-00010): duplicate key"
+    assert _spooled([bad_path], workers=2)[1] == expected
+    assert not bundles.spool_in_parts(Spool(), bad_path, str(bad_path), 2)
+    assert _spooled([path, path], workers=2)[1] == _spooled([path, path], workers=1)[1] != []
+
+
+def test_the_cli_loads_a_large_ndjson_file_in_parts(
+    engine: Engine, empty_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(bundles, "PART_BYTES", 1)
+    monkeypatch.setenv("TREATYKB_DATABASE_URL", empty_url)
+    get_settings.cache_clear()
+    path = _statements_ndjson(tmp_path / "many.ndjson", _generated(1200))
+    try:
+        assert main(["load", str(SEED)]) == 0
+        assert main(["load", str(path)]) == 0
+    finally:
+        get_settings.cache_clear()
+    assert count(engine, m.Statement) == 27 + 1200
+    with Session(engine) as session:
+        said = session.execute(select(m.Statement.text).where(m.Statement.id == "generated-00777"))
+        assert said.scalar_one() == "Said 777."

@@ -425,13 +425,19 @@ def _bulk_cache(session: Session) -> Iterator[None]:
 
 
 def load_paths(
-    engine: Engine, paths: list[Path], *, actor: str = "cli", progress: Progress | None = None
+    engine: Engine,
+    paths: list[Path],
+    *,
+    actor: str = "cli",
+    progress: Progress | None = None,
+    workers: int = 1,
 ) -> dict[str, Counts]:
-    """Validate every record of the files (spooled, so any size), then write all or nothing."""
+    """Validate every record of the files (spooled, so any size; a large NDJSON file in
+    parts, `workers` processes at once), then write all or nothing."""
     spool = Spool()
     try:
         with collection_paused():
-            spool_paths(spool, paths)
+            spool_paths(spool, paths, workers=workers)
             spool.raise_problems()
             with Session(engine) as session, session.begin(), _bulk_cache(session):
                 counts = write_chunks(
