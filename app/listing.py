@@ -1,8 +1,9 @@
 """One way every list answers: a JSON page, or every matching row streamed as CSV/NDJSON.
 
 CSV columns are the item schema's fields; a related record becomes its slug (or code or
-id), a list of them a `;`-joined string. Streams read keyset batches in a session of their
-own, so a million-row export runs in constant memory.
+id), a list of them a `;`-joined string. Streams read in batches on a connection of their
+own (keyset batches, or one statement for the statements' CSV), so a million-row export
+runs in constant memory.
 """
 
 import csv
