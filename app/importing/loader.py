@@ -6,7 +6,7 @@ from typing import Any
 
 import yaml
 
-from app.importing.records import Record, refs_of
+from app.importing.records import Record, refs_held, refs_of
 from app.importing.resources import Resource
 
 MAX_PROBLEMS = 50
@@ -111,6 +111,8 @@ def check_references(
 ) -> None:
     """Add a problem for every reference to a key that is neither stored nor in the bundle."""
     for item in items:
+        if refs_held(resource.record, item.data, known):
+            continue
         for loc, target, value in refs_of(resource.record, item.data):
             if value not in known[target] and len(problems) < MAX_PROBLEMS:
                 label = "/".join(map(str, resource.key_in(item.data)))

@@ -1,6 +1,7 @@
 """How each resource's records map onto its tables: read them all, write one."""
 
 import datetime as dt
+import functools
 import re
 import unicodedata
 from collections import defaultdict
@@ -68,7 +69,7 @@ class Resource:
     def column(self, name: str) -> Any:
         return getattr(self.model, self.renames.get(name, name))
 
-    @property
+    @functools.cached_property
     def scalars(self) -> list[str]:
         linked = {link.field for link in self.links} | self.children
         return [name for name in self.record.model_fields if name not in linked]
