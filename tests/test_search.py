@@ -339,3 +339,29 @@ def test_snippets_by_rowid_are_the_snippets_found_by_walking_the_matches(
     assert walked == looked_up
     assert walked[0]
     assert all("<mark>" in hit.snippet for hit in walked[0])
+
+
+def test_a_write_replacing_the_newest_document_still_indexes_every_document(
+    empty_url: str,
+) -> None:
+    """New documents written after a replaced one was deleted, in one transaction, may
+    take its id (SQLite reuses the highest rowid): each still reaches the index."""
+    engine = make_engine(empty_url)
+    load_paths(engine, [SEED])
+    said = {"speaker": "sergei-lavrov", "said_on": "2021-03",
+            "sources": ["aca-blog-2020-12-fate-of-new-start"]}  # fmt: skip
+    newest = StatementRecord(id="extra-newest", text="zanzibar as first said", **said)
+    with Session(engine) as session, session.begin():
+        write_batch(session, Batch({"statements": [Item("one", 1, newest)]}))
+    revised = newest.model_copy(update={"text": "quokka as revised"})
+    fresh = StatementRecord(id="extra-fresh", text="wombat said later", **said)
+    items = [Item("two", 1, revised), Item("two", 2, fresh)]
+    with Session(engine) as session, session.begin():
+        write_batch(session, Batch({"statements": items}))
+        if engine.dialect.name == "sqlite":
+            check = "INSERT INTO search_fts(search_fts, rank) VALUES ('integrity-check', 1)"
+            session.execute(text(check))
+    engine.dispose()
+    assert _hits(empty_url, "quokka") == ["statement:extra-newest"]
+    assert _hits(empty_url, "wombat") == ["statement:extra-fresh"]
+    assert _hits(empty_url, "zanzibar") == []

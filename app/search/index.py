@@ -12,7 +12,7 @@ from contextlib import contextmanager
 from typing import Any
 
 import orjson
-from sqlalchemy import bindparam, delete, select, text
+from sqlalchemy import bindparam, delete, func, select, text
 from sqlalchemy.orm import selectinload
 from sqlmodel import Session, col
 
@@ -210,6 +210,8 @@ def write(session: Session, kind: str, docs: list[Doc], *, replacing: Sequence[s
             if pending and not pending.get(kind, set()).isdisjoint(replacing):
                 _add_pending(session)  # FTS5 can only forget what it was given
             session.execute(FTS_FORGET, replaced)
+            if _AFTER in session.info:
+                session.info[_AFTER] = None  # a rowid may now be reused: wait by key
         session.execute(
             delete(m.SearchDocument).where(
                 m.SearchDocument.type == kind, col(m.SearchDocument.key).in_(replaced["keys"])
@@ -226,6 +228,9 @@ def write(session: Session, kind: str, docs: list[Doc], *, replacing: Sequence[s
 
 
 _PENDING = "search_fts_pending"  # session.info: kind -> keys whose FTS5 rows wait
+# session.info: every document past this id waits for FTS5, while no document written in
+# the block was deleted (None after one was: a new row may reuse its id).
+_AFTER = "search_fts_after"
 # The documents of some keys of a kind into FTS5, in rowid order. Within adds_deferred,
 # every waiting document of a kind goes in one statement: FTS5 writes its
 # pending terms to disk at each statement of a transaction, so a load's per-chunk INSERTs
@@ -236,6 +241,14 @@ FTS_ADD = text(
     "FROM search_document WHERE type = :type AND key IN (SELECT value FROM json_each(:keys)) "
     "ORDER BY id"
 )
+# The same for a block that deleted no document: every row past the block's first id, in
+# rowid order. FTS_ADD looked each of a million keys up and sorted the rows it found by id
+# (a temporary B-tree of every document's text); this reads them in order.
+FTS_ADD_AFTER = text(
+    "INSERT INTO search_fts(rowid, title, body, extra) SELECT id, title, body, extra "
+    "FROM search_document WHERE id > :after ORDER BY id"
+)
+LAST_ID = select(func.coalesce(func.max(m.SearchDocument.id), 0))
 
 
 @contextmanager
@@ -247,17 +260,24 @@ def adds_deferred(session: Session) -> Iterator[None]:
         yield
         return
     session.info[_PENDING] = {}
+    session.info[_AFTER] = session.execute(LAST_ID).scalar_one()
     try:
         yield
         _add_pending(session)
     finally:
         session.info.pop(_PENDING, None)
+        session.info.pop(_AFTER, None)
 
 
 def _add_pending(session: Session) -> None:
     pending: dict[str, set[str]] = session.info[_PENDING]
-    for kind, keys in sorted(pending.items()):
-        _fts_add(session, kind, keys)
+    after = session.info[_AFTER]
+    if after is not None and pending:
+        session.execute(FTS_ADD_AFTER, {"after": after})
+        session.info[_AFTER] = session.execute(LAST_ID).scalar_one()
+    else:
+        for kind, keys in sorted(pending.items()):
+            _fts_add(session, kind, keys)
     pending.clear()
 
 
