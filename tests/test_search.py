@@ -22,6 +22,7 @@ from app.importing.writer import load_paths, write_batch
 from app.main import create_app
 from app.migrate import upgrade
 from app.pagination import VersionMemo
+from app.search import index as search_index
 from app.search import service as search_service
 from app.search.service import SearchFilters, search
 
@@ -365,3 +366,28 @@ def test_a_write_replacing_the_newest_document_still_indexes_every_document(
     assert _hits(empty_url, "quokka") == ["statement:extra-newest"]
     assert _hits(empty_url, "wombat") == ["statement:extra-fresh"]
     assert _hits(empty_url, "zanzibar") == []
+
+
+def test_documents_another_writer_commits_while_a_load_begins_are_indexed_once(
+    empty_url: str,
+) -> None:
+    """A load reads where its own documents start only once it holds the write lock: a
+    document another session commits before that is already in the index, and must not
+    be added to it twice (FTS5 would be corrupt)."""
+    engine = make_engine(empty_url)
+    load_paths(engine, [SEED])
+    said = {"speaker": "sergei-lavrov", "said_on": "2021-03",
+            "sources": ["aca-blog-2020-12-fate-of-new-start"]}  # fmt: skip
+    ours = StatementRecord(id="extra-ours", text="platypus from the load", **said)
+    theirs = StatementRecord(id="extra-theirs", text="echidna from elsewhere", **said)
+    with Session(engine) as session, session.begin():
+        with search_index.adds_deferred(session):
+            with Session(engine) as other, other.begin():  # commits while the load runs
+                write_batch(other, Batch({"statements": [Item("theirs", 1, theirs)]}))
+            write_batch(session, Batch({"statements": [Item("ours", 1, ours)]}))
+        if engine.dialect.name == "sqlite":
+            check = "INSERT INTO search_fts(search_fts, rank) VALUES ('integrity-check', 1)"
+            session.execute(text(check))
+    engine.dispose()
+    assert _hits(empty_url, "platypus") == ["statement:extra-ours"]
+    assert _hits(empty_url, "echidna") == ["statement:extra-theirs"]

@@ -223,14 +223,19 @@ def write(session: Session, kind: str, docs: list[Doc], *, replacing: Sequence[s
         keys = [doc["key"] for doc in docs]
         if fts and pending is not None:
             pending.setdefault(kind, set()).update(keys)
+            if session.info[_AFTER] == _UNREAD:  # read under the write lock the insert took
+                session.info[_AFTER] = session.execute(LAST_ID).scalar_one() - len(rows)
         elif fts:
             _fts_add(session, kind, keys)
 
 
 _PENDING = "search_fts_pending"  # session.info: kind -> keys whose FTS5 rows wait
-# session.info: every document past this id waits for FTS5, while no document written in
-# the block was deleted (None after one was: a new row may reuse its id).
+# session.info: every document past this id waits for FTS5. Read after the block's first
+# insert of documents, under the write lock it took: rows other writers committed before
+# are below it, ours after it. None once a document was deleted in the block (a new row
+# may reuse its id): documents then wait by key.
 _AFTER = "search_fts_after"
+_UNREAD = -1
 # The documents of some keys of a kind into FTS5, in rowid order. Within adds_deferred,
 # every waiting document of a kind goes in one statement: FTS5 writes its
 # pending terms to disk at each statement of a transaction, so a load's per-chunk INSERTs
@@ -241,9 +246,9 @@ FTS_ADD = text(
     "FROM search_document WHERE type = :type AND key IN (SELECT value FROM json_each(:keys)) "
     "ORDER BY id"
 )
-# The same for a block that deleted no document: every row past the block's first id, in
-# rowid order. FTS_ADD looked each of a million keys up and sorted the rows it found by id
-# (a temporary B-tree of every document's text); this reads them in order.
+# The same for a block that deleted no document: every row past `_AFTER`, in rowid order.
+# FTS_ADD looked each of a million keys up and sorted the rows it found by id (a temporary
+# B-tree of every document's text); this reads them in order.
 FTS_ADD_AFTER = text(
     "INSERT INTO search_fts(rowid, title, body, extra) SELECT id, title, body, extra "
     "FROM search_document WHERE id > :after ORDER BY id"
@@ -260,7 +265,7 @@ def adds_deferred(session: Session) -> Iterator[None]:
         yield
         return
     session.info[_PENDING] = {}
-    session.info[_AFTER] = session.execute(LAST_ID).scalar_one()
+    session.info[_AFTER] = _UNREAD
     try:
         yield
         _add_pending(session)
@@ -272,9 +277,9 @@ def adds_deferred(session: Session) -> Iterator[None]:
 def _add_pending(session: Session) -> None:
     pending: dict[str, set[str]] = session.info[_PENDING]
     after = session.info[_AFTER]
-    if after is not None and pending:
+    if after is not None and pending:  # pending: documents were inserted, `after` read
         session.execute(FTS_ADD_AFTER, {"after": after})
-        session.info[_AFTER] = session.execute(LAST_ID).scalar_one()
+        session.info[_AFTER] = _UNREAD  # the next insert reads it again
     else:
         for kind, keys in sorted(pending.items()):
             _fts_add(session, kind, keys)
