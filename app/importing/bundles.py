@@ -243,28 +243,36 @@ def spool_in_parts(spool: Spool, path: Path, label: str, parts: int) -> bool:
         with multiprocessing.get_context("fork").Pool(parts - 1) as pool:
             others = pool.starmap_async(_spool_part, jobs[1:])
             done = [_spool_part(*jobs[0]), *others.get()]
-        for n, part in enumerate(done):
-            if part.problems:
-                return False
-            for name, keys in part.keys.items():
-                earlier = [spool.keys.get(name, set())] + [
-                    p.keys.get(name, set()) for p in done[:n]
-                ]
-                if not all(held.isdisjoint(keys) for held in earlier):
-                    return False
-        for part, job in zip(done, jobs, strict=True):
-            part.files = {name: [(job[-1] / name).open("rb")] for name in part.names}
-            spool.take(part)  # open files outlive the directory's names
+        if any(part.problems for part in done) or _keys_overlap([spool, *done]):
+            for part in done:
+                part.close()
+            return False
+        for part in done:
+            spool.take(part)  # its files are open: they outlive the directory's names
     return True
 
 
-class _Part(Spool):
-    """A part's spool as it travels between processes: its files' names, not handles."""
+def _keys_overlap(spools: list[Spool]) -> bool:
+    """Whether any key of a resource is held by two of these spools."""
+    for n, later in enumerate(spools[1:], start=1):
+        for name, keys in later.keys.items():
+            if any(not s.keys.get(name, set()).isdisjoint(keys) for s in spools[:n]):
+                return True
+    return False
 
-    names: list[str]
+
+class _Part(Spool):
+    """A part's spool. From a child to the parent it travels as its files' names, and is
+    reopened on arrival (handles cannot cross processes)."""
 
     def __getstate__(self) -> dict[str, Any]:
-        return {**self.__dict__, "files": {}}
+        return {**self.__dict__, "files": list(self.files)}
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        names = state.pop("files")
+        self.__dict__.update(state)
+        assert self.directory is not None
+        self.files = {name: [(self.directory / name).open("rb")] for name in names}
 
 
 def _spool_part(path: Path, label: str, start: int, end: int, folder: Path) -> _Part:
@@ -274,8 +282,8 @@ def _spool_part(path: Path, label: str, start: int, end: int, folder: Path) -> _
     with path.open("rb") as file:
         first = 1 + sum(chunk.count(b"\n") for chunk in _read(file, start))
         spool_ndjson(part, _lines_until(file, start, end), label, first)
-    part.names = list(part.files)
-    part.close()
+    for files in part.files.values():
+        files[0].flush()  # a child leaves by os._exit, which flushes nothing
     return part
 
 
