@@ -18,7 +18,7 @@ from sqlalchemy import Engine, select, text
 from sqlmodel import Session
 
 from app import models as m
-from app.db import bound, insert_many, is_sqlite
+from app.db import autocommit, bound, insert_many, is_sqlite
 from app.importing.bundles import Spool, spool_paths
 from app.importing.loader import (
     Batch,
@@ -465,15 +465,9 @@ def _refresh_statistics(engine: Engine) -> None:
     reads of each page write it again (hint bits). Autovacuum would get to it in time if
     it is on; a load does not leave it to chance. A million statements: 6 s, and the
     varied list workload 264 -> 426 r/s."""
-    if is_sqlite(engine):
-        with engine.connect() as connection:
-            connection.exec_driver_sql("PRAGMA optimize")
-            connection.commit()
-        return
-    with engine.connect() as connection:  # VACUUM runs outside a transaction
-        connection.execution_options(isolation_level="AUTOCOMMIT").exec_driver_sql(
-            "VACUUM (ANALYZE)"
-        )
+    with autocommit(engine) as connection:  # VACUUM runs outside a transaction
+        connection.exec_driver_sql("PRAGMA optimize" if is_sqlite(engine) else "VACUUM (ANALYZE)")
+        connection.commit()
 
 
 def delete_record(session: Session, resource: Resource, key: Key, *, actor: str) -> None:
