@@ -198,14 +198,24 @@ class CsvCells:
     free_text: frozenset[str]
 
 
+CSV_SPECIAL = ',"\n\r'  # a cell holding any of these is quoted (csv.QUOTE_MINIMAL)
+
+
 def csv_quoted(cell: str) -> str:
     """A cell as csv.writer writes it (QUOTE_MINIMAL): in quotes, its quotes doubled, when
-    it holds a quote, a comma or a line break."""
+    it holds one of CSV_SPECIAL (tested one by one: `in` is a fast scan)."""
     if '"' in cell:
         return '"' + cell.replace('"', '""') + '"'
     if "," in cell or "\n" in cell or "\r" in cell:
         return '"' + cell + '"'
     return cell
+
+
+def _quoted_at(row: Sequence[str], at: list[int]) -> list[str]:
+    cells = list(row)
+    for i in at:
+        cells[i] = csv_quoted(cells[i])
+    return cells
 
 
 def _csv_cells(
@@ -220,24 +230,16 @@ def _csv_cells(
     the `wanted` columns, free text quoted, joined with commas. Column names are
     identifiers, which need no quotes. Quoting here, not in SQL (four instr() calls and a
     CASE per free-text cell): 100,000 statements, 1.1 -> 0.8 s."""
-    pick = None if wanted == every else operator.itemgetter(*(every.index(n) for n in wanted))
+    indexes = [every.index(name) for name in wanted]
     quoted = [i for i, name in enumerate(wanted) if name in cells.free_text]
     yield ",".join(wanted) + "\r\n"
     for rows in _streamed(engine, cells.query, sort, page):
         if len(wanted) == 1:  # csv.writer quotes a row's only cell when it is empty
-            column, lines = every.index(wanted[0]), []
-            for row in rows:
-                cell = csv_quoted(row[column]) if quoted else row[column]
-                lines.append(cell or '""')
-        elif not quoted:
-            lines = list(map(",".join, rows if pick is None else map(pick, rows)))
+            column = indexes[0]
+            lines = [(csv_quoted(row[column]) if quoted else row[column]) or '""' for row in rows]
         else:
-            lines = []
-            for row in rows if pick is None else map(pick, rows):
-                row = list(row)
-                for i in quoted:
-                    row[i] = csv_quoted(row[i])
-                lines.append(",".join(row))
+            picked = rows if wanted == every else map(operator.itemgetter(*indexes), rows)
+            lines = [",".join(_quoted_at(row, quoted) if quoted else row) for row in picked]
         yield "\r\n".join(lines) + "\r\n"
 
 

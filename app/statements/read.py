@@ -32,7 +32,7 @@ from app import models as m
 from app.dates import precision_of
 from app.db import Prepared, autocommit
 from app.json import dumps, stamp
-from app.listing import CsvCells
+from app.listing import CSV_SPECIAL, CsvCells
 from app.pagination import VersionMemo
 from app.urls import Urls
 
@@ -243,10 +243,8 @@ def _stamp_sql(column: Any, dialect: str) -> Any:
     return case((column.is_(None), None), else_=text + "Z")
 
 
-CSV_SPECIAL = ',"\n\r'  # a cell holding any of these is quoted (csv.QUOTE_MINIMAL)
-FREE_TEXT = frozenset(
-    {"text", "speaker_role", "venue", "note"}
-)  # may need quotes: the export adds them
+# Free text may need quotes: the export adds them (listing.csv_quoted).
+FREE_TEXT = frozenset({"text", "speaker_role", "venue", "note"})
 
 
 def _csv_url_prefix(prefix: str) -> Any:
