@@ -89,8 +89,9 @@ def load(url: str, statements: int) -> dict[str, float]:
     with tempfile.TemporaryFile("w+") as output:
         started = time.perf_counter()
         loader = subprocess.Popen([*treatykb, str(data)], env=env, stdout=output, stderr=output)
-        # The loader's own peak: RUSAGE_CHILDREN keeps the largest child so far (a server
-        # of an earlier phase with a mapped database file, when PostgreSQL loads last).
+        # The loader's own peak (or its validation workers', if larger: Linux reports the
+        # largest of a process and its reaped children), not RUSAGE_CHILDREN's largest
+        # child so far (a server of an earlier phase, with a mapped database file).
         _, status, usage = os.wait4(loader.pid, 0)
         seconds = time.perf_counter() - started
         loader.returncode = os.waitstatus_to_exitcode(status)
