@@ -342,6 +342,19 @@ def test_snippets_by_rowid_are_the_snippets_found_by_walking_the_matches(
     assert all("<mark>" in hit.snippet for hit in walked[0])
 
 
+def _said(key: str, words: str) -> StatementRecord:
+    return StatementRecord(id=key, text=words, speaker="sergei-lavrov", said_on="2021-03",
+                           sources=["aca-blog-2020-12-fate-of-new-start"])  # fmt: skip
+
+
+def _check_fts(session: Session) -> None:
+    """FTS5's own integrity check (it raises on an index out of step with its documents)."""
+    if session.get_bind().dialect.name == "sqlite":
+        session.execute(
+            text("INSERT INTO search_fts(search_fts, rank) VALUES ('integrity-check', 1)")
+        )
+
+
 def test_a_write_replacing_the_newest_document_still_indexes_every_document(
     empty_url: str,
 ) -> None:
@@ -349,19 +362,15 @@ def test_a_write_replacing_the_newest_document_still_indexes_every_document(
     take its id (SQLite reuses the highest rowid): each still reaches the index."""
     engine = make_engine(empty_url)
     load_paths(engine, [SEED])
-    said = {"speaker": "sergei-lavrov", "said_on": "2021-03",
-            "sources": ["aca-blog-2020-12-fate-of-new-start"]}  # fmt: skip
-    newest = StatementRecord(id="extra-newest", text="zanzibar as first said", **said)
+    newest = _said("extra-newest", "zanzibar as first said")
     with Session(engine) as session, session.begin():
         write_batch(session, Batch({"statements": [Item("one", 1, newest)]}))
     revised = newest.model_copy(update={"text": "quokka as revised"})
-    fresh = StatementRecord(id="extra-fresh", text="wombat said later", **said)
+    fresh = _said("extra-fresh", "wombat said later")
     items = [Item("two", 1, revised), Item("two", 2, fresh)]
     with Session(engine) as session, session.begin():
         write_batch(session, Batch({"statements": items}))
-        if engine.dialect.name == "sqlite":
-            check = "INSERT INTO search_fts(search_fts, rank) VALUES ('integrity-check', 1)"
-            session.execute(text(check))
+        _check_fts(session)
     engine.dispose()
     assert _hits(empty_url, "quokka") == ["statement:extra-newest"]
     assert _hits(empty_url, "wombat") == ["statement:extra-fresh"]
@@ -376,18 +385,14 @@ def test_documents_another_writer_commits_while_a_load_begins_are_indexed_once(
     be added to it twice (FTS5 would be corrupt)."""
     engine = make_engine(empty_url)
     load_paths(engine, [SEED])
-    said = {"speaker": "sergei-lavrov", "said_on": "2021-03",
-            "sources": ["aca-blog-2020-12-fate-of-new-start"]}  # fmt: skip
-    ours = StatementRecord(id="extra-ours", text="platypus from the load", **said)
-    theirs = StatementRecord(id="extra-theirs", text="echidna from elsewhere", **said)
+    ours = _said("extra-ours", "platypus from the load")
+    theirs = _said("extra-theirs", "echidna from elsewhere")
     with Session(engine) as session, session.begin():
         with search_index.adds_deferred(session):
             with Session(engine) as other, other.begin():  # commits while the load runs
                 write_batch(other, Batch({"statements": [Item("theirs", 1, theirs)]}))
             write_batch(session, Batch({"statements": [Item("ours", 1, ours)]}))
-        if engine.dialect.name == "sqlite":
-            check = "INSERT INTO search_fts(search_fts, rank) VALUES ('integrity-check', 1)"
-            session.execute(text(check))
+        _check_fts(session)
     engine.dispose()
     assert _hits(empty_url, "platypus") == ["statement:extra-ours"]
     assert _hits(empty_url, "echidna") == ["statement:extra-theirs"]
