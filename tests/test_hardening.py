@@ -5,6 +5,7 @@ import asyncio
 import io
 import json
 import logging
+import re
 import time
 import uuid
 from collections.abc import Callable, Iterator
@@ -19,6 +20,7 @@ from app.curation.tokens import Role, create_token
 from app.db import make_engine
 from app.main import create_app
 from app.observability import JsonFormatter, JsonLines, Metrics
+from app.observability import access_log as log_request
 
 REDIS_URL = "redis://127.0.0.1:6379/15"
 
@@ -282,11 +284,11 @@ def test_access_lines_are_gathered_then_written_in_order() -> None:
     other = logging.LogRecord("treatykb.ratelimit", logging.WARNING, "", 0, "redis lost", (), None)
 
     async def serve() -> list[str]:
-        handler.write({"n": 1})
-        handler.write({"n": 2})
+        handler.write(b'{"n": 1}')
+        handler.write(b'{"n": 2}')
         seen = [stream.getvalue()]  # gathered, not yet written
         handler.handle(other)  # another record writes what is gathered first
-        handler.write({"n": 3})
+        handler.write(b'{"n": 3}')
         seen.append(stream.getvalue())
         await asyncio.sleep(JsonLines.DELAY * 4)
         seen.append(stream.getvalue())
@@ -297,5 +299,35 @@ def test_access_lines_are_gathered_then_written_in_order() -> None:
     lines = [json.loads(line) for line in later.splitlines()]
     assert [line.get("n", line.get("message")) for line in lines] == [1, 2, "redis lost", 3]
     assert after_record.count("\n") == 3  # line 3 waited for the delay
-    handler.write({"n": 4})  # no event loop: written at once
+    handler.write(b'{"n": 4}')  # no event loop: written at once
     assert json.loads(stream.getvalue().splitlines()[-1]) == {"n": 4}
+
+
+def test_an_access_line_written_straight_is_the_line_of_its_record() -> None:
+    """The access line skips logging's record and formatter when JsonLines is the only
+    handler it reaches; it must be the line the record would have made."""
+    stream = io.StringIO()
+    handler = JsonLines(stream)
+    handler.setFormatter(JsonFormatter())
+    parent, access = logging.getLogger("treatykb"), logging.getLogger("treatykb.access")
+    kept = parent.handlers, parent.propagate, parent.level
+    parent.handlers, parent.propagate = [handler], False
+    parent.setLevel(logging.INFO)
+    scope = {"path": '/v1/statements/a "quoted" \u00e9', "client": ("203.0.113.7", 5)}
+    try:
+        log_request(scope, "id-1", "HEAD", "/v1/statements/{statement_id}", 200, 0.0123456)
+        access.addHandler(other := logging.NullHandler())  # not alone: through a record
+        try:
+            log_request(scope, "id-1", "HEAD", "/v1/statements/{statement_id}", 200, 0.0123456)
+        finally:
+            access.removeHandler(other)
+        handler.flush()
+    finally:
+        parent.handlers, parent.propagate = kept[:2]
+        parent.setLevel(kept[2])
+    straight, recorded = (json.loads(line) for line in stream.getvalue().splitlines())
+    assert list(straight) == list(recorded)  # the same fields in the same order
+    assert {**straight, "time": None} == {**recorded, "time": None}
+    assert straight["path"] == scope["path"]
+    assert straight["duration_ms"] == 12.345
+    assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z", straight["time"])
