@@ -14,7 +14,6 @@ import datetime as dt
 import hashlib
 import time
 from email.utils import format_datetime
-from functools import lru_cache
 
 from sqlalchemy import Engine
 from sqlalchemy.exc import SQLAlchemyError
@@ -65,28 +64,20 @@ class VersionCache:
         self.read_at = float("-inf")
 
 
-def _etag(scope: Scope, accept: bytes | None, version: int) -> bytes:
-    # The representation Accept picks, not its spelling: `*/*` and no Accept are both JSON.
-    media = next((fmt for media, fmt in MEDIA_BYTES if accept and media in accept), "json")
-    return _tag(version, today(), scope["path"], scope["query_string"], media)
-
-
-@lru_cache(maxsize=4096)  # the same URL is revalidated over and over: hash it once a version
-def _tag(version: int, day: dt.date, path: str, query: bytes, media: str) -> bytes:
-    key = f"{version}|{day}|{path}?{query.decode('latin-1')}|{media}"
-    return b'"' + hashlib.sha256(key.encode()).hexdigest()[:32].encode() + b'"'
+def _media(accept: bytes | None) -> str:
+    """The representation Accept picks, not its spelling: `*/*` and no Accept are JSON."""
+    if accept is None or accept == b"*/*":
+        return "json"
+    return next((fmt for media, fmt in MEDIA_BYTES if media in accept), "json")
 
 
 MEDIA_BYTES = [(media.encode(), fmt) for media, fmt in MEDIA_TYPES.items()]
 
 
-@lru_cache(maxsize=16)
-def _http_date(changed: dt.datetime) -> bytes:
-    return format_datetime(changed, usegmt=True).encode()
-
-
 def matches(header: bytes, etag: bytes) -> bool:
     """Whether an If-None-Match header names `etag` (weakly, RFC 9110 13.1.2) or `*`."""
+    if header == etag:  # what a client sends back, mostly
+        return True
     tags = {tag.strip().removeprefix(b"W/") for tag in header.split(b",")}
     return b"*" in tags or etag in tags
 
@@ -101,38 +92,57 @@ def replace_headers(raw: RawHeaders, new: RawHeaders) -> RawHeaders:
 
 
 class Validators:
-    """The validators of one GET at one data version (app/edge.py adds them)."""
+    """The validators of one GET at one data version and day (app/edge.py adds them): the
+    fields of a 200, and of a 304 (with the `Vary: Origin` CORS adds to every answer)."""
 
-    __slots__ = ("etag", "headers", "version")
+    __slots__ = ("etag", "headers", "on_304", "version", "number", "day")
 
-    def __init__(self, etag: bytes, headers: RawHeaders, version: bytes) -> None:
-        self.etag = etag
-        self.headers = headers
-        self.version = version
+    def __init__(
+        self, current: tuple[int, dt.datetime], day: dt.date, key: str, max_age: int
+    ) -> None:
+        self.number, changed = current
+        self.day = day
+        self.etag = b'"' + hashlib.sha256(key.encode()).hexdigest()[:32].encode() + b'"'
+        self.version = str(self.number).encode()
+        self.headers = [
+            (b"etag", self.etag),
+            (b"last-modified", format_datetime(changed, usegmt=True).encode()),
+            (b"cache-control", f"public, max-age={max_age}".encode()),
+            (VERSION_KEY, self.version),
+            (b"vary", b"Accept"),
+        ]
+        self.on_304 = [
+            (name, value + b", Origin" if name == b"vary" else value)
+            for name, value in self.headers
+            if name in ON_304
+        ]
 
     def matches(self, if_none_match: bytes) -> bool:
         return matches(if_none_match, self.etag)
 
 
-@lru_cache(maxsize=8)
-def _cache_control(max_age: int) -> bytes:
-    return f"public, max-age={max_age}".encode()
+class KeptValidators:
+    """The validators of each URL and Accept, made once per data version and day: the
+    same URL is revalidated over and over."""
 
+    MOST = 4096
 
-def validators(
-    scope: Scope, accept: bytes | None, current: tuple[int, dt.datetime], max_age: int
-) -> Validators:
-    version, changed = current
-    etag = _etag(scope, accept, version)
-    stamp = str(version).encode()
-    headers = [
-        (b"etag", etag),
-        (b"last-modified", _http_date(changed)),
-        (b"cache-control", _cache_control(max_age)),
-        (VERSION_KEY, stamp),
-        (b"vary", b"Accept"),
-    ]
-    return Validators(etag, headers, stamp)
+    def __init__(self, max_age: int) -> None:
+        self.max_age = max_age
+        self._kept: dict[tuple[str, bytes, bytes | None], Validators] = {}
+
+    def get(
+        self, scope: Scope, accept: bytes | None, current: tuple[int, dt.datetime]
+    ) -> Validators:
+        path, query, day = scope["path"], scope["query_string"], today()
+        kept = self._kept.get(key := (path, query, accept))
+        if kept is None or kept.number != current[0] or kept.day != day:
+            if len(self._kept) >= self.MOST:
+                self._kept.clear()
+            # The representation Accept picks, not its spelling, makes the tag.
+            tag = f"{current[0]}|{day}|{path}?{query.decode('latin-1')}|{_media(accept)}"
+            kept = self._kept[key] = Validators(current, day, tag, self.max_age)
+        return kept
 
 
 # RFC 9110 15.4.5: a 304 carries the fields a 200 would among ETag, Cache-Control, Vary,

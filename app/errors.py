@@ -45,6 +45,18 @@ class InvalidParameter(AppError):
     slug = "invalid-parameter"
 
 
+class BodyTooLarge(AppError):
+    """A body past its limit: declared (app/edge.py refuses it before the app runs) or
+    counted as it arrives (raised while the app reads it)."""
+
+    status = 413
+    title = "Content too large"
+    slug = "content-too-large"
+
+    def __init__(self, limit: int) -> None:
+        super().__init__(f"The body exceeds {limit:,} bytes. Split a large import into several.")
+
+
 def problem_response(
     request: Request,
     *,
@@ -79,6 +91,10 @@ def _describe(error: dict[str, Any]) -> dict[str, Any]:
 
 async def _app_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, AppError)
+    return app_error_response(request, exc)
+
+
+def app_error_response(request: Request, exc: AppError) -> JSONResponse:
     return problem_response(
         request,
         status=exc.status,

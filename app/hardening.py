@@ -23,10 +23,6 @@ API_HEADERS = [*COMMON, (b"content-security-policy", API_CSP.encode())]
 PAGE_HEADERS = [*COMMON, (b"content-security-policy", PAGE_CSP.encode())]
 
 
-class BodyTooLarge(Exception):
-    """Raised while a body is read, when it passes its limit."""
-
-
 def security_headers(path: str) -> list[tuple[bytes, bytes]]:
     """The explorer page's CSP for the page and its files, the API's for the rest."""
     return PAGE_HEADERS if path == "/" or path.startswith("/explorer") else API_HEADERS

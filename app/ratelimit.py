@@ -14,12 +14,13 @@ import logging
 import math
 import threading
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable
 from dataclasses import dataclass
 from typing import Any, Protocol
 
 from starlette.requests import Request
-from starlette.types import Receive, Scope, Send
+from starlette.responses import Response
+from starlette.types import Scope
 
 from app.config import Settings
 from app.errors import problem_response
@@ -52,8 +53,9 @@ class Policy:
 
 
 class Store(Protocol):
-    async def hit(self, key: str, window: int) -> int:
-        """Count a request in the current window of `key`; return the count so far."""
+    def hit(self, key: str, window: int) -> int | Awaitable[int]:
+        """Count a request in the current window of `key`; return the count so far (at
+        once when counted in this process)."""
 
 
 class MemoryStore:
@@ -64,7 +66,7 @@ class MemoryStore:
         self._lock = threading.Lock()
         self._swept = 0
 
-    async def hit(self, key: str, window: int) -> int:
+    def hit(self, key: str, window: int) -> int:
         current = int(time.time()) // window
         with self._lock:
             slot, count = self._counts.get(key, (current, 0))
@@ -101,7 +103,7 @@ class RedisStore:
             if self.failing_since is None:
                 log.warning("rate-limit store unreachable, counting in-process: %s", exc)
                 self.failing_since = time.monotonic()
-            return await self.fallback.hit(key, window)
+            return self.fallback.hit(key, window)
         self.failing_since = None
         return int(count)
 
@@ -115,7 +117,8 @@ def client_key(scope: Scope, authorization: bytes | None) -> tuple[str, bool]:
     return f"ip:{host}", False
 
 
-Refusal = Callable[[Scope, Receive, Send], Awaitable[None]]
+# The RateLimit headers of the answer, or the 429 that is the answer.
+Counted = list[tuple[bytes, bytes]] | Response
 
 
 class RateLimiter:
@@ -132,22 +135,30 @@ class RateLimiter:
             store,
         )  # fmt: skip
 
-    async def check(
-        self, scope: Scope, authorization: bytes | None
-    ) -> tuple[list[tuple[bytes, bytes]], Refusal | None]:
-        """Count the request: (the RateLimit headers of its answer, a 429 or None).
+    def check(self, scope: Scope, authorization: bytes | None) -> Counted | Awaitable[Counted]:
+        """Count the request: the RateLimit headers of its answer, or a 429; awaitable
+        when counted in Redis (counted here, no coroutine: 3 % of a 304's instructions).
         Probes and CORS/OPTIONS requests are not counted (no headers, no refusal)."""
         if scope["path"] in EXEMPT or scope["method"] == "OPTIONS":
-            return [], None
+            return []
         key, authenticated = client_key(scope, authorization)
         policy = self.token if authenticated else self.anonymous
-        count = await self.store.hit(key, policy.window)
+        count = self.store.hit(key, policy.window)
+        if isinstance(count, int):
+            return self._verdict(scope, policy, count, authenticated)
+        return self._counted_later(scope, policy, count, authenticated)
+
+    async def _counted_later(
+        self, scope: Scope, policy: Policy, count: Awaitable[int], authenticated: bool
+    ) -> Counted:
+        return self._verdict(scope, policy, await count, authenticated)
+
+    def _verdict(self, scope: Scope, policy: Policy, count: int, authenticated: bool) -> Counted:
         reset = policy.window - int(time.time()) % policy.window
         if count <= policy.limit:
             limit, stated = policy.headers
             remaining = str(policy.limit - count).encode()
-            reset_at = (b"ratelimit-reset", str(reset).encode())
-            return [limit, (b"ratelimit-remaining", remaining), reset_at, stated], None
+            return [limit, (b"ratelimit-remaining", remaining), _reset(reset), stated]
         stated = {name.decode(): value.decode() for name, value in policy.headers}
         headers = stated | {
             "RateLimit-Remaining": "0",
@@ -155,7 +166,7 @@ class RateLimiter:
             "Retry-After": str(reset),
         }
         who = "this token" if authenticated else "this address"
-        return [], problem_response(
+        return problem_response(
             Request(scope),
             status=429,
             title="Too many requests",
@@ -164,6 +175,11 @@ class RateLimiter:
             slug="rate-limited",
             headers=headers,
         )
+
+
+@functools.lru_cache(maxsize=64)
+def _reset(seconds: int) -> tuple[bytes, bytes]:
+    return (b"ratelimit-reset", str(seconds).encode())
 
 
 def make_store(redis_url: str | None, namespace: str) -> Store:

@@ -48,8 +48,11 @@ def test_an_unexpected_error_leaks_nothing() -> None:
         raise RuntimeError("SELECT secret FROM password_table")
 
     with TestClient(app, raise_server_exceptions=False) as test_client:
-        response = test_client.get("/boom")
+        response = test_client.get("/boom", headers={"X-Request-ID": "report-7"})
     assert response.status_code == 500
     assert response.headers["content-type"] == "application/problem+json"
+    # The id the caller can quote in a report, and the headers every answer carries.
+    assert response.headers["x-request-id"] == "report-7"
+    assert response.headers["x-content-type-options"] == "nosniff"
     assert "secret" not in response.text
     assert "Traceback" not in response.text
