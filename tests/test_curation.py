@@ -158,7 +158,7 @@ def test_csv_export_writes_cells_as_csv_writer_does(curator: Curator) -> None:
         assert curator.send("POST", "/records/statements", curator.editor, json=record).is_success
     items = curator.client.get("/v1/statements", params={"limit": 500}).json()["items"]
     assert {"awkward-0", "awkward-1", "awkward-2"} <= {item["id"] for item in items}
-    for fields in (None, "id,note,text", "note"):
+    for fields in (None, "id,note,text", "note", "updated_at,text,created_at", "created_at"):
         columns = fields.split(",") if fields else list(items[0])
         expected = io.StringIO()
         writer = csv.writer(expected)
