@@ -275,7 +275,8 @@ def csv_cells(query: Select[Any], base_url: str, dialect: str) -> CsvCells:
         return func.coalesce(column, "")
 
     # SQLite's stored stamps are finished here once per distinct value (a column of
-    # import stamps holds few), not by two replace() calls a row: 100,000 rows, -17 %.
+    # import stamps holds few), not by two replace() calls a row (100,000 rows at 1M:
+    # 8.09 -> 7.39 billion instructions, the whole process).
     finish = dict.fromkeys(STAMPS, sqlite_stamp) if dialect == "sqlite" else {}
     created, updated = (
         S.created_at if finish else _stamp_sql(S.created_at, dialect),
