@@ -14,6 +14,7 @@ import datetime as dt
 import hashlib
 import time
 from email.utils import format_datetime
+from typing import Any
 
 from sqlalchemy import Engine
 from sqlalchemy.exc import SQLAlchemyError
@@ -95,13 +96,14 @@ class Validators:
     """The validators of one GET at one data version and day (app/edge.py adds them): the
     fields of a 200, and of a 304 (with the `Vary: Origin` CORS adds to every answer)."""
 
-    __slots__ = ("etag", "headers", "on_304", "version", "number", "day")
+    __slots__ = ("etag", "headers", "on_304", "version", "number", "day", "route")
 
     def __init__(
         self, current: tuple[int, dt.datetime], day: dt.date, key: str, max_age: int
     ) -> None:
         self.number, changed = current
         self.day = day
+        self.route: Any = None  # the route that answered the URL's 200, for its 304s
         self.etag = b'"' + hashlib.sha256(key.encode()).hexdigest()[:32].encode() + b'"'
         self.version = str(self.number).encode()
         self.headers = [

@@ -110,6 +110,7 @@ class Reply:
                 raw = replace_headers(raw, [(VERSION_KEY, own.version)])
             elif etag is None:
                 raw = replace_headers(raw, own.headers)
+                own.route = self.scope.get("route")  # its 304s are counted under it
             else:
                 rest = [header for header in own.headers if header[0] != b"etag"]
                 if self.if_none_match is not None and matches(self.if_none_match, etag):
@@ -270,6 +271,8 @@ class Edge:
         own = self.validators.get(scope, request.get(b"accept"), current)
         if_none_match = request.get(b"if-none-match")
         if if_none_match is not None and own.matches(if_none_match):
+            if own.route is not None:  # metrics and the log name the route, as on the 200
+                scope["route"] = own.route
             await reply.unchanged(own)
             return
         reply.validators, reply.if_none_match = own, if_none_match

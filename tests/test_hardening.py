@@ -204,6 +204,16 @@ def test_head_requests_are_counted_under_their_route(client: TestClient) -> None
     assert any(line.startswith(head) for line in lines)
 
 
+def test_304s_are_counted_under_their_route(client: TestClient) -> None:
+    """A 304 made at the edge, before any routing, still names the route in the metrics."""
+    url = "/v1/statements/lavrov-2020-11-no-coming-back"
+    etag = client.get(url).headers["etag"]
+    assert client.get(url, headers={"If-None-Match": etag}).status_code == 304
+    lines = client.get("/metrics").text.splitlines()
+    route = 'route="/v1/statements/{statement_id}",status="304"'
+    assert any(line.startswith("treatykb_requests_total{") and route in line for line in lines)
+
+
 def _limited(url: str, **settings: Any) -> TestClient:
     app = create_app(Settings(database_url=url, public_url="http://test", **settings))
     return TestClient(app).__enter__()
