@@ -13,6 +13,7 @@ import asyncio
 import datetime as dt
 import hashlib
 import time
+from collections.abc import Callable
 from email.utils import format_datetime
 from typing import Any
 
@@ -94,12 +95,17 @@ def replace_headers(raw: RawHeaders, new: RawHeaders) -> RawHeaders:
 
 class Validators:
     """The validators of one GET at one data version and day (app/edge.py adds them): the
-    fields of a 200, and of a 304 (with the `Vary: Origin` CORS adds to every answer)."""
+    fields of a 200, and of a 304 as `on_304` completes them (the edge adds CORS's Vary)."""
 
     __slots__ = ("etag", "headers", "on_304", "version", "number", "day", "route")
 
     def __init__(
-        self, current: tuple[int, dt.datetime], day: dt.date, key: str, max_age: int
+        self,
+        current: tuple[int, dt.datetime],
+        day: dt.date,
+        key: str,
+        max_age: int,
+        on_304: Callable[[RawHeaders], RawHeaders],
     ) -> None:
         self.number, changed = current
         self.day = day
@@ -113,11 +119,7 @@ class Validators:
             (VERSION_KEY, self.version),
             (b"vary", b"Accept"),
         ]
-        self.on_304 = [
-            (name, value + b", Origin" if name == b"vary" else value)
-            for name, value in self.headers
-            if name in ON_304
-        ]
+        self.on_304 = on_304([header for header in self.headers if header[0] in ON_304])
 
     def matches(self, if_none_match: bytes) -> bool:
         return matches(if_none_match, self.etag)
@@ -129,8 +131,9 @@ class KeptValidators:
 
     MOST = 4096
 
-    def __init__(self, max_age: int) -> None:
+    def __init__(self, max_age: int, on_304: Callable[[RawHeaders], RawHeaders]) -> None:
         self.max_age = max_age
+        self.on_304 = on_304
         self._kept: dict[tuple[str, bytes, bytes | None], Validators] = {}
 
     def get(
@@ -143,7 +146,7 @@ class KeptValidators:
                 self._kept.clear()
             # The representation Accept picks, not its spelling, makes the tag.
             tag = f"{current[0]}|{day}|{path}?{query.decode('latin-1')}|{_media(accept)}"
-            kept = self._kept[key] = Validators(current, day, tag, self.max_age)
+            kept = self._kept[key] = Validators(current, day, tag, self.max_age, self.on_304)
         return kept
 
 

@@ -125,10 +125,13 @@ class Reply:
     async def start(self, status: int, raw: RawHeaders) -> None:
         """The response's start, with the rate-limit headers, CORS, the security headers
         (not on a 304, which guards no content) and the request id."""
-        self.status = status
         raw = self.edge.with_cors([*raw, *self.counted], self.origin)
         if status != 304:
             raw += security_headers(self.path)
+        await self._begin(status, raw)
+
+    async def _begin(self, status: int, raw: RawHeaders) -> None:
+        self.status = status
         raw.append(self.named)
         await self.send({"type": "http.response.start", "status": status, "headers": raw})
 
@@ -138,13 +141,11 @@ class Reply:
 
     async def unchanged(self, own: Validators) -> None:
         """The 304 of validators made here: what `not_modified(own.headers)` sends, from
-        the fields `own` prepared once for its URL and version (Vary with CORS's Origin)."""
-        self.status = 304
+        the fields `own` prepared once for its URL and version (`Vary: Origin` included)."""
         raw = [*own.on_304, *self.counted]
         if self.origin is not None:
             raw += self.edge.cors_headers(self.origin)
-        raw.append(self.named)
-        await self.send({"type": "http.response.start", "status": 304, "headers": raw})
+        await self._begin(304, raw)
         await self.send(EMPTY)
 
 
@@ -169,7 +170,10 @@ class Edge:
         ]
         self.limiter = RateLimiter.from_settings(settings) if settings.rate_limit_enabled else None
         self.versions = VersionCache(settings.version_ttl)
-        self.validators = KeptValidators(settings.cache_max_age)
+        # A 304's fields get the `Vary: Origin` of with_cors once, when they are made.
+        self.validators = KeptValidators(
+            settings.cache_max_age, on_304=lambda raw: self.with_cors(raw, None)
+        )
         self.seconds = settings.request_timeout
         self.max_url = settings.max_url_length
         self.max_body = settings.max_body_bytes
