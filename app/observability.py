@@ -12,7 +12,6 @@ import re
 import sys
 import time
 from bisect import bisect_left
-from itertools import islice
 from typing import Any
 
 import orjson
@@ -252,11 +251,11 @@ def access_log(
     if handler is not None:
         handler.write(orjson.dumps(line))  # as JsonFormatter makes it of the record below
         return
-    fields = dict(islice(line.items(), len(RECORD), None))  # the record has the first four
+    fields = {name: value for name, value in line.items() if name not in RECORD}
     log.info("request", extra={"fields": fields})
 
 
-RECORD = ("time", "level", "logger", "message")
+RECORD = frozenset({"time", "level", "logger", "message"})  # what the LogRecord carries
 
 
 async def metrics_endpoint(request: Request) -> Response:
