@@ -85,8 +85,10 @@ def test_a_slow_request_gets_a_503_problem(shared_url: str) -> None:
         return {"never": "sent"}
 
     with TestClient(app) as client:
-        # Warm first: a cold first list (its SQL compiled once) can take 0.2 s on a busy machine.
-        assert client.get("/v1/statements?limit=1").status_code == 200
+        # Warm first: a cold first list (a new connection, its SQL compiled once) can take
+        # over 0.2 s on a busy machine, PostgreSQL especially; a warm one may not.
+        warm = [client.get("/v1/statements?limit=1").status_code for _ in range(3)]
+        assert warm[-1] == 200, warm
         response = client.get("/v1/slow")
         assert "0.2 s" in _problem(response, 503)["detail"]
         assert response.headers["retry-after"] == "5"
