@@ -128,12 +128,14 @@ class Reply:
         raw = self.edge.with_cors([*raw, *self.counted], self.origin)
         if status != 304:
             raw += security_headers(self.path)
-        await self._begin(status, raw)
+        await self.send(self._start(status, raw))
 
-    async def _begin(self, status: int, raw: RawHeaders) -> None:
+    def _start(self, status: int, raw: RawHeaders) -> Message:
+        """The start message, with the request id (a call, not a coroutine: this is on
+        every 304's way)."""
         self.status = status
         raw.append(self.named)
-        await self.send({"type": "http.response.start", "status": status, "headers": raw})
+        return {"type": "http.response.start", "status": status, "headers": raw}
 
     async def not_modified(self, headers: RawHeaders) -> None:
         await self.start(304, [header for header in headers if header[0] in ON_304])
@@ -145,7 +147,7 @@ class Reply:
         raw = [*own.on_304, *self.counted]
         if self.origin is not None:
             raw += self.edge.cors_headers(self.origin)
-        await self._begin(304, raw)
+        await self.send(self._start(304, raw))
         await self.send(EMPTY)
 
 
