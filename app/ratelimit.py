@@ -51,30 +51,41 @@ class Policy:
             (b"ratelimit-policy", f"{self.limit};w={self.window}".encode()),
         )
 
+    @functools.cached_property
+    def resets(self) -> dict[int, tuple[bytes, bytes]]:
+        """RateLimit-Reset fields by seconds to the window's end, each made once."""
+        return {}
+
+    def reset(self, seconds: int) -> tuple[bytes, bytes]:
+        field = self.resets[seconds] = (b"ratelimit-reset", b"%d" % seconds)
+        return field
+
 
 class Store(Protocol):
-    def hit(self, key: str, window: int) -> int | Awaitable[int]:
-        """Count a request in the current window of `key`; return the count so far (at
-        once when counted in this process)."""
+    def hit(self, key: str, window: int, now: int) -> int | Awaitable[int]:
+        """Count a request in the window of `key` that holds `now` (whole seconds since
+        the epoch); return the count so far (at once when counted in this process)."""
 
 
 class MemoryStore:
     """Counts in this process: right for the embedded, single-process default."""
 
     def __init__(self) -> None:
-        self._counts: dict[str, tuple[int, int]] = {}
+        # Per key: [window number, count], counted in place (no new tuple a request).
+        self._counts: dict[str, list[int]] = {}
         self._lock = threading.Lock()
-        self._swept = 0
+        self._swept = 0.0
 
-    def hit(self, key: str, window: int) -> int:
-        current = int(time.time()) // window
+    def hit(self, key: str, window: int, now: int) -> int:
+        current = now // window
         with self._lock:
-            slot, count = self._counts.get(key, (current, 0))
-            count = count + 1 if slot == current else 1
-            self._counts[key] = (current, count)
-            if len(self._counts) > 100_000 and time.monotonic() - self._swept > window:
-                self._sweep(current)
-            return count
+            counted = self._counts.get(key)
+            if counted is None or counted[0] != current:
+                if len(self._counts) > 100_000 and time.monotonic() - self._swept > window:
+                    self._sweep(current)
+                counted = self._counts[key] = [current, 0]
+            counted[1] += 1
+            return counted[1]
 
     def _sweep(self, current: int) -> None:
         self._swept = time.monotonic()
@@ -93,8 +104,8 @@ class RedisStore:
         self.fallback = MemoryStore()
         self.failing_since: float | None = None
 
-    async def hit(self, key: str, window: int) -> int:
-        current = int(time.time()) // window
+    async def hit(self, key: str, window: int, now: int) -> int:
+        current = now // window
         name = f"{self.namespace}:rl:{key}:{current}"
         try:
             async with self.client.pipeline(transaction=True) as pipe:
@@ -103,7 +114,7 @@ class RedisStore:
             if self.failing_since is None:
                 log.warning("rate-limit store unreachable, counting in-process: %s", exc)
                 self.failing_since = time.monotonic()
-            return self.fallback.hit(key, window)
+            return self.fallback.hit(key, window, now)
         self.failing_since = None
         return int(count)
 
@@ -143,22 +154,29 @@ class RateLimiter:
             return []
         key, authenticated = client_key(scope, authorization)
         policy = self.token if authenticated else self.anonymous
-        count = self.store.hit(key, policy.window)
-        if isinstance(count, int):
-            return self._verdict(scope, policy, count, authenticated)
-        return self._counted_later(scope, policy, count, authenticated)
+        now = int(time.time())
+        count = self.store.hit(key, policy.window, now)
+        if not isinstance(count, int):
+            return self._counted_later(scope, policy, count, now, authenticated)
+        if count > policy.limit:
+            return self._refused(scope, policy, now, authenticated)
+        # Admitted, the answer of nearly every request: its fields made with no more calls.
+        reset = policy.window - now % policy.window
+        return [policy.headers[0], (b"ratelimit-remaining", b"%d" % (policy.limit - count)),
+                policy.resets.get(reset) or policy.reset(reset), policy.headers[1]]  # fmt: skip
 
     async def _counted_later(
-        self, scope: Scope, policy: Policy, count: Awaitable[int], authenticated: bool
+        self, scope: Scope, policy: Policy, count: Awaitable[int], now: int, authenticated: bool
     ) -> Counted:
-        return self._verdict(scope, policy, await count, authenticated)
+        counted = await count
+        if counted > policy.limit:
+            return self._refused(scope, policy, now, authenticated)
+        reset = policy.reset(policy.window - now % policy.window)
+        remaining = (b"ratelimit-remaining", b"%d" % (policy.limit - counted))
+        return [policy.headers[0], remaining, reset, policy.headers[1]]
 
-    def _verdict(self, scope: Scope, policy: Policy, count: int, authenticated: bool) -> Counted:
-        reset = policy.window - int(time.time()) % policy.window
-        if count <= policy.limit:
-            limit, stated = policy.headers
-            remaining = str(policy.limit - count).encode()
-            return [limit, (b"ratelimit-remaining", remaining), _reset(reset), stated]
+    def _refused(self, scope: Scope, policy: Policy, now: int, authenticated: bool) -> Response:
+        reset = policy.window - now % policy.window
         stated = {name.decode(): value.decode() for name, value in policy.headers}
         headers = stated | {
             "RateLimit-Remaining": "0",
@@ -175,11 +193,6 @@ class RateLimiter:
             slug="rate-limited",
             headers=headers,
         )
-
-
-@functools.lru_cache(maxsize=64)
-def _reset(seconds: int) -> tuple[bytes, bytes]:
-    return (b"ratelimit-reset", str(seconds).encode())
 
 
 def make_store(redis_url: str | None, namespace: str) -> Store:
