@@ -52,13 +52,17 @@ class Policy:
         )
 
     @functools.cached_property
-    def resets(self) -> dict[int, tuple[bytes, bytes]]:
+    def _resets(self) -> dict[int, tuple[bytes, bytes]]:
         """RateLimit-Reset fields by seconds to the window's end, each made once."""
         return {}
 
-    def reset(self, seconds: int) -> tuple[bytes, bytes]:
-        field = self.resets[seconds] = (b"ratelimit-reset", b"%d" % seconds)
-        return field
+    def admitted(self, count: int, now: int) -> list[tuple[bytes, bytes]]:
+        """The four RateLimit fields of the `count`th request of the window holding `now`."""
+        reset = self.window - now % self.window
+        if (until := self._resets.get(reset)) is None:
+            until = self._resets[reset] = (b"ratelimit-reset", b"%d" % reset)
+        limit, stated = self.headers
+        return [limit, (b"ratelimit-remaining", b"%d" % (self.limit - count)), until, stated]
 
 
 class Store(Protocol):
@@ -160,10 +164,7 @@ class RateLimiter:
             return self._counted_later(scope, policy, count, now, authenticated)
         if count > policy.limit:
             return self._refused(scope, policy, now, authenticated)
-        # Admitted, the answer of nearly every request: its fields made with no more calls.
-        reset = policy.window - now % policy.window
-        return [policy.headers[0], (b"ratelimit-remaining", b"%d" % (policy.limit - count)),
-                policy.resets.get(reset) or policy.reset(reset), policy.headers[1]]  # fmt: skip
+        return policy.admitted(count, now)
 
     async def _counted_later(
         self, scope: Scope, policy: Policy, count: Awaitable[int], now: int, authenticated: bool
@@ -171,9 +172,7 @@ class RateLimiter:
         counted = await count
         if counted > policy.limit:
             return self._refused(scope, policy, now, authenticated)
-        reset = policy.reset(policy.window - now % policy.window)
-        remaining = (b"ratelimit-remaining", b"%d" % (policy.limit - counted))
-        return [policy.headers[0], remaining, reset, policy.headers[1]]
+        return policy.admitted(counted, now)
 
     def _refused(self, scope: Scope, policy: Policy, now: int, authenticated: bool) -> Response:
         reset = policy.window - now % policy.window
