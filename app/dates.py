@@ -14,6 +14,7 @@ from enum import StrEnum
 from typing import Annotated, Any
 
 from pydantic import BeforeValidator, WithJsonSchema
+from pydantic_core import PydanticCustomError
 
 _PATTERN = re.compile(r"^(\d{4})(?:-(\d{2})(?:-(\d{2}))?)?$")
 
@@ -24,32 +25,38 @@ class Precision(StrEnum):
     year = "year"
 
 
+PRECISION = "day, month or year: how much of the date the source gives (none is invented)."
+
 _LENGTHS = {Precision.year: 4, Precision.month: 7, Precision.day: 10}
 
 
 def parse_partial(value: Any) -> str:
-    """Accept YAML/JSON dates, years and ISO strings; return the canonical string."""
-    if isinstance(value, dt.datetime):
-        raise ValueError("expected a date, not a date and time")
-    if isinstance(value, dt.date):
+    """Accept a year (int) or an ISO string; return the canonical string. Files are read
+    with dates as text, so the error names what was written."""
+    if isinstance(value, dt.date) and not isinstance(value, dt.datetime):
         return value.isoformat()
     if isinstance(value, int) and not isinstance(value, bool):
         value = str(value)
     if not isinstance(value, str):
-        raise ValueError("expected an ISO 8601 date: YYYY-MM-DD, YYYY-MM or YYYY")
+        raise _not_a_date(str(value))
     return _parse_text(value)
+
+
+def _not_a_date(value: str) -> PydanticCustomError:
+    message = "{value} is not a date (YYYY, YYYY-MM or YYYY-MM-DD)"
+    return PydanticCustomError("partial_date", message, {"value": value})
 
 
 @functools.lru_cache(maxsize=16_384)  # a bulk load sees the same few thousand dates
 def _parse_text(value: str) -> str:
     match = _PATTERN.match(value.strip())
     if not match:
-        raise ValueError(f"{value!r} is not an ISO 8601 date: use YYYY-MM-DD, YYYY-MM or YYYY")
+        raise _not_a_date(value)
     year, month, day = match.groups()
     try:
         dt.date(int(year), int(month or 1), int(day or 1))
     except ValueError as exc:
-        raise ValueError(f"{value!r} is not a real calendar date") from exc
+        raise _not_a_date(value) from exc
     return value.strip()
 
 

@@ -6,11 +6,17 @@ since=2020-11-15 (it may have been said that late) but not since=2020-12-01.
 """
 
 import datetime as dt
-from typing import Any
+from typing import Annotated, Any
 
+from fastapi import Query
 from sqlalchemy import ColumnElement, and_, func, or_
 
-from app.dates import Precision, truncate
+from app.dates import Day, Precision, truncate
+
+OnQuery = Annotated[
+    Day | None,
+    Query(description="The day to evaluate; default today (UTC).", examples=["2021-02-04"]),
+]
 
 
 def values(raw: list[str] | None) -> list[str]:

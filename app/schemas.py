@@ -14,10 +14,12 @@ class Stamped(BaseModel):
 
 
 class TreatyRef(BaseModel):
-    slug: str = Field(examples=["new-start"])
-    name: str = Field(examples=["New Strategic Arms Reduction Treaty"])
-    short_name: str = Field(examples=["New START"])
-    url: str
+    slug: str = Field(description="The treaty's slug.", examples=["new-start"])
+    name: str = Field(
+        description="The treaty's common name.", examples=["New Strategic Arms Reduction Treaty"]
+    )
+    short_name: str = Field(description="Abbreviated name.", examples=["New START"])
+    url: str = Field(description="API URL of the treaty.")
 
     @classmethod
     def of(cls, treaty: m.Treaty, urls: Urls) -> "TreatyRef":
@@ -30,9 +32,9 @@ class TreatyRef(BaseModel):
 
 
 class PersonRef(BaseModel):
-    slug: str = Field(examples=["sergei-lavrov"])
-    name: str = Field(examples=["Sergei Lavrov"])
-    url: str
+    slug: str = Field(description="The person's slug.", examples=["sergei-lavrov"])
+    name: str = Field(description="The person's name.", examples=["Sergei Lavrov"])
+    url: str = Field(description="API URL of the person.")
 
     @classmethod
     def of(cls, person: m.Person, urls: Urls) -> "PersonRef":
@@ -40,9 +42,13 @@ class PersonRef(BaseModel):
 
 
 class ArticleRef(BaseModel):
-    slug: str = Field(examples=["act-2020-12-new-start-deal-to-wait-for-biden"])
-    title: str = Field(examples=["New START Deal to Wait for Biden"])
-    url: str
+    slug: str = Field(
+        description="The article's slug.", examples=["act-2020-12-new-start-deal-to-wait-for-biden"]
+    )
+    title: str = Field(
+        description="The headline as published.", examples=["New START Deal to Wait for Biden"]
+    )
+    url: str = Field(description="API URL of the article.")
 
     @classmethod
     def of(cls, article: m.Article, urls: Urls) -> "ArticleRef":
@@ -53,8 +59,8 @@ class CountryRef(BaseModel):
     code: str = Field(
         description="ISO 3166-1 alpha-2 (ISO 3166-3 for historical states).", examples=["RU"]
     )
-    name: str = Field(examples=["Russian Federation"])
-    url: str
+    name: str = Field(description="Short name for display.", examples=["Russian Federation"])
+    url: str = Field(description="API URL of the country.")
 
     @classmethod
     def of(cls, country: m.Country, urls: Urls) -> "CountryRef":
@@ -64,17 +70,25 @@ class CountryRef(BaseModel):
 class SourcePublic(Stamped):
     """Where a fact comes from: one of our articles or an external document."""
 
-    slug: str = Field(examples=["nuclearforces-new-start"])
+    slug: str = Field(
+        description="The source's slug, as facts cite it.", examples=["nuclearforces-new-start"]
+    )
     kind: str = Field(description="`article` (ours, see /v1/articles) or `document`.")
     title: str = Field(
         description="A title in [brackets] describes a document whose own "
         "headline was not recorded."
     )
-    publisher: str | None
+    publisher: str | None = Field(description="Who published it.")
     web_url: str | None = Field(description="The document on the web, where known.")
     published_on: str | None = Field(description="ISO 8601 at the precision known.")
-    grade: str = Field(description="primary, primary-mirror, expert, wire or secondary.")
-    note: str | None
+    grade: str = Field(
+        description=(
+            "primary, primary-mirror (a verbatim copy), primary-quoted or expert-quoted (read "
+            "only as a secondary page quotes it), expert, wire or secondary."
+        ),
+        examples=["expert"],
+    )
+    note: str | None = Field(description="Where the copy was read, and any known error in it.")
     article: str | None = Field(description="API URL of our article, for kind `article`.")
 
     @classmethod

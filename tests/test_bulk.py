@@ -16,6 +16,7 @@ from test_curation import NEW, Curator
 
 from app.db import make_engine
 from app.importing.export import export_all
+from app.importing.loader import SeedYamlLoader
 from app.importing.resources import BY_NAME, mirrored
 from app.importing.writer import delete_record, load_paths
 from app.migrate import migrate, upgrade
@@ -35,7 +36,7 @@ def exported(client: TestClient) -> dict[str, bytes]:
 def test_dry_run_counts_and_writes_nothing(curator: Curator) -> None:
     bundle = {
         "statements": [NEW],
-        "people": [yaml.safe_load((SEED / "people.yaml").read_text())[0]],
+        "people": [yaml.load((SEED / "people.yaml").read_text(), Loader=SeedYamlLoader)[0]],
     }
     response = curator.send("POST", "/imports?dry_run=true", curator.editor, json=bundle)
     assert response.json() == {
@@ -140,9 +141,9 @@ def test_the_change_feed_replays_into_a_mirror(
 def test_migrations_go_down_and_up_with_data(fresh_url: str) -> None:
     engine = make_engine(fresh_url)
     load_paths(engine, [SEED])  # seeded: timestamps, change log, competing values
-    # down through the speaker index, the statements' link copies, FTS5 hashsize,
-    # competing values, curation and search
-    for _ in range(6):
+    # down through the audit's fields, the speaker index, the statements' link copies,
+    # FTS5 hashsize, competing values, curation and search
+    for _ in range(7):
         migrate(engine, "-1", down=True)
     upgrade(engine)
     with Session(engine) as session:

@@ -81,7 +81,10 @@ def test_create_returns_location_and_the_record_reads_back(curator: Curator) -> 
         ({"speaker": "nobody"}, "field 'speaker': no people record with key 'nobody'"),
         ({"sources": []}, "sources: List should have at least 1 item"),
         ({"mood": "calm"}, "mood: Extra inputs are not permitted"),
-        ({"said_on": "2021-02-30"}, "said_on: Value error, '2021-02-30' is not a real calendar"),
+        (
+            {"said_on": "2021-02-30"},
+            "said_on: 2021-02-30 is not a date (YYYY, YYYY-MM or YYYY-MM-DD)",
+        ),
     ],
 )
 def test_bad_records_are_422_and_write_nothing(

@@ -54,8 +54,8 @@ def edit(path: Path, index: int, **changes: object) -> None:
 def test_load_then_reload_changes_nothing(engine: Engine) -> None:
     first = load_paths(engine, [SEED])
     assert {name: c.created for name, c in first.items()} == {
-        "countries": 39, "sources": 53, "treaties": 3, "articles": 3, "limits": 7,
-        "events": 47, "participation": 41, "people": 9, "statements": 27,
+        "countries": 39, "sources": 57, "treaties": 3, "articles": 3, "limits": 7,
+        "events": 46, "participation": 41, "people": 9, "statements": 27,
     }  # fmt: skip
     second = load_paths(engine, [SEED])
     assert all(c.created == c.updated == 0 for c in second.values())
@@ -96,7 +96,7 @@ def test_an_edit_is_an_update_not_a_duplicate(engine: Engine, seed_copy: Path) -
 @pytest.mark.parametrize(
     ("file", "index", "change", "field", "message"),
     [
-        ("statements.yaml", 3, {"said_on": "2020-13"}, "said_on", "not a real calendar date"),
+        ("statements.yaml", 3, {"said_on": "2020-13"}, "said_on", "2020-13 is not a date"),
         ("statements.yaml", 0, {"speaker": "sergei-lavroff"}, "speaker", "no people record"),
         ("statements.yaml", 2, {"sources": []}, "sources", "at least 1 item"),
         ("statements.yaml", 1, {"mood": "tense"}, "mood", "Extra inputs are not permitted"),
@@ -220,7 +220,7 @@ def test_cli_load_reports_counts_and_fails_with_status_1(
         assert main(["load", str(seed_copy)]) == 1
         err = capsys.readouterr().err
         assert "Nothing was loaded" in err
-        assert "events.yaml: record 1 (new-start-signature): field 'date'" in err
+        assert "events.yaml: record 1 (new-start-signature), line 1: field 'date'" in err
     finally:
         get_settings.cache_clear()
 
@@ -365,8 +365,10 @@ def test_a_large_ndjson_file_validated_in_parts_spools_what_one_process_would(
     bad[2800] = {**bad[2800], "id": records[10]["id"]}
     bad_path = _statements_ndjson(tmp_path / "bad.ndjson", bad)
     expected = _spooled([bad_path], workers=1)[1]
-    assert expected[0].startswith(f"{bad_path}: record 2501 (generated-02500): field 'said_on'")
-    assert expected[1] == f"{bad_path}: record 2801 (generated-00010): duplicate key"
+    assert expected[0].startswith(
+        f"{bad_path}: record 2501 (generated-02500), line 2501: field 'said_on'"
+    )
+    assert expected[1] == f"{bad_path}: record 2801 (generated-00010), line 2801: duplicate key"
     assert _spooled([bad_path], workers=2)[1] == expected
     assert not bundles.spool_in_parts(Spool(), bad_path, str(bad_path), 2)
     assert _spooled([path, path], workers=2)[1] == _spooled([path, path], workers=1)[1] != []

@@ -21,7 +21,7 @@ CASES = [
     ("inf", "2019-08-02", "terminated", None, None, 0),
     ("open-skies", "1992-03-23", "not_signed", None, None, 0),
     ("open-skies", "2001-12-31", "signed", None, None, 0),
-    ("open-skies", "2002-01-01", "in_force", None, None, 26),
+    ("open-skies", "2002-01-01", "in_force", None, None, 27),
     ("open-skies", "2020-11-21", "in_force", None, None, 34),
     ("open-skies", "2020-11-22", "in_force", None, None, 33),
     ("open-skies", "2021-12-17", "in_force", None, None, 33),
@@ -62,7 +62,7 @@ def test_who_was_a_party(client: TestClient, slug: str, day: str, members: objec
     else:
         assert "US" not in codes
         assert ("RU" in codes) == (members == "all but US")
-        assert {"SE", "BY", "UA", "GE"} <= codes  # Sweden counts: party by July 2003
+        assert {"SE", "BY", "UA", "GE"} <= codes  # Sweden counts, its date unknown
         assert "KG" not in codes
         assert "CS" not in codes
 
@@ -80,6 +80,21 @@ def test_suspensions_are_reported_while_in_force(client: TestClient) -> None:
     }
     before = client.get("/v1/treaties/new-start/status", params={"on": "2023-02-20"}).json()
     assert before["suspensions"] == []
+
+
+@pytest.mark.parametrize("day", ["2002-01-01", "2003-07-30", "2003-07-31", "2020-10-07"])
+def test_a_party_whose_date_is_unknown_is_counted_and_flagged(client: TestClient, day: str) -> None:
+    """Sweden's accession date is not in our sources: it counts on every day the treaty is
+    in force (no invented boundary: 2003-07-30 and 2003-07-31 count alike) and the status
+    says its date is unknown."""
+    body = client.get("/v1/treaties/open-skies/status", params={"on": day}).json()
+    assert body["parties_date_unknown"] == ["SE"]
+    [sweden] = [p for p in body["parties"] if p["country"]["code"] == "SE"]
+    assert sweden["party_date_unknown"] is True
+    assert (sweden["in_force_on"], sweden["party_by_on"]) == (None, None)
+    before = client.get("/v1/treaties/open-skies/status", params={"on": "2001-12-31"}).json()
+    assert before["parties_date_unknown"] == []
+    assert before["party_count"] == 0
 
 
 def test_default_day_is_today(client: TestClient) -> None:

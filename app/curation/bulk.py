@@ -10,7 +10,7 @@ from typing import IO, Annotated, Any
 
 from fastapi import APIRouter, Query, Request, Response
 from fastapi.responses import StreamingResponse
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 from sqlmodel import Session
 from starlette.concurrency import run_in_threadpool
 
@@ -19,6 +19,7 @@ from app.curation.service import problems_error
 from app.errors import WRITE_RESPONSES, AppError, InvalidParameter
 from app.importing.bundles import Spool, spool_ndjson, spool_zip
 from app.importing.export import export_all, iter_records
+from app.importing.lines import NotAList, json_bundle_records
 from app.importing.loader import Counts, LoadError, Problem
 from app.importing.resources import BY_NAME
 from app.importing.writer import collection_paused, write_chunks
@@ -33,14 +34,16 @@ class UnsupportedMedia(AppError):
 
 
 class ImportCounts(BaseModel):
-    created: int
-    updated: int
-    unchanged: int
+    created: int = Field(description="Records that did not exist before.")
+    updated: int = Field(description="Records that existed and changed.")
+    unchanged: int = Field(description="Records that existed exactly as sent.")
 
 
 class ImportResult(BaseModel):
-    dry_run: bool
-    counts: dict[str, ImportCounts]
+    dry_run: bool = Field(
+        description="True when nothing was written (dry_run=true): the counts say what would be."
+    )
+    counts: dict[str, ImportCounts] = Field(description="Counts per resource.")
 
 
 IMPORT_BODY = {
@@ -48,14 +51,35 @@ IMPORT_BODY = {
         "required": True,
         "content": {
             "application/json": {
-                "schema": {"type": "object", "additionalProperties": {"type": "array"}},
+                "schema": {
+                    "type": "object",
+                    "description": "Lists of records under their resource's name.",
+                    "properties": {
+                        name: {
+                            "type": "array",
+                            "description": f"{name} records in the seed_data/ format.",
+                            "items": {"type": "object", "additionalProperties": True},
+                        }
+                        for name in BY_NAME
+                    },
+                    "additionalProperties": False,
+                },
                 "example": {"statements": [{"id": "...", "text": "...", "said_on": "2021-01"}]},
             },
             "application/x-ndjson": {
-                "schema": {"type": "string"},
+                "schema": {
+                    "type": "string",
+                    "description": 'One {"resource": ..., "record": {...}} object a line.',
+                },
                 "example": '{"resource": "statements", "record": {...}}',
             },
-            "application/zip": {"schema": {"type": "string", "format": "binary"}},
+            "application/zip": {
+                "schema": {
+                    "type": "string",
+                    "format": "binary",
+                    "description": "<resource>.yaml|json|ndjson|csv files, as the export has.",
+                }
+            },
         },
     }
 }
@@ -115,19 +139,21 @@ def _spool_body(spool: Spool, body: IO[bytes], kind: str) -> None:
 
 
 def _spool_json(spool: Spool, body: IO[bytes]) -> None:
+    """An object of lists, read a record at a time so that a problem names its line."""
     try:
-        bundle = json.load(body)
-    except ValueError as exc:
+        text = body.read().decode("utf-8")
+        for name, records in json_bundle_records(text):
+            if name not in BY_NAME or records is None:
+                known = ", ".join(BY_NAME)
+                message = f"expected a list under one of {known}"
+                spool.problem(Problem(name, None, None, None, message))
+                continue
+            for index, (record, line_of) in enumerate(records, start=1):
+                spool.add(name, record, name, index, line_of)
+    except NotAList as exc:
+        raise InvalidParameter('Send an object of lists: {"statements": [...], ...}.') from exc
+    except ValueError as exc:  # not UTF-8, or not JSON
         raise InvalidParameter(f"The body is not JSON: {exc}.") from exc
-    if not isinstance(bundle, dict):
-        raise InvalidParameter('Send an object of lists: {"statements": [...], ...}.')
-    for name, records in bundle.items():
-        if name not in BY_NAME or not isinstance(records, list):
-            known = ", ".join(BY_NAME)
-            spool.problem(Problem(name, None, None, None, f"expected a list under one of {known}"))
-            continue
-        for index, record in enumerate(records, start=1):
-            spool.add(name, record, name, index)
 
 
 def _write(engine: Any, spool: Spool, actor: str, dry_run: bool) -> dict[str, Counts]:

@@ -69,7 +69,14 @@ def validate(resource: Resource, data: Any) -> Record:
 
 def problems_error(exc: LoadError) -> InvalidParameter:
     errors = [
-        {"file": p.file, "record": p.record, "key": p.key, "field": p.field, "message": p.message}
+        {
+            "file": p.file,
+            "record": p.record,
+            "line": p.line,
+            "key": p.key,
+            "field": p.field,
+            "message": p.message,
+        }
         for p in exc.problems
     ]
     return InvalidParameter("; ".join(str(p) for p in exc.problems), errors=errors)

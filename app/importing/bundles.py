@@ -19,6 +19,7 @@ import orjson
 import yaml
 from pydantic import BaseModel, ValidationError
 
+from app.importing.lines import LineOf, Located, NotAList, json_array_records, yaml_records
 from app.importing.loader import (
     MAX_PROBLEMS,
     Item,
@@ -46,24 +47,34 @@ class Spool:
         self.count = 0
         self.directory = directory
 
-    def add(self, name: str, raw: Any, label: str, index: int) -> None:
+    def add(
+        self, name: str, raw: Any, label: str, index: int, line_of: LineOf | int | None = None
+    ) -> None:
+        """Validate and spool one record; `line_of` gives the line of a field by its path
+        (or is the record's one line), for problems."""
+
+        def line(loc: tuple[Any, ...] = ()) -> int | None:
+            return line_of(loc) if callable(line_of) else line_of
+
         resource = BY_NAME.get(name)
         if resource is None:
             known = ", ".join(r.name for r in RESOURCES)
-            self.problem(
-                Problem(label, index, None, None, f"unknown resource {name!r}; use {known}")
-            )
+            message = f"unknown resource {name!r}; use {known}"
+            self.problem(Problem(label, index, None, None, message, line()))
             return
         try:
             record = resource.record.model_validate(raw)
         except ValidationError as exc:
+            key = _raw_key(resource, raw)
             for error in exc.errors():
                 field = _field_path(error["loc"]) or None
-                self.problem(Problem(label, index, _raw_key(resource, raw), field, error["msg"]))
+                problem = Problem(label, index, key, field, error["msg"], line(error["loc"]))
+                self.problem(problem)
             return
         key = resource.key_of(record)
         if key in self.keys.setdefault(name, set()):
-            self.problem(Problem(label, index, "/".join(map(str, key)), None, "duplicate key"))
+            label_key = "/".join(map(str, key))
+            self.problem(Problem(label, index, label_key, None, "duplicate key", line()))
             return
         self.keys[name].add(key)
         if name not in self.files:
@@ -121,14 +132,13 @@ def spool_ndjson(spool: Spool, lines: Iterable[bytes | str], label: str, first: 
         try:
             entry = orjson.loads(line)  # bytes as they come; invalid UTF-8 is an error too
         except ValueError as exc:
-            spool.problem(Problem(label, index, None, None, f"not JSON: {exc}"))
+            spool.problem(Problem(label, index, None, None, f"not JSON: {exc}", index))
             continue
         if not isinstance(entry, dict) or set(entry) != {"resource", "record"}:
-            spool.problem(
-                Problem(label, index, None, None, 'expected {"resource": ..., "record": {...}}')
-            )
+            message = 'expected {"resource": ..., "record": {...}}'
+            spool.problem(Problem(label, index, None, None, message, index))
             continue
-        spool.add(str(entry["resource"]), entry["record"], label, index)
+        spool.add(str(entry["resource"]), entry["record"], label, index, index)
 
 
 def _list_fields(resource: Resource) -> dict[str, bool]:
@@ -141,10 +151,17 @@ def _list_fields(resource: Resource) -> dict[str, bool]:
     return lists
 
 
-def _csv_records(resource: Resource, text: Iterable[str]) -> Iterator[dict[str, Any]]:
-    """CSV as exported: a list is `;`-joined slugs, a list of records is JSON; empty is absent."""
+def _csv_records(resource: Resource, text: Iterable[str]) -> Iterator[Located]:
+    """CSV as exported: a list is `;`-joined slugs, a list of records is JSON; empty is absent.
+    Each row with the line it starts on."""
     lists = _list_fields(resource)
-    for row in csv.DictReader(text):
+    reader = csv.DictReader(text)
+    _ = reader.fieldnames  # reads the header, so that line_num counts it
+    while True:
+        start = reader.line_num + 1
+        row = next(reader, None)
+        if row is None:
+            return
         record: dict[str, Any] = {}
         for name, value in row.items():
             if value is None or value == "":
@@ -153,7 +170,7 @@ def _csv_records(resource: Resource, text: Iterable[str]) -> Iterator[dict[str, 
                 record[name] = json.loads(value) if lists[name] else value.split(";")
             else:
                 record[name] = value
-        yield record
+        yield record, start
 
 
 def spool_zip(spool: Spool, archive: zipfile.ZipFile) -> None:
@@ -303,15 +320,20 @@ def _lines_until(file: IO[bytes], position: int, end: int) -> Iterator[bytes]:
 
 
 def _spool_text(spool: Spool, resource: Resource, text: IO[str], label: str, suffix: str) -> None:
+    try:
+        for index, (record, line_of) in enumerate(_located(resource, text, suffix), start=1):
+            spool.add(resource.name, record, label, index, line_of)
+    except NotAList as exc:
+        spool.problem(Problem(label, None, None, None, str(exc)))
+
+
+def _located(resource: Resource, text: IO[str], suffix: str) -> Iterator[Located]:
+    """A file's records, each with its line (or a way to find a field's line)."""
     if suffix == ".csv":
-        records: Iterable[Any] = _csv_records(resource, text)
-    elif suffix == ".ndjson":
-        records = (json.loads(line) for line in text if line.strip())
-    else:
-        loaded = yaml.load(text, Loader=SeedYamlLoader)
-        if not isinstance(loaded, list):
-            spool.problem(Problem(label, None, None, None, "expected a list of records"))
-            return
-        records = loaded
-    for index, record in enumerate(records, start=1):
-        spool.add(resource.name, record, label, index)
+        return _csv_records(resource, text)
+    if suffix == ".ndjson":
+        lines = enumerate(text, start=1)
+        return ((json.loads(line), number) for number, line in lines if line.strip())
+    if suffix == ".json":
+        return json_array_records(text.read())
+    return yaml_records(text, SeedYamlLoader)

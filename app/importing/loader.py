@@ -13,11 +13,14 @@ MAX_PROBLEMS = 50
 
 
 class SeedYamlLoader(yaml.SafeLoader):
-    """YAML 1.1 reads NO (Norway) and ON as booleans; only true/false are booleans here."""
+    """YAML 1.1 reads NO (Norway) and ON as booleans; only true/false are booleans here.
+    Nor does it read dates: 2020-11-09 stays text, so that our validation sees what was
+    written (2020-13-45 is our error with its line, not the YAML parser's)."""
 
 
+_NOT_IMPLICIT = {"tag:yaml.org,2002:bool", "tag:yaml.org,2002:timestamp"}
 SeedYamlLoader.yaml_implicit_resolvers = {
-    first: [(tag, rx) for tag, rx in resolvers if tag != "tag:yaml.org,2002:bool"]
+    first: [(tag, rx) for tag, rx in resolvers if tag not in _NOT_IMPLICIT]
     for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
 }
 SeedYamlLoader.add_implicit_resolver(
@@ -32,11 +35,15 @@ class Problem:
     key: str | None
     field: str | None
     message: str
+    line: int | None = None  # 1-based line of the field (or of the record) in the file
 
     def __str__(self) -> str:
         where = [self.file]
         if self.record is not None:
-            where.append(f"record {self.record}" + (f" ({self.key})" if self.key else ""))
+            record = f"record {self.record}" + (f" ({self.key})" if self.key else "")
+            where.append(record + (f", line {self.line}" if self.line else ""))
+        elif self.line:
+            where.append(f"line {self.line}")
         if self.field:
             where.append(f"field '{self.field}'")
         return ": ".join([*where, self.message])

@@ -40,6 +40,7 @@ TreatyRefs = Annotated[list[Slug], Ref("treaties"), AfterValidator(_sorted_uniqu
 class EventType(StrEnum):
     signature = "signature"
     ratification = "ratification"
+    legislative_approval = "legislative_approval"  # a parliament's vote, not the act itself
     entry_into_force = "entry_into_force"
     implementation = "implementation"
     extension = "extension"
@@ -116,7 +117,15 @@ class SourceRecord(Record):
     publisher: str | None = None
     url: str | None = None
     published_on: PartialDate | None = None
-    grade: Literal["primary", "primary-mirror", "expert", "wire", "secondary"]
+    grade: Literal[
+        "primary",
+        "primary-mirror",
+        "primary-quoted",
+        "expert",
+        "expert-quoted",
+        "wire",
+        "secondary",
+    ]
     note: str | None = None
 
 
@@ -169,6 +178,7 @@ class EventRecord(Record):
     country: Annotated[CountryCode | None, Ref("countries")] = None
     description: Text
     new_expires_on: PartialDate | None = None
+    part_of: Annotated[Slug | None, Ref("events")] = None  # the act this event is a step of
     competing: Competing = []
     sources: SourceRefs
 
@@ -176,6 +186,8 @@ class EventRecord(Record):
     def _extension_has_expiry(self) -> "EventRecord":
         if (self.type == EventType.extension) != (self.new_expires_on is not None):
             raise ValueError("new_expires_on is required on extensions and only there")
+        if self.part_of == self.id:
+            raise ValueError("an event cannot be part of itself")
         return self
 
 
@@ -187,6 +199,7 @@ class ParticipationRecord(Record):
     consent_type: Literal["ratification", "accession", "succession", "approval"] | None = None
     in_force_on: PartialDate | None = None
     party_by_on: PartialDate | None = None
+    party_date_unknown: bool = False
     withdrawal_announced_on: PartialDate | None = None
     withdrawal_notified_on: PartialDate | None = None
     withdrawal_effective_on: PartialDate | None = None
@@ -195,20 +208,39 @@ class ParticipationRecord(Record):
     competing: Competing = []
     sources: SourceRefs
 
+    @model_validator(mode="after")
+    def _one_party_date(self) -> "ParticipationRecord":
+        if self.party_date_unknown and (self.in_force_on or self.party_by_on):
+            raise ValueError("party_date_unknown goes with neither in_force_on nor party_by_on")
+        return self
+
+
+def _before(first: str | None, then: str | None) -> bool:
+    """Whether partial date `then` certainly comes before `first`."""
+    return bool(first and then and period(first)[0] > period(then)[1])
+
 
 class PositionRecord(Record):
     title: Text
     organization: Text
     country: Annotated[CountryCode | None, Ref("countries")] = None
     start_on: PartialDate | None = None
-    end_on: PartialDate | None = None
+    end_on: PartialDate | None = None  # the last day held
+    end_by_on: PartialDate | None = None  # held no longer on this day; the end is unknown
+    still_held_on: PartialDate | None = None  # the latest day a source shows it held
     note: str | None = None
     sources: SourceRefs
 
     @model_validator(mode="after")
     def _ordered(self) -> "PositionRecord":
-        if self.start_on and self.end_on and period(self.start_on)[0] > period(self.end_on)[1]:
-            raise ValueError("end_on is before start_on")
+        if self.end_on and self.end_by_on:
+            raise ValueError("give end_on (known) or end_by_on (a bound), not both")
+        for name in ("end_on", "end_by_on", "still_held_on"):
+            if _before(self.start_on, getattr(self, name)):
+                raise ValueError(f"{name} is before start_on")
+        for name in ("end_on", "end_by_on"):
+            if _before(self.still_held_on, getattr(self, name)):
+                raise ValueError(f"still_held_on is after {name}")
         return self
 
 

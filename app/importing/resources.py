@@ -209,6 +209,8 @@ def _read_people_children(session: Session, people: dict[Key, Fields]) -> None:
                 "country": pos.country_code,
                 "start_on": pos.start_on,
                 "end_on": pos.end_on,
+                "end_by_on": pos.end_by_on,
+                "still_held_on": pos.still_held_on,
                 "note": pos.note,
                 "sources": position_sources.get((pos.id,), []),
             }

@@ -39,7 +39,9 @@ class Position(SQLModel, table=True):
     organization: str
     country_code: str | None = ref("country.code", nullable=True)
     start_on: str | None = partial_date()
-    end_on: str | None = partial_date()
+    end_on: str | None = partial_date()  # the last day held
+    end_by_on: str | None = partial_date()  # no longer held on this day; the end is unknown
+    still_held_on: str | None = partial_date()  # the latest day a source shows it held
     note: str | None = None
 
     sources: list[Source] = Relationship(link_model=PositionSource, sa_relationship_kwargs=NO_LAZY)

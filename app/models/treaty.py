@@ -91,6 +91,9 @@ class Event(SQLModel, table=True):
     country_code: str | None = ref("country.code", nullable=True)
     description: str
     new_expires_on: str | None = partial_date()
+    # The act this event is a step of (a law carrying out a suspension). Checked when
+    # written, like every reference, but no foreign key: events load in one pass.
+    part_of: str | None = Field(default=None, max_length=120)
 
     created_at: dt.datetime | None = Field(default=None, description="First written.")
     updated_at: dt.datetime | None = Field(default=None, description="Last changed.")
@@ -125,6 +128,7 @@ class Participation(SQLModel, table=True):
     consent_type: str | None = Field(default=None, max_length=20)
     in_force_on: str | None = partial_date()
     party_by_on: str | None = partial_date()
+    party_date_unknown: bool = False
     withdrawal_announced_on: str | None = partial_date()
     withdrawal_notified_on: str | None = partial_date()
     withdrawal_effective_on: str | None = partial_date()

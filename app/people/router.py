@@ -4,8 +4,9 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query, Request, Response
 
+from app.dates import today
 from app.db import SessionDep
-from app.filters import values
+from app.filters import OnQuery, values
 from app.listing import list_response
 from app.pagination import Page, PageDep, Sort
 from app.people import service
@@ -18,7 +19,7 @@ from app.urls import UrlsDep, canonical_only
 router = APIRouter(prefix="/people", tags=["people"])
 
 
-Slug = Annotated[str, Depends(canonical_only(service.canonical_slug))]
+Slug = Annotated[str, Depends(canonical_only(service.canonical_slug, "person", "sergei-lavrov"))]
 
 
 @router.get("", operation_id="people-list", response_model=Page[PersonPublic])
@@ -55,9 +56,9 @@ def list_people(
 
 
 @router.get("/{slug}", operation_id="people-get")
-def get_person(slug: Slug, session: SessionDep, urls: UrlsDep) -> PersonDetail:
-    """One person, with alternative spellings and positions held."""
-    return person_detail(service.get_person(session, slug), urls)
+def get_person(slug: Slug, session: SessionDep, urls: UrlsDep, on: OnQuery = None) -> PersonDetail:
+    """One person, with alternative spellings and positions held (and whether on a day)."""
+    return person_detail(service.get_person(session, slug), on or today(), urls)
 
 
 @router.get(

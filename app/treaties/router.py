@@ -9,11 +9,11 @@ from sqlmodel import Session
 from app import models as m
 from app.articles import service as articles
 from app.articles.schemas import ArticlePublic, article_public
-from app.dates import Day, today
+from app.dates import today
 from app.db import SessionDep, off_loop
 from app.errors import PermanentRedirect
 from app.events import service as events
-from app.filters import values
+from app.filters import OnQuery, values
 from app.listing import list_response, whole_response
 from app.pagination import Page, PageDep, Sort
 from app.schemas import CountryRef, TreatyRef, sources_of
@@ -36,17 +36,12 @@ from app.treaties.schemas import (
     treaty_public,
 )
 from app.treaties.status import Role, Status, days_until, role_on, treaty_dates
-from app.urls import Urls, UrlsDep, canonical_only, moved
+from app.urls import Urls, UrlsDep, canonical_only, moved, slug_path
 
 router = APIRouter(prefix="/treaties", tags=["treaties"])
 
-OnQuery = Annotated[
-    Day | None,
-    Query(description="The day to evaluate; default today (UTC).", examples=["2021-02-04"]),
-]
 
-
-Slug = Annotated[str, Depends(canonical_only(service.canonical_slug))]
+Slug = Annotated[str, Depends(canonical_only(service.canonical_slug, "treaty", "new-start"))]
 
 
 @router.get("", operation_id="treaties-list", response_model=Page[TreatyPublic])
@@ -86,7 +81,12 @@ def detail_key(version: int | None, slug: str, urls: Urls) -> tuple[Any, ...]:
 
 
 @router.get("/{slug}", operation_id="treaties-get", response_model=TreatyDetail)
-async def get_treaty(request: Request, slug: str, session: SessionDep, urls: UrlsDep) -> Response:
+async def get_treaty(
+    request: Request,
+    slug: Annotated[str, slug_path("treaty", "new-start")],
+    session: SessionDep,
+    urls: UrlsDep,
+) -> Response:
     """One treaty with its limits, parties (roles as of today) and sources."""
     # Derived from a few hundred rows (status from events, roles per party): built once per
     # data version and day, since nothing else can change it. Only canonical slugs are kept
@@ -243,6 +243,7 @@ def treaty_status(
         suspensions=[_suspension(e, urls) for e in dates.suspensions],
         party_count=len(parties),
         parties=parties,
+        parties_date_unknown=[p.country.code for p in parties if p.party_date_unknown],
     )
 
 

@@ -102,7 +102,10 @@ def role_on(p: m.Participation, day: dt.date, status: Status) -> Role | None:
         return Role.withdrawn
     if certainly_by(p.ended_on, day):
         return Role.predecessor
-    if certainly_by(p.in_force_on, day) or certainly_by(p.party_by_on, day):
+    # A party whose own date is unknown counts on every day the treaty is in force: the
+    # record says so (party_date_unknown), rather than invent a boundary.
+    unknown_but_party = p.party_date_unknown and status in {Status.in_force, *ENDED}
+    if certainly_by(p.in_force_on, day) or certainly_by(p.party_by_on, day) or unknown_but_party:
         return Role.former_party if status in ENDED else Role.party
     if p.consent_type == "succession" and p.in_force_on is None and p.party_by_on is None:
         return Role.successor

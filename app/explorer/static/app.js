@@ -188,7 +188,8 @@ async function treatyPage(slug) {
       t.parties.map((p) => h("tr", { class: p.role === "withdrawn" ? "withdrawn-row" : "" },
         h("td", { class: p.role === "withdrawn" ? "withdrawn" : "" }, p.country.name),
         h("td", {}, p.role ? p.role.replace("_", " ") : "—"), h("td", {}, p.signed_on ?? ""),
-        h("td", {}, p.consented_on ?? ""), h("td", {}, p.in_force_on ?? p.party_by_on ?? ""),
+        h("td", {}, p.consented_on ?? ""),
+        h("td", {}, p.in_force_on ?? p.party_by_on ?? (p.party_date_unknown ? "date unknown" : "")),
         h("td", {}, p.withdrawal_notified_on ?? ""), h("td", {}, p.withdrawal_effective_on ?? "")))),
     h("h2", {}, "Timeline"),
     h("ol", { class: "events" }, events.items.map((e) => h("li", {},
@@ -258,9 +259,10 @@ async function personPage(slug) {
     p.aliases.length ? h("p", { class: "muted" }, `Also spelled: ${p.aliases.join(", ")}`) : "",
     p.description ? h("p", {}, p.description) : "",
     h("h2", {}, "Positions"),
-    table(["Title", "Organisation", "From", "To", "Sources"], p.positions.map((pos) => h("tr", {},
+    table(["Title", "Organisation", "From", "To", "Held today", "Sources"], p.positions.map((pos) => h("tr", {},
       h("td", {}, pos.title), h("td", {}, pos.organization), h("td", {}, pos.start_on ?? "unknown"),
-      h("td", {}, pos.end_on ?? "—"), h("td", {}, sourceLinks(pos.sources))))),
+      h("td", {}, pos.end_on ?? (pos.end_by_on ? `by ${pos.end_by_on}` : "unknown")),
+      h("td", {}, pos.held), h("td", {}, sourceLinks(pos.sources))))),
     h("h2", {}, "Statements"), statements.items.map((s) => statementItem(s)));
 }
 
