@@ -189,11 +189,21 @@ def install_error_handlers(app: FastAPI) -> None:
 class Problem(BaseModel):
     """RFC 9457 problem details, the body of every error."""
 
-    type: str = Field(examples=["https://treatykb.org/problems/not-found"])
-    title: str = Field(examples=["Not found"])
-    status: int = Field(examples=[404])
-    detail: str = Field(examples=["No treaty with identifier 'start-ii' exists."])
-    instance: str = Field(examples=["/v1/treaties/start-ii"])
+    type: str = Field(
+        description="A URI naming the kind of problem.",
+        examples=["https://treatykb.org/problems/not-found"],
+    )
+    title: str = Field(
+        description="A short summary of the kind of problem.", examples=["Not found"]
+    )
+    status: int = Field(description="The HTTP status code.", examples=[404])
+    detail: str = Field(
+        description="What went wrong with this request, and how to fix it.",
+        examples=["No treaty with identifier 'start-ii' exists."],
+    )
+    instance: str = Field(
+        description="The request path the problem is about.", examples=["/v1/treaties/start-ii"]
+    )
     errors: list[dict[str, Any]] | None = Field(
         default=None, description="For invalid input: each field and what is wrong with it."
     )

@@ -41,7 +41,7 @@ COUNT_CAP = 10_000
 
 
 class Page(BaseModel, Generic[T]):
-    items: list[T]
+    items: list[T] = Field(description="This page's records, in the order asked for.")
     total: int = Field(description="Rows matching the filters (see total_relation).")
     total_relation: Literal["eq", "gte"] = Field(
         default="eq",

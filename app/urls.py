@@ -4,7 +4,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Annotated, Any
 
-from fastapi import Depends, Request
+from fastapi import Depends, Path, Request
 from sqlmodel import Session
 
 from app.config import Settings
@@ -81,10 +81,23 @@ def moved(request: Request, old: str, new: str) -> str:
     return str(request.url.replace(path=path))
 
 
-def canonical_only(resolve: Callable[[Session, str], str]) -> Callable[..., str]:
+def slug_path(what: str, example: str) -> Any:
+    """The documentation of a `{slug}` path parameter."""
+    return Path(
+        description=f"The {what}'s slug; an alternative one redirects (308).", examples=[example]
+    )
+
+
+def canonical_only(
+    resolve: Callable[[Session, str], str], what: str, example: str
+) -> Callable[..., str]:
     """A path dependency: 404 for an unknown slug, 308 to the canonical URL for an alias."""
 
-    def check(slug: str, request: Request, session: SessionDep) -> str:
+    def check(
+        slug: Annotated[str, slug_path(what, example)],
+        request: Request,
+        session: SessionDep,
+    ) -> str:
         canonical = resolve(session, slug)
         if canonical != slug:
             raise PermanentRedirect(moved(request, slug, canonical))

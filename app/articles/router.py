@@ -2,7 +2,7 @@
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query, Request, Response
+from fastapi import APIRouter, Depends, Path, Query, Request, Response
 
 from app.articles import service
 from app.articles.schemas import ArticleDetail, ArticlePublic, article_public
@@ -68,7 +68,17 @@ def list_articles(
 
 
 @router.get("/{slug}", operation_id="articles-get")
-def get_article(slug: str, session: SessionDep, urls: UrlsDep) -> ArticleDetail:
+def get_article(
+    slug: Annotated[
+        str,
+        Path(
+            description="The article's slug.",
+            examples=["act-2020-11-russia-highlights-open-skies-issues"],
+        ),
+    ],
+    session: SessionDep,
+    urls: UrlsDep,
+) -> ArticleDetail:
     """One article, with the statements it reports."""
     article = service.get_article(session, slug)
     reported = statements.list_statements(

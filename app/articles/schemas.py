@@ -3,31 +3,36 @@
 from pydantic import BaseModel, Field, computed_field
 
 from app import models as m
-from app.dates import Precision, precision_of
+from app.dates import PRECISION, Precision, precision_of
 from app.schemas import Stamped, TreatyRef
 from app.statements.schemas import StatementPublic
 from app.urls import Urls
 
 
 class AuthorPublic(BaseModel):
-    name: str = Field(examples=["Kingston Reif"])
+    name: str = Field(description="The author's name as printed.", examples=["Kingston Reif"])
     slug: str = Field(description="Use with ?author=.", examples=["kingston-reif"])
 
 
 class ArticlePublic(Stamped):
-    slug: str = Field(examples=["act-2020-12-new-start-deal-to-wait-for-biden"])
-    title: str = Field(examples=["New START Deal to Wait for Biden"])
-    publication: str = Field(examples=["Arms Control Today"])
+    slug: str = Field(
+        description="The article's permanent slug.",
+        examples=["act-2020-12-new-start-deal-to-wait-for-biden"],
+    )
+    title: str = Field(
+        description="The headline as published.", examples=["New START Deal to Wait for Biden"]
+    )
+    publication: str = Field(description="Where it was published.", examples=["Arms Control Today"])
     published_on: str = Field(
         description="Issue date, ISO 8601 at the precision known.", examples=["2020-12"]
     )
-    authors: list[AuthorPublic]
+    authors: list[AuthorPublic] = Field(description="Authors, in the order printed.")
     web_url: str | None = Field(description="The article on the web, where known.")
     summary: str = Field(description="What it reports, in our own words.")
-    treaties: list[TreatyRef]
-    url: str
+    treaties: list[TreatyRef] = Field(description="Treaties the article covers.")
+    url: str = Field(description="API URL of this article.")
 
-    @computed_field  # type: ignore[prop-decorator]
+    @computed_field(description=PRECISION)  # type: ignore[prop-decorator]
     @property
     def published_on_precision(self) -> Precision | None:
         return precision_of(self.published_on)

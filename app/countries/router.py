@@ -2,7 +2,7 @@
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query, Request, Response
+from fastapi import APIRouter, Depends, Path, Query, Request, Response
 
 from app.countries import service
 from app.countries.schemas import CountryDetail, CountryPublic, country_detail, country_public
@@ -37,7 +37,17 @@ def list_countries(
 
 
 @router.get("/{code}", operation_id="countries-get")
-def get_country(code: str, session: SessionDep, urls: UrlsDep) -> CountryDetail:
+def get_country(
+    code: Annotated[
+        str,
+        Path(
+            description="ISO 3166-1 alpha-2 code (ISO 3166-3's for a former state: SU).",
+            examples=["RU"],
+        ),
+    ],
+    session: SessionDep,
+    urls: UrlsDep,
+) -> CountryDetail:
     """One state, with its part in each treaty as of today."""
     country = service.get_country(session, code)
     rows = service.participation_of(session, country.code)

@@ -21,13 +21,19 @@ sort_changes = sort_param({"id": m.Change.id}, m.Change.id, "id")
 
 class ChangePublic(BaseModel):
     id: int = Field(description="Increases with every change; use as ?since=.")
-    changed_at: dt.datetime
+    changed_at: dt.datetime = Field(description="When the change was committed (UTC).")
     actor: str = Field(description="The token name, or `cli` for the command line.")
-    resource: str = Field(examples=["statements"])
-    key: str
+    resource: str = Field(
+        description="The resource changed, e.g. statements.", examples=["statements"]
+    )
+    key: str = Field(description="The record's key (treaty/country for participation).")
     operation: str = Field(description="create, update or delete (a tombstone).")
-    before: dict[str, Any] | None
-    after: dict[str, Any] | None
+    before: dict[str, Any] | None = Field(
+        description="The record before the change, in the seed format; null for a create."
+    )
+    after: dict[str, Any] | None = Field(
+        description="The record after the change, in the seed format; null for a delete."
+    )
 
 
 def _since(raw: str | None) -> Any:

@@ -2,7 +2,7 @@
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query, Request, Response
+from fastapi import APIRouter, Depends, Path, Query, Request, Response
 
 from app.dates import Day
 from app.db import SessionDep
@@ -90,7 +90,11 @@ router.add_api_route(
 
 
 @router.get("/events/{event_id}", operation_id="events-get")
-def get_event(event_id: str, session: SessionDep, urls: UrlsDep) -> EventPublic:
+def get_event(
+    event_id: Annotated[str, Path(description="The event's id.", examples=["new-start-extension"])],
+    session: SessionDep,
+    urls: UrlsDep,
+) -> EventPublic:
     """One event with its treaty, country and sources."""
     competing = treaties.competing_index(session, "events").get(event_id)
     return event_public(service.get_event(session, event_id), urls, competing)

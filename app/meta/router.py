@@ -24,7 +24,7 @@ class Meta(BaseModel):
     data_version: int = Field(description="Changes on every write; also in X-Data-Version.")
     changed_at: dt.datetime = Field(description="When the data last changed.")
     counts: dict[str, int] = Field(description="Records per resource.")
-    licence: str
+    licence: str = Field(description="The licence the data may be reused under.")
     citation: str = Field(description="How to cite this state of the dataset.")
 
 

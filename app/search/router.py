@@ -23,14 +23,14 @@ Kind = Literal["statement", "article", "treaty", "person", "event"]
 
 
 class SearchHit(BaseModel):
-    type: Kind
+    type: Kind = Field(description="What kind of record matched.")
     key: str = Field(
         description="The record's slug or id.",
         examples=["lavrov-2020-11-12-wait-until-the-dust-settles"],
     )
     label: str = Field(description="Its name, title, quote or description.")
     date: str | None = Field(description="Its date, ISO 8601 at the precision known.")
-    url: str
+    url: str = Field(description="API URL of the record.")
     score: float = Field(description="Relevance; higher is better. Comparable within one search.")
     snippet: str = Field(
         description="The best-matching passage, HTML-escaped, matched terms in <mark>.",
@@ -39,9 +39,9 @@ class SearchHit(BaseModel):
 
 
 class SearchPage(BaseModel):
-    items: list[SearchHit]
-    total: int
-    next: str | None
+    items: list[SearchHit] = Field(description="Matches, best first.")
+    total: int = Field(description="How many records match (capped as documented).")
+    next: str | None = Field(description="URL of the next page; null on the last.")
 
 
 def _url(urls: Urls, kind: str, key: str) -> str:

@@ -2,7 +2,7 @@
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Query, Request, Response
+from fastapi import APIRouter, Depends, Path, Query, Request, Response
 from sqlmodel import Session
 
 from app.articles.schemas import ArticlePublic, article_public
@@ -170,7 +170,16 @@ def _one(session: Session, statement_id: str, urls: Urls, memo: read.Memo | None
 
 @router.get("/{statement_id}", operation_id="statements-get", response_model=StatementPublic)
 async def get_statement(
-    request: Request, statement_id: str, session: SessionDep, urls: UrlsDep
+    request: Request,
+    statement_id: Annotated[
+        str,
+        Path(
+            description="The statement's id (speaker-date-gist).",
+            examples=["lavrov-2020-11-12-wait-until-the-dust-settles"],
+        ),
+    ],
+    session: SessionDep,
+    urls: UrlsDep,
 ) -> Response:
     """One statement, with its speaker, article, treaties and sources."""
     return await one_row(request, _one, session, statement_id, urls, version_memo(request))

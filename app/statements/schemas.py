@@ -3,7 +3,7 @@
 from pydantic import Field, computed_field
 
 from app import models as m
-from app.dates import Precision, precision_of
+from app.dates import PRECISION, Precision, precision_of
 from app.schemas import (
     ArticleRef,
     CountryRef,
@@ -28,19 +28,21 @@ class StatementPublic(Stamped):
     said_on: str = Field(
         description="ISO 8601 at the precision the source gives.", examples=["2020-11-12"]
     )
-    speaker: PersonRef | None
+    speaker: PersonRef | None = Field(
+        description="Who said it; null for a state speaking through an office."
+    )
     speaker_role: str | None = Field(
         description="The speaker's role at the time.", examples=["Russian Foreign Minister"]
     )
     country: CountryRef | None = Field(description="The speaker's country at the time.")
-    venue: str | None
-    treaties: list[TreatyRef]
+    venue: str | None = Field(description="Where it was said, where the source says.")
+    treaties: list[TreatyRef] = Field(description="Treaties the statement is about.")
     article: ArticleRef | None = Field(description="The article that reported it.")
-    note: str | None
-    sources: list[SourcePublic]
-    url: str
+    note: str | None = Field(description="Context and how the date is known, in our words.")
+    sources: list[SourcePublic] = Field(description="Where the quotation was read.")
+    url: str = Field(description="API URL of this statement.")
 
-    @computed_field  # type: ignore[prop-decorator]
+    @computed_field(description=PRECISION)  # type: ignore[prop-decorator]
     @property
     def said_on_precision(self) -> Precision | None:
         return precision_of(self.said_on)
