@@ -81,11 +81,14 @@ def moved(request: Request, old: str, new: str) -> str:
     return str(request.url.replace(path=path))
 
 
+def key_path(description: str, example: str) -> Any:
+    """A documented path parameter: `Annotated[str, key_path(...)]`."""
+    return Path(description=description, examples=[example])
+
+
 def slug_path(what: str, example: str) -> Any:
-    """The documentation of a `{slug}` path parameter."""
-    return Path(
-        description=f"The {what}'s slug; an alternative one redirects (308).", examples=[example]
-    )
+    """The documentation of a `{slug}` path parameter that redirects alternative slugs."""
+    return key_path(f"The {what}'s slug; an alternative one redirects (308).", example)
 
 
 def canonical_only(

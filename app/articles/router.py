@@ -2,7 +2,7 @@
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Path, Query, Request, Response
+from fastapi import APIRouter, Depends, Query, Request, Response
 
 from app.articles import service
 from app.articles.schemas import ArticleDetail, ArticlePublic, article_public
@@ -15,7 +15,7 @@ from app.pagination import Page, PageDep, PageParams, Sort
 from app.search.query import HELP as SEARCH_HELP
 from app.statements import service as statements
 from app.statements.schemas import statement_public
-from app.urls import UrlsDep
+from app.urls import UrlsDep, key_path
 
 router = APIRouter(prefix="/articles", tags=["articles"])
 
@@ -70,11 +70,7 @@ def list_articles(
 @router.get("/{slug}", operation_id="articles-get")
 def get_article(
     slug: Annotated[
-        str,
-        Path(
-            description="The article's slug.",
-            examples=["act-2020-11-russia-highlights-open-skies-issues"],
-        ),
+        str, key_path("The article's slug.", "act-2020-11-russia-highlights-open-skies-issues")
     ],
     session: SessionDep,
     urls: UrlsDep,

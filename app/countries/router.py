@@ -2,7 +2,7 @@
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Path, Query, Request, Response
+from fastapi import APIRouter, Depends, Query, Request, Response
 
 from app.countries import service
 from app.countries.schemas import CountryDetail, CountryPublic, country_detail, country_public
@@ -13,7 +13,7 @@ from app.pagination import Page, PageDep, Sort
 from app.treaties import service as treaties
 from app.treaties.schemas import party_public
 from app.treaties.status import role_on
-from app.urls import UrlsDep
+from app.urls import UrlsDep, key_path
 
 router = APIRouter(prefix="/countries", tags=["countries"])
 
@@ -38,13 +38,7 @@ def list_countries(
 
 @router.get("/{code}", operation_id="countries-get")
 def get_country(
-    code: Annotated[
-        str,
-        Path(
-            description="ISO 3166-1 alpha-2 code (ISO 3166-3's for a former state: SU).",
-            examples=["RU"],
-        ),
-    ],
+    code: Annotated[str, key_path("ISO 3166-1 alpha-2 (ISO 3166-3 for a former state).", "RU")],
     session: SessionDep,
     urls: UrlsDep,
 ) -> CountryDetail:

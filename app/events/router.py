@@ -2,7 +2,7 @@
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Path, Query, Request, Response
+from fastapi import APIRouter, Depends, Query, Request, Response
 
 from app.dates import Day
 from app.db import SessionDep
@@ -14,7 +14,7 @@ from app.pagination import Page, PageDep, Sort
 from app.search.query import HELP as SEARCH_HELP
 from app.treaties import service as treaties
 from app.treaties.schemas import EventPublic, event_public
-from app.urls import UrlsDep
+from app.urls import UrlsDep, key_path
 
 router = APIRouter(tags=["events"])
 
@@ -91,7 +91,7 @@ router.add_api_route(
 
 @router.get("/events/{event_id}", operation_id="events-get")
 def get_event(
-    event_id: Annotated[str, Path(description="The event's id.", examples=["new-start-extension"])],
+    event_id: Annotated[str, key_path("The event's id.", "new-start-extension")],
     session: SessionDep,
     urls: UrlsDep,
 ) -> EventPublic:

@@ -2,7 +2,7 @@
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Path, Query, Request, Response
+from fastapi import APIRouter, Depends, Query, Request, Response
 from sqlmodel import Session
 
 from app.articles.schemas import ArticlePublic, article_public
@@ -21,7 +21,7 @@ from app.statements.schemas import StatementPublic, statement_public
 from app.treaties import service as treaties
 from app.treaties.schemas import TreatyPublic, treaty_public
 from app.treaties.status import TreatyDates
-from app.urls import Urls, UrlsDep
+from app.urls import Urls, UrlsDep, key_path
 
 router = APIRouter(prefix="/statements", tags=["statements"])
 
@@ -172,11 +172,7 @@ def _one(session: Session, statement_id: str, urls: Urls, memo: read.Memo | None
 async def get_statement(
     request: Request,
     statement_id: Annotated[
-        str,
-        Path(
-            description="The statement's id (speaker-date-gist).",
-            examples=["lavrov-2020-11-12-wait-until-the-dust-settles"],
-        ),
+        str, key_path("The statement's id.", "lavrov-2020-11-12-wait-until-the-dust-settles")
     ],
     session: SessionDep,
     urls: UrlsDep,
