@@ -8,7 +8,7 @@ from pathlib import Path
 
 import uvicorn
 from sqlalchemy import Engine, select
-from sqlmodel import Session
+from sqlmodel import Session, col
 
 from app import bundled_path
 from app import models as m
@@ -51,7 +51,7 @@ def _load(engine: Engine, paths: list[Path], workers: int = 1) -> int:
 
 def _is_empty(engine: Engine) -> bool:
     with Session(engine) as session:
-        return session.execute(select(m.Treaty.slug).limit(1)).first() is None
+        return session.execute(select(col(m.Treaty.slug)).limit(1)).first() is None
 
 
 def prepare(engine: Engine, *, seed: bool) -> int:

@@ -4,13 +4,15 @@ import functools
 import time
 from collections.abc import AsyncIterator, Callable, Iterator, Sequence
 from contextlib import contextmanager
-from typing import Annotated, Any, TypeVar
+from typing import Annotated, Any, TypeVar, cast
 
 from anyio import to_thread
 from fastapi import Depends, Request
-from sqlalchemy import Column, Connection, Dialect, Engine, Executable, Table, create_engine, event
+from sqlalchemy import Column, Connection, Dialect, Engine, Table, create_engine, event
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DBAPIError, InvalidatePoolError
+from sqlalchemy.sql import ClauseElement
+from sqlalchemy.sql.compiler import SQLCompiler
 from sqlmodel import Session
 from starlette.concurrency import run_in_threadpool
 
@@ -141,11 +143,11 @@ class Prepared:
     compiling. Its constants (separators, formats) are bound parameters too; a run fills
     in the rest."""
 
-    def __init__(self, statement: Executable, dialect: Dialect) -> None:
-        compiled = statement.compile(dialect=dialect)
+    def __init__(self, statement: ClauseElement, dialect: Dialect) -> None:
+        compiled = cast(SQLCompiler, statement.compile(dialect=dialect))  # a SELECT's
         self.sql = compiled.string
         required = {name: None for name, bind in compiled.binds.items() if bind.required}
-        self.constants = compiled.construct_params(required)
+        self.constants: dict[str, Any] = dict(compiled.construct_params(required) or {})
         # qmark drivers (sqlite3) take a sequence: the constants in place, and where each
         # value a run fills in goes.
         positions = list(compiled.positiontup or ())
@@ -172,7 +174,7 @@ class Prepared:
         try:
             with _as_sqlalchemy_errors(connection, self.sql, params, cursor):
                 cursor.execute(self.sql, params)
-                return cursor.fetchall()  # type: ignore[no-any-return]
+                return list(cursor.fetchall())
         finally:
             cursor.close()
 

@@ -118,8 +118,9 @@ async def _statement_list(scope: Scope, _: str) -> Response | None:
         return None
     one = {k: v[0] for k, v in given.items() if k not in LIST_PARAMETERS}
     try:
+        lists: dict[str, Any] = {k: v for k, v in given.items() if k in LIST_PARAMETERS}
         filters = await statements.statement_filters(
-            **{k: v for k, v in given.items() if k in LIST_PARAMETERS},
+            **lists,
             since=DAY.validate_python(one["since"]) if "since" in one else None,
             until=DAY.validate_python(one["until"]) if "until" in one else None,
         )
@@ -156,6 +157,7 @@ def _list_page(
         answer = statements.statement_list(
             request, response, session, urls, filters, page, sort, ()
         )
+    assert isinstance(answer, Response)  # a page of rows is always sent as bytes
     return bytes(answer.body), answer.headers.get("link")
 
 

@@ -5,7 +5,7 @@ from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import Engine, select
-from sqlmodel import Session
+from sqlmodel import Session, col
 
 from app import bundled_path
 from app.db import is_sqlite
@@ -45,8 +45,8 @@ def upgrade(engine: Engine) -> None:
 def _index_existing_data(engine: Engine) -> None:
     """A database that had records before search existed gets its search documents once."""
     with Session(engine) as session, session.begin():
-        indexed = session.execute(select(SearchDocument.id).limit(1)).first()
-        has_data = session.execute(select(Treaty.slug).limit(1)).first()
+        indexed = session.execute(select(col(SearchDocument.id)).limit(1)).first()
+        has_data = session.execute(select(col(Treaty.slug)).limit(1)).first()
         if has_data and not indexed:
             reindex_all(session)
 

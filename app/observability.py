@@ -114,7 +114,7 @@ def configure_logging(level: str) -> None:
     handler.setFormatter(JsonFormatter())
     # The line carries none of these; not collecting them halves a record's cost (the
     # logging HOWTO's "Optimization" section).
-    logging._srcfile = None  # type: ignore[attr-defined]
+    logging._srcfile = None
     logging.logThreads = logging.logProcesses = logging.logMultiprocessing = False
     for name in ("treatykb", "uvicorn", "uvicorn.error"):
         logger = logging.getLogger(name)
@@ -205,7 +205,7 @@ _PREFIXES: dict[int, str] = {}  # by route id: each route object sits under one 
 def route_of(scope: Scope) -> str:
     """The route's template with its router prefixes: /v1/statements/{statement_id}."""
     route = scope.get("route")
-    relative = getattr(route, "path", None)
+    relative: str | None = getattr(route, "path", None)
     if relative is None:
         return "unmatched"
     if (prefix := _PREFIXES.get(id(route))) is not None:
@@ -213,8 +213,8 @@ def route_of(scope: Scope) -> str:
     rendered = relative
     for name, value in scope.get("path_params", {}).items():
         pattern = r"\{" + re.escape(name) + r"(:[^}]*)?\}"
-        rendered = re.sub(pattern, lambda _, v=str(value): v, rendered)
-    path = scope["path"]
+        rendered = re.sub(pattern, str(value).replace("\\", "\\\\"), rendered)
+    path: str = scope["path"]
     if not path.endswith(rendered):  # an escaped parameter: keep the template alone
         return relative
     prefix = _PREFIXES[id(route)] = path[: len(path) - len(rendered)]

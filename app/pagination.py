@@ -170,7 +170,7 @@ def _decode(cursor: str, sort: Sort) -> list[Any]:
             f"cursor belongs to sort={payload.get('s')}, not sort={sort.name}; "
             "keep the sort while paging, or drop the cursor."
         )
-    values = payload["v"]
+    values: list[Any] = payload["v"]
     if len(values) != len(sort.order) or not all(
         _fits(value, column) for value, (column, _) in zip(values, sort.order, strict=False)
     ):
@@ -269,7 +269,7 @@ class VersionMemo:
                     self.put(key, task.result())
 
             running.add_done_callback(finished)
-        return await asyncio.shield(running)  # type: ignore[no-any-return]
+        return await asyncio.shield(running)
 
 
 def _body_size(value: Any) -> int:
@@ -310,13 +310,15 @@ def count_capped(
     """(total up to COUNT_CAP, whether it is exact), kept per data version in `cache`.
     `counted_as`, if given, counts the same rows by a way of its own (compiled once)."""
     if cache is not None and (found := cache[0].get(cache[1])) is not None:
-        return found
+        return found  # type: ignore[no-any-return]
     if counted_as is not None:
         counted = counted_as()
     else:
         # Count rows, not columns: a listed column may be costly (a correlated aggregate)
         # and the database need not compute it. (No list query is DISTINCT or grouped.)
-        only_rows = query.with_only_columns(literal_column("1"), maintain_column_froms=True)
+        only_rows: Select[Any] = query.with_only_columns(
+            literal_column("1"), maintain_column_froms=True
+        )
         capped = only_rows.order_by(None).limit(COUNT_CAP + 1).subquery()
         total = session.scalar(select(func.count()).select_from(capped)) or 0
         counted = min(total, COUNT_CAP), total <= COUNT_CAP

@@ -47,7 +47,7 @@ def _since(raw: str | None) -> Any:
         raise InvalidParameter("since must be a change id or an ISO 8601 timestamp.") from exc
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=dt.UTC)
-    return m.Change.changed_at > moment  # type: ignore[operator]
+    return col(m.Change.changed_at) > moment
 
 
 def _public(change: m.Change) -> ChangePublic:

@@ -8,7 +8,7 @@ from fastapi.responses import JSONResponse
 from app.curation import service
 from app.curation.auth import AdminDep, EditorDep
 from app.db import SessionDep
-from app.errors import WRITE_RESPONSES
+from app.errors import WRITE_RESPONSES, InvalidParameter
 from app.importing.resources import RESOURCES
 
 router = APIRouter(prefix="/records", tags=["records"], responses=WRITE_RESPONSES)
@@ -40,7 +40,7 @@ def _location(request: Request, name: str, key: tuple[str, ...]) -> str:
 
 def _save(session: Any, res: Any, path_key: tuple[str, ...], record: Any, actor: str) -> Response:
     if res.key_of(record) != path_key:
-        raise service.InvalidParameter("A record's key cannot change; create a new record.")
+        raise InvalidParameter("A record's key cannot change; create a new record.")
     service.save(session, res, record, actor=actor)
     session.commit()
     return _record_response(record)

@@ -7,7 +7,7 @@ import secrets
 from enum import StrEnum
 
 from sqlalchemy import select, update
-from sqlmodel import Session
+from sqlmodel import Session, col
 
 from app import models as m
 
@@ -46,7 +46,8 @@ def find_token(session: Session, token: str) -> m.ApiToken | None:
     if len(parts) != 3 or parts[0] != "tkb":
         return None
     digest = _hash(token)
-    candidates = session.execute(select(m.ApiToken).where(m.ApiToken.prefix == parts[1]))  # type: ignore[arg-type]
+    candidates = session.execute(select(m.ApiToken).where(col(m.ApiToken.prefix) == parts[1]))
+    stored: m.ApiToken
     for stored in candidates.scalars():
         if hmac.compare_digest(stored.hash, digest):
             return stored
@@ -54,7 +55,7 @@ def find_token(session: Session, token: str) -> m.ApiToken | None:
 
 
 def list_tokens(session: Session) -> list[m.ApiToken]:
-    return list(session.execute(select(m.ApiToken).order_by(m.ApiToken.name)).scalars())  # type: ignore[arg-type]
+    return list(session.execute(select(m.ApiToken).order_by(col(m.ApiToken.name))).scalars())
 
 
 def revoke_token(session: Session, *, name: str) -> bool:

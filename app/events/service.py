@@ -57,7 +57,7 @@ def events_query(session: Session, f: EventFilters) -> Select[Any]:
 
 def get_event(session: Session, event_id: str) -> m.Event:
     event = session.execute(_with_relations(select(m.Event).where(m.Event.id == event_id)))
-    found = event.scalars().first()
+    found: m.Event | None = event.scalars().first()
     if found is None:
         raise NotFound("event", event_id)
     return found

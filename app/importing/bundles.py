@@ -65,10 +65,10 @@ class Spool:
         try:
             record = resource.record.model_validate(raw)
         except ValidationError as exc:
-            key = _raw_key(resource, raw)
+            raw_key = _raw_key(resource, raw)
             for error in exc.errors():
                 field = _field_path(error["loc"]) or None
-                problem = Problem(label, index, key, field, error["msg"], line(error["loc"]))
+                problem = Problem(label, index, raw_key, field, error["msg"], line(error["loc"]))
                 self.problem(problem)
             return
         key = resource.key_of(record)

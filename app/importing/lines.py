@@ -32,7 +32,7 @@ def yaml_records(text: IO[str] | str, loader_class: type[yaml.SafeLoader]) -> It
         for node in root.value:
             yield loader.construct_document(node), functools.partial(_node_line, node)
     finally:
-        loader.dispose()  # type: ignore[no-untyped-call]
+        loader.dispose()
 
 
 def _node_line(node: yaml.Node, path: tuple[Any, ...]) -> int:

@@ -75,7 +75,7 @@ class Item:
             raise TypeError("an Item needs a record, or its data and model")
         self.file, self.index = file, index
         self._record, self._data = record, data
-        self._model = model or type(record)
+        self._model: type[Record] = model or type(record)  # type: ignore[assignment]
 
     @property
     def record(self) -> Record:

@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import delete, insert, select, true, tuple_, update
-from sqlmodel import Session, SQLModel
+from sqlmodel import Session, SQLModel, col
 
 from app import models as m
 from app.db import bound, insert_many
@@ -111,16 +111,21 @@ class Resource:
     def mirrors(self) -> tuple[Link, ...]:
         return tuple(link for link in self.links if link.mirror)
 
+    @property
+    def mirror_columns(self) -> tuple[tuple[str, str], ...]:
+        """(mirror column, list field) of each mirrored link."""
+        return tuple((link.mirror, link.field) for link in self.links if link.mirror)
+
     def row_values(self, data: Fields, now: dt.datetime) -> Fields:
         values = {self.renames.get(n, n): data[n] for n in self.scalars} | self.only
-        copies = {link.mirror: mirrored(data[link.field]) for link in self.mirrors}
-        return values | copies | {"updated_at": now}  # type: ignore[operator]
+        copies = {column: mirrored(data[name]) for column, name in self.mirror_columns}
+        return values | copies | {"updated_at": now}
 
     @property
     def row_columns(self) -> tuple[str, ...]:
         scalars = (self.renames.get(n, n) for n in self.scalars)
-        copies = (link.mirror for link in self.mirrors)
-        return (*scalars, *copies, *self.only, "updated_at")  # type: ignore[misc]
+        copies = (column for column, _ in self.mirror_columns)
+        return (*scalars, *copies, *self.only, "updated_at")
 
     def insert_rows(self, session: Session, items: "list[Item]", now: dt.datetime) -> None:
         """New records in one executemany of tuples (the bulk load path)."""
@@ -191,15 +196,15 @@ def _read_people_children(session: Session, people: dict[Key, Fields]) -> None:
     for values in people.values():
         values.update(aliases=[], positions=[])
     slugs = [key[0] for key in people]
-    aliases = select(m.PersonAlias).where(m.PersonAlias.person_slug.in_(slugs))  # type: ignore[attr-defined]
+    aliases = select(m.PersonAlias).where(col(m.PersonAlias.person_slug).in_(slugs))
     for alias in session.execute(aliases).scalars():
         people[(alias.person_slug,)]["aliases"].append(alias.name)
-    positions = select(m.Position).where(m.Position.person_slug.in_(slugs))  # type: ignore[attr-defined]
-    ids = select(m.Position.id).where(m.Position.person_slug.in_(slugs))  # type: ignore[attr-defined]
+    positions = select(m.Position).where(col(m.Position.person_slug).in_(slugs))
+    ids = select(col(m.Position.id)).where(col(m.Position.person_slug).in_(slugs))
     position_sources = _read_links(
         session,
         _sources(m.PositionSource, "position_id"),
-        m.PositionSource.position_id.in_(ids),  # type: ignore[attr-defined]
+        col(m.PositionSource.position_id).in_(ids),
     )
     for pos in session.execute(positions).scalars():
         people[(pos.person_slug,)]["positions"].append(
@@ -231,7 +236,7 @@ def _write_people_children(session: Session, person: r.PersonRecord) -> None:
             "person_slug": person.slug,
             "country_code": pos.country,
         }
-        new_id = session.execute(insert(m.Position).values(**values).returning(m.Position.id))
+        new_id = session.execute(insert(m.Position).values(**values).returning(col(m.Position.id)))
         position_id = new_id.scalar_one()
         rows = [{"position_id": position_id, "source_slug": s} for s in pos.sources]
         session.execute(insert(m.PositionSource), rows)
@@ -246,7 +251,7 @@ def _read_article_children(session: Session, articles: dict[Key, Fields]) -> Non
     slugs = [key[0] for key in articles]
     authors = (
         select(m.ArticleAuthor)
-        .where(m.ArticleAuthor.article_slug.in_(slugs))  # type: ignore[attr-defined]
+        .where(col(m.ArticleAuthor.article_slug).in_(slugs))
         .order_by(m.ArticleAuthor.ordinal)  # type: ignore[arg-type]
     )
     for author in session.execute(authors).scalars():
@@ -287,7 +292,7 @@ def _read_competing(name: str) -> Callable[[Session, dict[Key, Fields]], None]:
         labels = {"/".join(map(str, key)): key for key in found}
         query = select(m.CompetingValue).where(
             m.CompetingValue.resource == name,  # type: ignore[arg-type]
-            m.CompetingValue.key.in_(labels),  # type: ignore[attr-defined]
+            col(m.CompetingValue.key).in_(labels),
         )
         for values in found.values():
             values["competing"] = []

@@ -15,7 +15,7 @@ from typing import Any
 
 import orjson
 from sqlalchemy import Engine, select, text
-from sqlmodel import Session
+from sqlmodel import Session, SQLModel, col
 
 from app import models as m
 from app.db import autocommit, bound, insert_many, is_sqlite
@@ -143,12 +143,12 @@ def _indexes_built_after(
     tables: list[str] = []
     for name in names:
         resource, rows = BY_NAME[name], len(keys.get(name, ()))
-        if rows >= BULK_INDEX_ROWS and rows > held(resource.model.__tablename__):
+        if rows >= BULK_INDEX_ROWS and rows > held(table_name(resource.model)):
             models = (resource.model, *(link.model for link in resource.links))
-            tables += [model.__tablename__ for model in models]
+            tables += [table_name(model) for model in models]
     if tables:
         every = sum(len(keys.get(name, ())) for name in names)
-        shared = (m.SearchDocument.__tablename__, m.Change.__tablename__)
+        shared = (table_name(m.SearchDocument), table_name(m.Change))
         tables += [table for table in shared if every > held(table)]
     rebuild: list[str] = []
     if tables and not connection.connection.driver_connection.in_transaction:  # type: ignore[union-attr]
@@ -219,6 +219,10 @@ def _write_chunks(
 ANALYZE_EVERY = 50_000
 
 
+def table_name(model: type[SQLModel]) -> str:
+    return str(model.__tablename__)  # always a string here, never a declared_attr
+
+
 @functools.cache
 def _links_inline(name: str) -> bool:
     """Whether a resource's links and owned rows can be written with its rows, in the same
@@ -246,8 +250,9 @@ def _keep_plans_current(session: Session, resource: Resource, written: int, chun
 def _analyze(session: Session, resource: Resource) -> None:
     if is_sqlite(session.get_bind()):  # type: ignore[arg-type]
         return  # SQLite's planner takes the index without statistics
-    tables = {resource.model.__tablename__, *(link.model.__tablename__ for link in resource.links)}
-    tables.add(m.SearchDocument.__tablename__)
+    models: list[type[SQLModel]] = [resource.model, *(link.model for link in resource.links)]
+    models.append(m.SearchDocument)
+    tables = {table_name(model) for model in models}
     for table in sorted(tables):
         session.execute(text(f"ANALYZE {table}"))
 
@@ -416,7 +421,7 @@ def _bulk_cache(session: Session) -> Iterator[None]:
         yield
         return
     connection = session.connection()
-    was = connection.exec_driver_sql("PRAGMA cache_size").scalar()
+    was = connection.exec_driver_sql("PRAGMA cache_size").scalar_one()
     connection.exec_driver_sql(f"PRAGMA cache_size = -{BULK_CACHE_KIB}")
     try:
         yield
@@ -506,16 +511,14 @@ def referrers(session: Session, resource: Resource, key: Key) -> list[str]:
                 query = select(*owners).where(other.column(name) == key[0])
             found += [f"{other.name}/{'/'.join(map(str, row))}" for row in session.execute(query)]
     positions = (
-        select(m.Position.person_slug)
+        select(col(m.Position.person_slug))
         .join(m.PositionSource)
-        .where(
-            m.PositionSource.source_slug == key[0]  # type: ignore[arg-type]
-        )
+        .where(col(m.PositionSource.source_slug) == key[0])
     )
     if "sources" in targets:
         found += [f"people/{slug}" for slug in session.execute(positions).scalars()]
-        citing = select(m.CompetingValue.resource, m.CompetingValue.key).where(
-            m.CompetingValue.source_slug == key[0]  # type: ignore[arg-type]
+        citing = select(col(m.CompetingValue.resource), col(m.CompetingValue.key)).where(
+            col(m.CompetingValue.source_slug) == key[0]
         )
         found += [f"{name}/{label}" for name, label in session.execute(citing)]
     return sorted(set(found))

@@ -3,7 +3,7 @@
 import datetime as dt
 
 from sqlalchemy import Engine, func, select, update
-from sqlmodel import Session
+from sqlmodel import Session, col
 
 from app import models as m
 
@@ -32,7 +32,9 @@ def read_version(engine: Engine) -> tuple[int, dt.datetime] | None:
     """The current (version, changed_at), or None where the table does not exist yet."""
     with engine.connect() as connection:
         row = connection.execute(
-            select(m.DataVersion.version, m.DataVersion.changed_at).where(m.DataVersion.id == 1)  # type: ignore[arg-type]
+            select(col(m.DataVersion.version), col(m.DataVersion.changed_at)).where(
+                col(m.DataVersion.id) == 1
+            )
         ).first()
     if row is None:
         return None

@@ -1,7 +1,8 @@
 """Every table, in one package, so Alembic and the services import one thing."""
 
+from sqlmodel import SQLModel
+
 from app.models.article import Article, ArticleAuthor, ArticleTreaty
-from app.models.base import SQLModel
 from app.models.country import Country, CountrySource
 from app.models.curation import ApiToken, Change
 from app.models.meta import DataVersion

@@ -1,8 +1,12 @@
 import datetime as dt
+from typing import TYPE_CHECKING
 
 from sqlmodel import Field, Relationship, SQLModel
 
 from app.models.base import NO_LAZY, ref, slug_key
+
+if TYPE_CHECKING:
+    from app.models.treaty import Treaty
 
 
 class ArticleAuthor(SQLModel, table=True):
@@ -36,6 +40,6 @@ class Article(SQLModel, table=True):
     authors: list[ArticleAuthor] = Relationship(
         sa_relationship_kwargs={**NO_LAZY, "order_by": "ArticleAuthor.ordinal"}
     )
-    treaties: list["Treaty"] = Relationship(  # noqa: F821
+    treaties: list["Treaty"] = Relationship(
         link_model=ArticleTreaty, sa_relationship_kwargs=NO_LAZY
     )

@@ -61,7 +61,9 @@ def get_person(session: Session, slug: str) -> m.Person:
         selectinload(m.Person.positions).selectinload(m.Position.sources),  # type: ignore[arg-type]
         selectinload(m.Person.positions).selectinload(m.Position.country),  # type: ignore[arg-type]
     )
-    person = session.exec(query.where(m.Person.slug == slug)).first()  # type: ignore[call-overload]
+    person: m.Person | None = (
+        session.execute(query.where(col(m.Person.slug) == slug)).scalars().first()
+    )
     if person is None:
         raise NotFound("person", slug)
-    return person  # type: ignore[no-any-return]
+    return person

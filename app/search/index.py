@@ -30,12 +30,12 @@ def _statements(session: Session, keys: Sequence[str]) -> list[Doc]:
     """Plain rows, not ORM objects: a bulk load reindexes a million of these."""
     s = m.Statement
     rows = session.execute(
-        select(s.id, s.text, s.speaker_role, s.venue, s.speaker_slug, s.said_on).where(
+        select(*map(col, (s.id, s.text, s.speaker_role, s.venue, s.speaker_slug, s.said_on))).where(
             col(s.id).in_(keys)
         )
     ).all()
     treaties: dict[str, list[str]] = {}
-    links = select(m.StatementTreaty.statement_id, m.StatementTreaty.treaty_slug).where(
+    links = select(col(m.StatementTreaty.statement_id), col(m.StatementTreaty.treaty_slug)).where(
         col(m.StatementTreaty.statement_id).in_(keys)
     )
     for statement_id, slug in session.execute(links):
@@ -72,11 +72,11 @@ def _speaker_names(session: Session, slugs: set[str]) -> dict[str, str]:
     names = {
         slug: [name]
         for slug, name in session.execute(
-            select(m.Person.slug, m.Person.name).where(col(m.Person.slug).in_(slugs))
+            select(col(m.Person.slug), col(m.Person.name)).where(col(m.Person.slug).in_(slugs))
         )
     }
     aliases = (
-        select(m.PersonAlias.person_slug, m.PersonAlias.name)
+        select(col(m.PersonAlias.person_slug), col(m.PersonAlias.name))
         .where(col(m.PersonAlias.person_slug).in_(slugs))
         .order_by(m.PersonAlias.name)
     )
@@ -214,7 +214,7 @@ def write(session: Session, kind: str, docs: list[Doc], *, replacing: Sequence[s
                 session.info[_AFTER] = None  # a rowid may now be reused: wait by key
         session.execute(
             delete(m.SearchDocument).where(
-                m.SearchDocument.type == kind, col(m.SearchDocument.key).in_(replaced["keys"])
+                col(m.SearchDocument.type) == kind, col(m.SearchDocument.key).in_(replaced["keys"])
             )
         )
     if docs:
@@ -292,9 +292,9 @@ def _fts_add(session: Session, kind: str, keys: Iterable[str]) -> None:
 
 def reindex_all(session: Session) -> None:
     for kind, key in KEY_COLUMNS.items():
-        reindex(session, kind, list(session.execute(select(key)).scalars()))
+        reindex(session, kind, list(session.execute(select(col(key))).scalars()))
 
 
 def statements_of(session: Session, people: Sequence[str]) -> list[str]:
-    query = select(m.Statement.id).where(col(m.Statement.speaker_slug).in_(people))
+    query = select(col(m.Statement.id)).where(col(m.Statement.speaker_slug).in_(people))
     return list(session.execute(query).scalars())

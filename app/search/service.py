@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import (
+    ColumnElement,
     Float,
     Select,
     and_,
@@ -59,12 +60,12 @@ class Hit:
 def _matches(dialect: str, query: Query) -> tuple[Select[Any], Any, Any]:
     """(rows of search_document that match, their score, their snippet) for a backend."""
     if dialect == "sqlite":
-        score = -func.bm25(literal_column("search_fts"), 10.0, 5.0, 2.0)
+        score: ColumnElement[Any] = -func.bm25(literal_column("search_fts"), 10.0, 5.0, 2.0)
         snippet = func.snippet(literal_column("search_fts"), -1, MARK_START, MARK_END, "…", 16)
         matched = select(DOC).join(FTS, FTS.c.rowid == DOC.c.id).where(_fts_match(query))
         return matched, score, snippet
     tsquery = to_tsquery(query)
-    tsv = literal_column("search_document.tsv")
+    tsv: ColumnElement[Any] = literal_column("search_document.tsv")
     # Normalisation 1 divides by 1 + log(length): shorter documents rank higher, as in BM25.
     score = cast(func.ts_rank(tsv, tsquery, 1), Float(53))
     text = func.concat_ws(" · ", DOC.c.body, DOC.c.title, DOC.c.extra)

@@ -16,7 +16,7 @@ from sqlalchemy import Dialect, Select, bindparam, func, literal_column, select,
 from sqlmodel import Session, col
 
 from app import models as m
-from app.dates import truncate
+from app.dates import Precision, truncate
 from app.db import Prepared
 from app.filters import PRECISIONS, on_or_before, overlapping_from
 from app.pagination import COUNT_CAP, PageParams, Sort, _decode, _encode
@@ -34,8 +34,8 @@ def _names(prefix: str, count: int) -> list[Any]:
 def _filtered(query: Select[Any], filters: Shape) -> Select[Any]:
     treaties, speakers, countries, articles, since, until = filters
     if treaties:  # EXISTS, as the service writes it: the planner walks the said_on index
-        linked = select(m.StatementTreaty.treaty_slug).where(
-            m.StatementTreaty.statement_id == S.id,
+        linked = select(col(m.StatementTreaty.treaty_slug)).where(
+            col(m.StatementTreaty.statement_id) == S.id,
             col(m.StatementTreaty.treaty_slug).in_(_names("t", treaties)),
         )
         query = query.where(linked.exists())
@@ -46,7 +46,7 @@ def _filtered(query: Select[Any], filters: Shape) -> Select[Any]:
         if count:
             query = query.where(col(column).in_(_names(prefix, count)))
     if since:
-        bounds = {p: bindparam(f"since_{p.value}") for p in PRECISIONS}
+        bounds: dict[Precision, Any] = {p: bindparam(f"since_{p.value}") for p in PRECISIONS}
         query = query.where(overlapping_from(S.said_on, bounds))
     if until:
         query = query.where(on_or_before(S.said_on, bindparam("until")))

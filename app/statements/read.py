@@ -46,22 +46,22 @@ def base(dialect: str) -> Select[Any]:
     treaties and sources, one finished row per statement: a page is one query."""
     return (
         select(
-            S.id,
-            S.text,
-            S.said_on,
-            S.speaker_role,
-            S.venue,
-            S.note,
+            col(S.id),
+            col(S.text),
+            col(S.said_on),
+            col(S.speaker_role),
+            col(S.venue),
+            col(S.note),
             _stamp_sql(S.created_at, dialect).label("created_at"),
             _stamp_sql(S.updated_at, dialect).label("updated_at"),
-            S.speaker_slug,
-            S.country_code,
-            S.article_slug,
+            col(S.speaker_slug),
+            col(S.country_code),
+            col(S.article_slug),
             col(P.name).label("speaker_name"),
             col(C.name).label("country_name"),
             col(A.title).label("article_title"),
-            S.treaty_slugs,
-            S.source_slugs,
+            col(S.treaty_slugs),
+            col(S.source_slugs),
         )  # fmt: skip
         .outerjoin(P, col(P.slug) == S.speaker_slug)
         .outerjoin(C, col(C.code) == S.country_code)
@@ -90,7 +90,7 @@ COLUMNS = (
 # lookup costs more than building the whole dict)
 
 
-TREATIES = select(T.slug, T.name, T.short_name).where(
+TREATIES = select(col(T.slug), col(T.name), col(T.short_name)).where(
     col(T.slug).in_(bindparam("slugs", expanding=True))
 )
 SOURCES = select(*SRC.__table__.columns).where(  # type: ignore[attr-defined]
@@ -141,7 +141,7 @@ def _summaries(
 
 @lru_cache(maxsize=64)  # per engine's dialect
 def _one(dialect: Dialect) -> Prepared:
-    return Prepared(base(dialect.name).where(S.id == bindparam("id")), dialect)
+    return Prepared(base(dialect.name).where(col(S.id) == bindparam("id")), dialect)
 
 
 def _kept_as(memo: Memo, statement_id: str, urls: Urls) -> tuple[Any, ...]:
@@ -284,7 +284,7 @@ def csv_cells(query: Select[Any], base_url: str, dialect: str) -> CsvCells:
     )
     cells = query.with_only_columns(
         blank(created).label("created_at"), blank(updated).label("updated_at"),
-        S.id, blank(S.text).label("text"), S.said_on,
+        col(S.id), blank(S.text).label("text"), col(S.said_on),
         blank(S.speaker_slug).label("speaker"), blank(S.speaker_role).label("speaker_role"),
         blank(S.country_code).label("country"), blank(S.venue).label("venue"),
         blank(S.treaty_slugs).label("treaties"), blank(S.article_slug).label("article"),

@@ -162,7 +162,7 @@ async def list_statements(
 
 
 def _one(session: Session, statement_id: str, urls: Urls, memo: read.Memo | None) -> Response:
-    body = read.statement_json(session.get_bind(), statement_id, urls, memo)
+    body = read.statement_json(session.get_bind().engine, statement_id, urls, memo)
     if body is None:
         raise NotFound("statement", statement_id)
     return JSONBytes(body)

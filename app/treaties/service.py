@@ -109,7 +109,7 @@ def competing_index(session: Session, resource: str) -> dict[str, list[m.Competi
         select(m.CompetingValue)
         .where(m.CompetingValue.resource == resource)
         .options(selectinload(m.CompetingValue.source))  # type: ignore[arg-type]
-        .order_by(m.CompetingValue.field, m.CompetingValue.source_slug)  # type: ignore[arg-type]
+        .order_by(col(m.CompetingValue.field), col(m.CompetingValue.source_slug))
     )
     grouped: dict[str, list[m.CompetingValue]] = defaultdict(list)
     for row in session.exec(query):
