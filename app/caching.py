@@ -1,8 +1,11 @@
 """HTTP validators for every GET: ETag, Last-Modified, Cache-Control and X-Data-Version.
 
 Every write bumps one data version, so (version, day, URL, format) fully determines a
-response: a matching If-None-Match gets a 304 without running the query at all. The day
-is part of it because statuses are computed as of today.
+response: a matching If-None-Match, or (without one) an If-Modified-Since no older than
+Last-Modified, gets a 304 without running the query at all. The day is part of it because
+statuses are computed as of today: Last-Modified is the later of the last write and the
+start of the day. A response compressed for the client (Vary: Accept-Encoding) carries the
+same tag, weak (W/), as RFC 9110 8.8.3 asks of a representation that differs in its bytes.
 
 The version is read from the database at most once per `version_ttl` seconds per process,
 and again at once after any write this process served; a write made by another process
@@ -14,7 +17,7 @@ import datetime as dt
 import hashlib
 import time
 from collections.abc import Callable
-from email.utils import format_datetime
+from email.utils import format_datetime, parsedate_to_datetime
 from typing import Any
 
 from sqlalchemy import Engine
@@ -97,7 +100,8 @@ class Validators:
     """The validators of one GET at one data version and day (app/edge.py adds them): the
     fields of a 200, and of a 304 as `on_304` completes them (the edge adds CORS's Vary)."""
 
-    __slots__ = ("etag", "headers", "on_304", "version", "number", "day", "route")
+    __slots__ = ("etag", "headers", "coded", "on_304", "coded_304", "version", "number", "day",
+                 "route", "modified")  # fmt: skip
 
     def __init__(
         self,
@@ -112,17 +116,38 @@ class Validators:
         self.route: Any = None  # the route that answered the URL's 200, for its 304s
         self.etag = b'"' + hashlib.sha256(key.encode()).hexdigest()[:32].encode() + b'"'
         self.version = str(self.number).encode()
+        midnight = dt.datetime.combine(day, dt.time(), tzinfo=dt.UTC)
+        self.modified = max(changed, midnight).replace(microsecond=0)
         self.headers = [
             (b"etag", self.etag),
-            (b"last-modified", format_datetime(changed, usegmt=True).encode()),
+            (b"last-modified", format_datetime(self.modified, usegmt=True).encode()),
             (b"cache-control", f"public, max-age={max_age}".encode()),
             (VERSION_KEY, self.version),
-            (b"vary", b"Accept"),
+            (b"vary", b"Accept, Accept-Encoding"),
         ]
+        self.coded = replace_headers(self.headers, [(b"etag", b"W/" + self.etag)])
         self.on_304 = on_304([header for header in self.headers if header[0] in ON_304])
+        self.coded_304 = replace_headers(self.on_304, [(b"etag", b"W/" + self.etag)])
 
-    def matches(self, if_none_match: bytes) -> bool:
-        return matches(if_none_match, self.etag)
+    def fresh(self, if_none_match: bytes | None, if_modified_since: bytes | None) -> bool:
+        """Whether the client's copy is current (RFC 9110 13.2.2: If-None-Match, when
+        sent, decides; If-Modified-Since only without it)."""
+        if if_none_match is not None:
+            return matches(if_none_match, self.etag)
+        return if_modified_since is not None and self._unmodified_since(if_modified_since)
+
+    def _unmodified_since(self, header: bytes) -> bool:
+        try:
+            since = parsedate_to_datetime(header.decode("latin-1"))
+        except (TypeError, ValueError, IndexError):
+            return False  # not an HTTP date: ignored, as RFC 9110 13.1.3 says
+        return since.tzinfo is not None and self.modified <= since
+
+    def not_modified(self, if_none_match: bytes | None) -> RawHeaders:
+        """A 304's fields: with the tag the client holds, weak when its copy was the
+        compressed one."""
+        weak = if_none_match is not None and b"W/" + self.etag in if_none_match
+        return self.coded_304 if weak else self.on_304
 
 
 class KeptValidators:

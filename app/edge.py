@@ -6,10 +6,12 @@ On the way in, in this order, each step answering at once when it refuses:
 3. a URL longer than allowed gets 414, a body larger than allowed 413 (app/hardening.py);
 4. the rate limit counts the request, or answers 429 (app/ratelimit.py);
 5. OPTIONS is answered with the methods the path takes (app/head.py);
-6. a GET under /v1 learns the data version; a matching If-None-Match gets its 304 here,
-   without running anything else (app/caching.py);
-7. the app answers (the fast lane, then FastAPI), with HEAD run as GET, under the
-   deadline: no response started in time becomes a 503.
+6. a GET under /v1 learns the data version; a matching If-None-Match (or, without one, an
+   If-Modified-Since no older than the data) gets its 304 here, without running anything
+   else (app/caching.py);
+7. the app answers (gzip where the client takes it and the body is over 1 KiB, the fast
+   lane, then FastAPI), with HEAD run as GET, under the deadline: no response started in
+   time becomes a 503.
 
 On the way out, one wrapper around `send` (`Reply`) adds to whatever answered: the cache
 validators, the full Allow of a 405, the rate-limit headers, CORS headers, security headers
@@ -109,7 +111,8 @@ class Reply:
             if status != 200:
                 raw = replace_headers(raw, [(VERSION_KEY, own.version)])
             elif etag is None:
-                raw = replace_headers(raw, own.headers)
+                coded = any(name == b"content-encoding" for name, _ in raw)
+                raw = replace_headers(raw, own.coded if coded else own.headers)
                 own.route = self.scope.get("route")  # its 304s are counted under it
             else:
                 rest = [header for header in own.headers if header[0] != b"etag"]
@@ -141,10 +144,10 @@ class Reply:
         await self.start(304, [header for header in headers if header[0] in ON_304])
         await self.send(EMPTY)
 
-    async def unchanged(self, own: Validators) -> None:
+    async def unchanged(self, fields: RawHeaders) -> None:
         """The 304 of validators made here: what `not_modified(own.headers)` sends, from
-        the fields `own` prepared once for its URL and version (`Vary: Origin` included)."""
-        raw = [*own.on_304, *self.counted]
+        the fields prepared once for its URL and version (`Vary: Origin` included)."""
+        raw = [*fields, *self.counted]
         if self.origin is not None:
             raw += self.edge.cors_headers(self.origin)
         await self.send(self._start(304, raw))
@@ -276,10 +279,10 @@ class Edge:
         scope["state"]["data_version"] = current[0]  # request.state.data_version
         own = self.validators.get(scope, request.get(b"accept"), current)
         if_none_match = request.get(b"if-none-match")
-        if if_none_match is not None and own.matches(if_none_match):
+        if own.fresh(if_none_match, request.get(b"if-modified-since")):
             if own.route is not None:  # metrics and the log name the route, as on the 200
                 scope["route"] = own.route
-            await reply.unchanged(own)
+            await reply.unchanged(own.not_modified(if_none_match))
             return
         reply.validators, reply.if_none_match = own, if_none_match
         await self._deadlined(scope, receive, reply)

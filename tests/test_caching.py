@@ -1,7 +1,9 @@
 """HTTP caching: validators, 304s, the data version, CORS and HEAD."""
 
+import datetime as dt
 import time
 from collections.abc import Callable
+from email.utils import parsedate_to_datetime
 from pathlib import Path
 
 import yaml
@@ -15,7 +17,7 @@ from app.importing.writer import load_paths
 
 
 def test_get_carries_validators_and_the_data_version(client: TestClient) -> None:
-    response = client.get("/v1/treaties/inf")
+    response = client.get("/v1/treaties/inf", headers={"Accept-Encoding": "identity"})
     assert response.headers["etag"].startswith('"')
     assert response.headers["last-modified"].endswith("GMT")
     assert response.headers["cache-control"] == "public, max-age=60"
@@ -29,7 +31,7 @@ def test_if_none_match_gets_a_304_without_a_body(client: TestClient) -> None:
     # RFC 9110 15.4.5: the caching fields a 200 has, no other representation metadata
     # (a cache would write it over the stored response's); no content to guard either.
     assert again.headers["cache-control"] == "public, max-age=60"
-    assert again.headers["vary"] == "Accept, Origin"
+    assert again.headers["vary"] == "Accept, Accept-Encoding, Origin"
     assert again.headers["x-request-id"]
     for absent in ("last-modified", "x-data-version", "x-content-type-options", "content-type"):
         assert absent not in again.headers, absent
@@ -107,7 +109,7 @@ def test_cors_with_listed_origins_names_only_those(
     client = client_for(shared_url, cors_origins=["https://app.example"])
     listed = client.get("/v1/treaties", headers={"Origin": "https://app.example"})
     assert listed.headers["access-control-allow-origin"] == "https://app.example"
-    assert listed.headers["vary"] == "Accept, Origin"  # caches keep one copy per origin
+    assert listed.headers["vary"] == "Accept, Accept-Encoding, Origin"  # a copy per origin
     other = client.get("/v1/treaties", headers={"Origin": "https://elsewhere.example"})
     assert "access-control-allow-origin" not in other.headers
     preflight = client.options(
@@ -131,3 +133,70 @@ def test_head_answers_like_get_without_a_body(client: TestClient) -> None:
     get = client.get("/v1/treaties/open-skies")
     assert (head.status_code, head.content) == (200, b"")
     assert head.headers["etag"] == get.headers["etag"]
+
+
+def test_if_modified_since_gets_a_304_when_nothing_changed_since(client: TestClient) -> None:
+    """RFC 9110 13.1.3: Last-Modified is sent, so If-Modified-Since is answered."""
+    first = client.get("/v1/treaties/inf")
+    since = first.headers["last-modified"]
+    again = client.get("/v1/treaties/inf", headers={"If-Modified-Since": since})
+    assert (again.status_code, again.content) == (304, b"")
+    assert again.headers["etag"] == first.headers["etag"].removeprefix("W/")
+    older = client.get(
+        "/v1/treaties/inf", headers={"If-Modified-Since": "Sun, 01 Nov 2020 00:00:00 GMT"}
+    )
+    assert older.status_code == 200
+    for ignored in ("yesterday", ""):  # not an HTTP date: the full answer
+        assert (
+            client.get("/v1/treaties/inf", headers={"If-Modified-Since": ignored}).status_code
+            == 200
+        )
+    # If-None-Match, when sent, decides alone (RFC 9110 13.2.2).
+    both = {"If-Modified-Since": since, "If-None-Match": '"another"'}
+    assert client.get("/v1/treaties/inf", headers=both).status_code == 200
+
+
+def test_last_modified_is_no_older_than_today(client: TestClient) -> None:
+    """Statuses and roles are as of today: an answer may change at midnight with no write."""
+    stamp = client.get("/v1/treaties/inf").headers["last-modified"]
+    modified = parsedate_to_datetime(stamp)
+    assert modified.date() == dt.datetime.now(dt.UTC).date()
+
+
+def test_json_csv_and_ndjson_are_compressed_for_a_client_that_takes_gzip(
+    client: TestClient,
+) -> None:
+    for url in (
+        "/v1/treaties/new-start",
+        "/v1/statements?format=csv",
+        "/v1/statements?format=ndjson",
+    ):
+        plain = client.get(url, headers={"Accept-Encoding": "identity"})
+        packed = client.get(url, headers={"Accept-Encoding": "gzip"})
+        assert "content-encoding" not in plain.headers
+        assert packed.headers["content-encoding"] == "gzip"
+        assert packed.content == plain.content  # httpx decodes it
+        assert packed.num_bytes_downloaded < len(plain.content) / 2, url
+        assert "Accept-Encoding" in packed.headers["vary"]
+        # Another representation, so another tag: the same one, weak (RFC 9110 8.8.3).
+        assert packed.headers["etag"] == "W/" + plain.headers["etag"]
+        revalidated = client.get(url, headers={"If-None-Match": packed.headers["etag"]})
+        assert (revalidated.status_code, revalidated.headers["etag"]) == (
+            304,
+            packed.headers["etag"],
+        )
+
+
+def test_small_answers_are_not_compressed(client: TestClient) -> None:
+    small = client.get("/v1/statements?limit=1&fields=id", headers={"Accept-Encoding": "gzip"})
+    assert len(small.content) < 1024
+    assert "content-encoding" not in small.headers
+
+
+def test_the_explorer_page_answers_if_none_match(client: TestClient) -> None:
+    page = client.get("/")
+    assert page.status_code == 200
+    again = client.get("/", headers={"If-None-Match": page.headers["etag"]})
+    assert (again.status_code, again.content) == (304, b"")
+    since = client.get("/", headers={"If-Modified-Since": page.headers["last-modified"]})
+    assert since.status_code == 304

@@ -1,0 +1,1 @@
+"""Per-request steps that stand alone (the edge, app/edge.py, composes the rest)."""
