@@ -134,3 +134,14 @@ def test_prepared_counts_equal_the_general_counts(shared_url: str) -> None:
             assert prepared.count_rows(session, COUNTS[0])[0] > 10  # counts something
     finally:
         engine.dispose()
+
+
+PARAMETERS = {"treaty": "treaties", "speaker": "speakers", "country": "countries",
+              "article": "articles", "since": "since", "until": "until"}  # fmt: skip
+
+
+def test_every_declared_filter_is_compared_on_both_paths() -> None:
+    """A filter is declared once (service.CONDITIONS) for both paths; the comparison above
+    must exercise each, so a filter added there is held to both paths at once."""
+    compared = {PARAMETERS[name] for params in FILTERS for name in params if name != "sort"}
+    assert compared == set(service.CONDITIONS)

@@ -13,14 +13,12 @@ from functools import lru_cache
 from typing import Any
 
 from sqlalchemy import Dialect, Select, bindparam, func, literal_column, select, tuple_
-from sqlmodel import Session, col
+from sqlmodel import Session
 
 from app import models as m
-from app.dates import Precision, truncate
 from app.db import Prepared
-from app.filters import PRECISIONS, on_or_before, overlapping_from
 from app.pagination import COUNT_CAP, PageParams, Sort, _decode, _encode
-from app.statements import read
+from app.statements import read, service
 from app.statements.service import StatementFilters
 
 S = m.Statement
@@ -32,31 +30,14 @@ def _names(prefix: str, count: int) -> list[Any]:
 
 
 def _filtered(query: Select[Any], filters: Shape) -> Select[Any]:
-    treaties, speakers, countries, articles, since, until = filters
-    if treaties:  # EXISTS, as the service writes it: the planner walks the said_on index
-        linked = select(col(m.StatementTreaty.treaty_slug)).where(
-            col(m.StatementTreaty.statement_id) == S.id,
-            col(m.StatementTreaty.treaty_slug).in_(_names("t", treaties)),
-        )
-        query = query.where(linked.exists())
-    for count, column, prefix in (
-        (speakers, S.speaker_slug, "p"), (countries, S.country_code, "c"),
-        (articles, S.article_slug, "a"),
-    ):  # fmt: skip
-        if count:
-            query = query.where(col(column).in_(_names(prefix, count)))
-    if since:
-        bounds: dict[Precision, Any] = {p: bindparam(f"since_{p.value}") for p in PRECISIONS}
-        query = query.where(overlapping_from(S.said_on, bounds))
-    if until:
-        query = query.where(on_or_before(S.said_on, bindparam("until")))
-    return query
+    """The service's conditions (`service.CONDITIONS`), each value a bind parameter."""
+    return query.where(*service.conditions({name: _names(name, n) for name, n in filters}))
 
 
 @lru_cache(maxsize=512)
 def _compiled(dialect: Dialect, shape: Shape) -> Prepared:
-    *filters, order, cursor = shape
-    query = _filtered(read.base(dialect.name), tuple(filters))
+    filters, order, cursor = shape
+    query = _filtered(read.base(dialect.name), filters)
     query = query.order_by(*(c.desc() if d else c.asc() for c, d in order))
     if cursor:  # every statement sort runs one way: a row-value comparison, one seek
         columns = tuple_(*(c for c, _ in order))
@@ -75,23 +56,14 @@ def _counting(dialect: Dialect, filters: Shape) -> Prepared:
 
 
 def _shape(f: StatementFilters) -> Shape:
-    return (
-        len(f.treaties), len(f.speakers), len(f.countries), len(f.articles),
-        f.since is not None, f.until is not None,
-    )  # fmt: skip
+    """Which filters a request gives and how many values each: one compiled statement."""
+    return tuple((name, len(values)) for name, values in service.given(f).items())
 
 
 def _values(f: StatementFilters, after: list[Any] | None, limit: int) -> dict[str, Any]:
+    given = {**service.given(f), "after": after or ()}
     values: dict[str, Any] = {"limit": limit}
-    for prefix, given in (
-        ("t", f.treaties), ("p", f.speakers), ("c", f.countries), ("a", f.articles),
-        ("after", after or ()),
-    ):  # fmt: skip
-        values.update({f"{prefix}{i}": v for i, v in enumerate(given)})
-    if f.since:
-        values.update({f"since_{p.value}": truncate(f.since, p) for p in PRECISIONS})
-    if f.until:
-        values["until"] = f.until.isoformat()
+    values.update({f"{name}{i}": v for name, vs in given.items() for i, v in enumerate(vs)})
     return values
 
 
@@ -106,7 +78,7 @@ def page_rows(
 ) -> tuple[Sequence[Any], str | None]:
     """The page's rows (`read.COLUMNS` order) and the cursor of the next page, if any."""
     after = _decode(page.cursor, sort) if page.cursor else None
-    shape = (*_shape(f), tuple(sort.order), after is not None)
+    shape = (_shape(f), tuple(sort.order), after is not None)
     statement = _compiled(session.get_bind().dialect, shape)
     rows = statement.rows(session.connection(), _values(f, after, page.limit + 1))
     if len(rows) <= page.limit:

@@ -1,17 +1,18 @@
 """All the SQL for statements."""
 
 import datetime as dt
-from collections.abc import Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Select
+from sqlalchemy import ColumnElement, Select
 from sqlalchemy.orm import selectinload
 from sqlmodel import Session, col, select
 
 from app import models as m
+from app.dates import truncate
 from app.errors import NotFound
-from app.filters import on_or_after, on_or_before
+from app.filters import PRECISIONS, on_or_before, overlapping_from
 from app.pagination import PageParams, Slice, Sort, fetch_page, sort_param
 from app.search.service import matching_keys
 from app.statements import read
@@ -42,28 +43,54 @@ def _with_relations(query: Select[Any]) -> Select[Any]:
     )
 
 
+S = m.Statement
+
+
+def _linked_to(treaties: Sequence[Any]) -> ColumnElement[bool]:
+    # EXISTS, not IN (subquery): the planner then walks the (said_on, id) index in page
+    # order and stops at the page's end, instead of sorting every linked statement.
+    linked = select(m.StatementTreaty.treaty_slug).where(
+        col(m.StatementTreaty.statement_id) == S.id,
+        col(m.StatementTreaty.treaty_slug).in_(treaties),
+    )
+    return linked.exists()
+
+
+# Every filter of a statement list but `q`, declared once: the condition each adds, given
+# its values as a list (the request's own, or bind parameters standing for them, as the
+# statements compiled once per shape in `prepared` take them).
+CONDITIONS: dict[str, Callable[[Sequence[Any]], ColumnElement[bool]]] = {
+    "treaties": _linked_to,
+    "speakers": lambda values: col(S.speaker_slug).in_(values),
+    "countries": lambda values: col(S.country_code).in_(values),
+    "articles": lambda values: col(S.article_slug).in_(values),
+    # The partial-date overlap rule (app/filters.py): the day truncated to each precision.
+    "since": lambda bounds: overlapping_from(S.said_on, dict(zip(PRECISIONS, bounds, strict=True))),
+    "until": lambda day: on_or_before(S.said_on, day[0]),
+}
+
+
+LIST_FILTERS = ("treaties", "speakers", "countries", "articles")
+
+
+def given(f: StatementFilters) -> dict[str, list[Any]]:
+    """The filters a request gives, each as the list of values its condition takes."""
+    found = {name: list(getattr(f, name)) for name in LIST_FILTERS if getattr(f, name)}
+    if f.since:
+        found["since"] = [truncate(f.since, p) for p in PRECISIONS]
+    if f.until:
+        found["until"] = [f.until.isoformat()]
+    return found
+
+
+def conditions(values: Mapping[str, Sequence[Any]]) -> list[ColumnElement[bool]]:
+    return [CONDITIONS[name](given_values) for name, given_values in values.items()]
+
+
 def _filtered(session: Session, f: StatementFilters, query: Select[Any]) -> Select[Any]:
     if f.q:
-        query = query.where(col(m.Statement.id).in_(matching_keys(session, "statement", f.q)))
-    if f.treaties:
-        # EXISTS, not IN (subquery): the planner then walks the (said_on, id) index in page
-        # order and stops at the page's end, instead of sorting every linked statement.
-        linked = select(m.StatementTreaty.treaty_slug).where(
-            m.StatementTreaty.statement_id == m.Statement.id,
-            col(m.StatementTreaty.treaty_slug).in_(f.treaties),
-        )
-        query = query.where(linked.exists())
-    if f.speakers:
-        query = query.where(col(m.Statement.speaker_slug).in_(f.speakers))
-    if f.countries:
-        query = query.where(col(m.Statement.country_code).in_(f.countries))
-    if f.articles:
-        query = query.where(col(m.Statement.article_slug).in_(f.articles))
-    if f.since:
-        query = query.where(on_or_after(m.Statement.said_on, f.since))
-    if f.until:
-        query = query.where(on_or_before(m.Statement.said_on, f.until))
-    return query
+        query = query.where(col(S.id).in_(matching_keys(session, "statement", f.q)))
+    return query.where(*conditions(given(f)))
 
 
 def list_statements(
