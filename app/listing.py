@@ -350,7 +350,10 @@ def kept_page(kept: KeptPage) -> Response:
 
 
 def whole_response(page: PageParams, schema: type[M], items: list[M]) -> Page[M] | Response:
-    """A short list that always comes complete (a treaty's limits or parties)."""
+    """A short list that always comes complete (a treaty's limits or parties). It never
+    gives a `next`, so any cursor is not one of its own: a 422 in every format."""
+    if page.cursor is not None:
+        raise InvalidParameter("This list comes whole, with no next page: drop the cursor.")
     if page.format != "json":
         return stream(page, schema, items)
     body = Page[M](items=items, total=len(items), next=None)

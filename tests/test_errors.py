@@ -56,3 +56,16 @@ def test_an_unexpected_error_leaks_nothing() -> None:
     assert response.headers["x-content-type-options"] == "nosniff"
     assert "secret" not in response.text
     assert "Traceback" not in response.text
+
+
+@pytest.mark.parametrize(
+    "path", ["/v1/treaties", "/v1/treaties/inf/limits", "/v1/treaties/inf/parties"]
+)
+@pytest.mark.parametrize("fmt", ["json", "csv", "ndjson"])
+def test_a_list_that_comes_whole_refuses_a_cursor_in_every_format(
+    client: TestClient, path: str, fmt: str
+) -> None:
+    response = client.get(path, params={"cursor": "garbage", "format": fmt})
+    assert response.status_code == 422
+    assert response.headers["content-type"] == "application/problem+json"
+    assert "cursor" in response.json()["detail"]
