@@ -146,7 +146,7 @@ class Validators:
     def not_modified(self, if_none_match: bytes | None) -> RawHeaders:
         """A 304's fields: with the tag the client holds, weak when its copy was the
         compressed one."""
-        weak = if_none_match is not None and b"W/" + self.etag in if_none_match
+        weak = if_none_match is not None and if_none_match.startswith(b"W/")
         return self.coded_304 if weak else self.on_304
 
 
