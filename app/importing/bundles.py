@@ -51,16 +51,12 @@ class Spool:
         self, name: str, raw: Any, label: str, index: int, line_of: LineOf | int | None = None
     ) -> None:
         """Validate and spool one record; `line_of` gives the line of a field by its path
-        (or is the record's one line), for problems."""
-
-        def line(loc: tuple[Any, ...] = ()) -> int | None:
-            return line_of(loc) if callable(line_of) else line_of
-
+        (or is the record's one line), looked up only for a problem."""
         resource = BY_NAME.get(name)
         if resource is None:
             known = ", ".join(r.name for r in RESOURCES)
             message = f"unknown resource {name!r}; use {known}"
-            self.problem(Problem(label, index, None, None, message, line()))
+            self.problem(Problem(label, index, None, None, message, _line(line_of)))
             return
         try:
             record = resource.record.model_validate(raw)
@@ -68,13 +64,14 @@ class Spool:
             raw_key = _raw_key(resource, raw)
             for error in exc.errors():
                 field = _field_path(error["loc"]) or None
-                problem = Problem(label, index, raw_key, field, error["msg"], line(error["loc"]))
+                line = _line(line_of, error["loc"])
+                problem = Problem(label, index, raw_key, field, error["msg"], line)
                 self.problem(problem)
             return
         key = resource.key_of(record)
         if key in self.keys.setdefault(name, set()):
             label_key = "/".join(map(str, key))
-            self.problem(Problem(label, index, label_key, None, "duplicate key", line()))
+            self.problem(Problem(label, index, label_key, None, "duplicate key", _line(line_of)))
             return
         self.keys[name].add(key)
         if name not in self.files:
@@ -122,6 +119,11 @@ class Spool:
         for files in self.files.values():
             for file in files:
                 file.close()
+
+
+def _line(line_of: LineOf | int | None, loc: tuple[Any, ...] = ()) -> int | None:
+    """The line of the field at `loc` (or of the record)."""
+    return line_of(loc) if callable(line_of) else line_of
 
 
 def spool_ndjson(spool: Spool, lines: Iterable[bytes | str], label: str, first: int = 1) -> None:
