@@ -31,6 +31,11 @@ def is_sqlite(engine: Engine) -> bool:
     return engine.dialect.name == "sqlite"
 
 
+def dialect_of(session: Session) -> str:
+    """The session's database dialect's name: sqlite or postgresql."""
+    return session.get_bind().dialect.name
+
+
 def _sqlite_on_connect(mmap_bytes: int, dbapi_connection: Any, _record: Any) -> None:
     cursor = dbapi_connection.cursor()
     # WAL lets readers run while the loader writes; foreign keys are off by default in SQLite.

@@ -33,10 +33,13 @@ from app.errors import InvalidParameter
 from app.listing import KeptPage, kept_page
 from app.openapi import MAX_PATH_PARAM, MAX_QUERY_VALUE, MAX_REPEATS
 from app.pagination import PageParams, Sort, negotiate, page_params
+from app.reads.spec import Given
 from app.search import router as search
 from app.statements import router as statements
 from app.statements import service
+from app.statements.lists import statement_list
 from app.statements.read import kept_statement, statement_json
+from app.statements.spec import STATEMENTS
 from app.treaties import router as treaties
 from app.urls import Urls, urls_for
 
@@ -119,7 +122,7 @@ async def _statement_list(scope: Scope, _: str) -> Response | None:
     one = {k: v[0] for k, v in given.items() if k not in LIST_PARAMETERS}
     try:
         lists: dict[str, Any] = {k: v for k, v in given.items() if k in LIST_PARAMETERS}
-        filters = await statements.statement_filters(
+        filters = STATEMENTS.given(
             **lists,
             since=DAY.validate_python(one["since"]) if "since" in one else None,
             until=DAY.validate_python(one["until"]) if "until" in one else None,
@@ -145,7 +148,7 @@ async def _statement_list(scope: Scope, _: str) -> Response | None:
 def _list_page(
     request: Request,
     urls: Urls,
-    filters: service.StatementFilters,
+    filters: Given,
     page: PageParams,
     sort: Sort,
 ) -> KeptPage:
@@ -154,9 +157,7 @@ def _list_page(
     response = Response()  # for the headers the endpoint sets (Link), as FastAPI makes it
     del response.headers["content-length"]
     with Session(request.app.state.engine) as session:
-        answer = statements.statement_list(
-            request, response, session, urls, filters, page, sort, ()
-        )
+        answer = statement_list(request, response, session, urls, filters, page, sort, ())
     assert isinstance(answer, Response)  # a page of rows is always sent as bytes
     return bytes(answer.body), answer.headers.get("link")
 

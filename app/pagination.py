@@ -57,6 +57,10 @@ class Sort:
 
     name: str
     order: Sequence[tuple[Any, bool]]  # (column, descending)
+    by: Sequence[Any] = ()  # the ORDER BY terms, when not the columns themselves
+
+    def terms(self) -> list[Any]:
+        return list(self.by) or [c.desc() if desc else c.asc() for c, desc in self.order]
 
 
 Format = Literal["json", "csv", "ndjson"]
@@ -328,7 +332,7 @@ def count_capped(
 
 
 def ordered_after(query: Select[Any], sort: Sort, cursor: str | None) -> Select[Any]:
-    query = query.order_by(*(col.desc() if desc else col.asc() for col, desc in sort.order))
+    query = query.order_by(*sort.terms())
     return query.where(_after(sort.order, _decode(cursor, sort))) if cursor else query
 
 

@@ -108,9 +108,14 @@ def load(url: str, statements: int) -> dict[str, float]:
 
 
 REFERENCE_SQL = {
-    "statement": "INSERT INTO statement (id, text, speaker_slug, said_on, treaty_slugs,"
-    " source_slugs, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-    "statement_treaty": "INSERT INTO statement_treaty VALUES (?, ?)",
+    "treaty": "INSERT INTO treaty (slug, name, official_name, short_name, kind, summary,"
+    " created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+    "person": "INSERT INTO person (slug, name, country_code, created_at, updated_at)"
+    " VALUES (?, ?, ?, ?, ?)",
+    "statement": "INSERT INTO statement (id, text, speaker_slug, country_code, said_on,"
+    " treaty_slugs, source_slugs, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+    "statement_treaty": "INSERT INTO statement_treaty (statement_id, treaty_slug, said_on)"
+    " VALUES (?, ?, ?)",
     "statement_source": "INSERT INTO statement_source VALUES (?, ?)",
     "search_document": "INSERT INTO search_document (type, key, label, title, body, extra,"
     " treaties, speaker, date) VALUES ('statement', ?, ?, ?, ?, '', ?, ?, ?)",
@@ -137,17 +142,25 @@ def reference_load(statements: int) -> dict[str, float]:
     now = time.strftime("%Y-%m-%d %H:%M:%S.000000")
     connection.execute("BEGIN")
     with data.open(encoding="utf-8") as lines:
-        while batch := [json.loads(line)["record"] for line in itertools.islice(lines, 10_000)]:
+        while batch := [json.loads(line) for line in itertools.islice(lines, 10_000)]:
             rows: dict[str, list[tuple[Any, ...]]] = {table: [] for table in REFERENCE_SQL}
-            for r in batch:
+            for line in batch:
+                r = line["record"]
+                if line["resource"] == "treaties":
+                    rows["treaty"].append((r["slug"], r["name"], r["official_name"],
+                        r["short_name"], r["kind"], r["summary"], now, now))  # fmt: skip
+                    continue
+                if line["resource"] == "people":
+                    rows["person"].append((r["slug"], r["name"], r["country"], now, now))
+                    names[r["slug"]] = r["name"]
+                    continue
                 copies = (
                     ";".join(sorted(r["treaties"])) or None,
                     ";".join(sorted(r["sources"])) or None,
                 )
-                rows["statement"].append(
-                    (r["id"], r["text"], r["speaker"], r["said_on"], *copies, now, now)
-                )
-                rows["statement_treaty"] += [(r["id"], t) for t in r["treaties"]]
+                rows["statement"].append((r["id"], r["text"], r["speaker"], r.get("country"),
+                    r["said_on"], *copies, now, now))  # fmt: skip
+                rows["statement_treaty"] += [(r["id"], t, r["said_on"]) for t in r["treaties"]]
                 rows["statement_source"] += [(r["id"], s) for s in r["sources"]]
                 treaties = " " + " ".join(r["treaties"]) + " " if r["treaties"] else ""
                 rows["search_document"].append((r["id"], r["text"], names[r["speaker"]],

@@ -32,8 +32,14 @@ SEARCH = (
 
 SQL = {
     "by_id": ROWS + "where s.id = :id",
-    "list_treaty": ROWS + "where exists (select 1 from statement_treaty t where "
-    "t.statement_id = s.id and t.treaty_slug = :treaty)" + NEWEST,
+    "list_treaty": ROWS.replace(
+        "from statement s", "from statement_treaty t join statement s on s.id = t.statement_id"
+    )
+    + "where t.treaty_slug = :treaty "
+    "order by t.said_on desc, t.statement_id desc limit 51",
+    # The capped count our service sends with a treaty's page.
+    "count_treaty": "select count(*) from (select 1 from statement_treaty "
+    "where treaty_slug = :treaty limit 10001)",
     "list_filtered": ROWS + f"where s.speaker_slug = :speaker and {SINCE} "
     "and s.said_on <= :until" + NEWEST,
     "list_varied": ROWS + "where s.said_on <= :until order by s.said_on desc, s.id desc limit :n",

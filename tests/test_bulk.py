@@ -11,7 +11,7 @@ import yaml
 from conftest import SEED, Databases
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 from test_curation import NEW, Curator
 
 from app.db import make_engine
@@ -20,7 +20,7 @@ from app.importing.loader import SeedYamlLoader
 from app.importing.resources import BY_NAME, mirrored
 from app.importing.writer import delete_record, load_paths
 from app.migrate import migrate, upgrade
-from app.models import Statement
+from app.models import Statement, StatementTreaty
 
 
 @pytest.fixture
@@ -141,9 +141,9 @@ def test_the_change_feed_replays_into_a_mirror(
 def test_migrations_go_down_and_up_with_data(fresh_url: str) -> None:
     engine = make_engine(fresh_url)
     load_paths(engine, [SEED])  # seeded: timestamps, change log, competing values
-    # down through the audit's fields, the speaker index, the statements' link copies,
-    # FTS5 hashsize, competing values, curation and search
-    for _ in range(7):
+    # down through the filters' date-ordered indexes, the audit's fields, the speaker
+    # index, the statements' link copies, FTS5 hashsize, competing values, curation and search
+    for _ in range(8):
         migrate(engine, "-1", down=True)
     upgrade(engine)
     with Session(engine) as session:
@@ -157,6 +157,13 @@ def test_migrations_go_down_and_up_with_data(fresh_url: str) -> None:
             key[0]: (mirrored(r.treaties), mirrored(r.sources)) for key, r in statements.items()
         }
         assert len(BY_NAME["participation"].read_many(session)) == 41
+        # ... and each statement's date onto its treaty links, which order a treaty's list.
+        dated = select(StatementTreaty.said_on, Statement.said_on).join(
+            Statement, col(Statement.id) == StatementTreaty.statement_id
+        )
+        links = session.execute(dated).all()
+        assert len(links) > 20
+        assert all(copy == own for copy, own in links)
     counts = load_paths(engine, [SEED])
     # Only what the dropped tables held comes back: the records with competing values.
     assert all(c.created == 0 for c in counts.values())

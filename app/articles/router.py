@@ -15,6 +15,7 @@ from app.pagination import Page, PageDep, PageParams, Sort
 from app.search.query import HELP as SEARCH_HELP
 from app.statements import service as statements
 from app.statements.schemas import statement_public
+from app.statements.spec import STATEMENTS
 from app.urls import UrlsDep, key_path
 
 router = APIRouter(prefix="/articles", tags=["articles"])
@@ -78,7 +79,7 @@ def get_article(
     """One article, with the statements it reports."""
     article = service.get_article(session, slug)
     reported = statements.list_statements(
-        session, statements.StatementFilters(articles=[slug]), PageParams(500, None)
+        session, STATEMENTS.given(article=[slug]), PageParams(500, None)
     )
     return ArticleDetail(
         **article_public(article, urls).model_dump(),

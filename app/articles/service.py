@@ -10,6 +10,7 @@ from sqlalchemy.orm import selectinload
 from sqlmodel import Session, col, select
 
 from app import models as m
+from app.db import dialect_of
 from app.errors import NotFound
 from app.filters import on_or_after, on_or_before
 from app.pagination import sort_param
@@ -40,7 +41,9 @@ def _with_relations(query: Select[Any]) -> Select[Any]:
 def _filtered(session: Session, f: ArticleFilters) -> Select[Any]:
     query = select(m.Article)
     if f.q:
-        query = query.where(col(m.Article.slug).in_(matching_keys(session, "article", f.q)))
+        query = query.where(
+            col(m.Article.slug).in_(matching_keys(dialect_of(session), "article", f.q))
+        )
     if f.treaties:
         linked = select(m.ArticleTreaty.article_slug).where(
             col(m.ArticleTreaty.treaty_slug).in_(f.treaties)

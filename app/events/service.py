@@ -10,6 +10,7 @@ from sqlalchemy.orm import selectinload
 from sqlmodel import Session, col, select
 
 from app import models as m
+from app.db import dialect_of
 from app.errors import NotFound
 from app.filters import on_or_after, on_or_before
 from app.pagination import sort_param
@@ -41,7 +42,7 @@ def _with_relations(query: Select[Any]) -> Select[Any]:
 def events_query(session: Session, f: EventFilters) -> Select[Any]:
     query = select(m.Event)
     if f.q:
-        query = query.where(col(m.Event.id).in_(matching_keys(session, "event", f.q)))
+        query = query.where(col(m.Event.id).in_(matching_keys(dialect_of(session), "event", f.q)))
     if f.treaties:
         query = query.where(col(m.Event.treaty_slug).in_(f.treaties))
     if f.types:

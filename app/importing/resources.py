@@ -37,6 +37,9 @@ class Link:
     owner: tuple[str, ...]
     target: str
     mirror: str | None = None  # an owner column holding the targets, sorted, ';'-joined
+    # Owner fields copied onto each link row (a statement's date, which orders a treaty's
+    # statements in the link table's own index); rewritten whenever the owner changes.
+    copies: tuple[str, ...] = ()
 
 
 def mirrored(targets: Iterable[str]) -> str | None:
@@ -166,12 +169,12 @@ class Resource:
                 owners = [getattr(link.model, c) for c in link.owner]
                 session.execute(delete(link.model).where(self._where(owners, keys)))
             rows = [
-                (*key, target)
+                (*key, target, *(item.data[name] for name in link.copies))
                 for key, item in zip(keys, items, strict=True)
                 for target in item.data[link.field]
             ]
             table = link.model.__table__  # type: ignore[attr-defined]
-            insert_many(session, table, (*link.owner, link.target), rows)
+            insert_many(session, table, (*link.owner, link.target, *link.copies), rows)
         if self.write_children:
             for item in items:
                 self.write_children(session, item.record)
@@ -411,7 +414,14 @@ RESOURCES: tuple[Resource, ...] = (
         ("id",),
         renames={"speaker": "speaker_slug", "country": "country_code", "article": "article_slug"},
         links=(
-            Link("treaties", m.StatementTreaty, ("statement_id",), "treaty_slug", "treaty_slugs"),
+            Link(
+                "treaties",
+                m.StatementTreaty,
+                ("statement_id",),
+                "treaty_slug",
+                "treaty_slugs",
+                copies=("said_on",),
+            ),  # fmt: skip
             Link("sources", m.StatementSource, ("statement_id",), "source_slug", "source_slugs"),
         ),
     ),

@@ -11,9 +11,18 @@ from app.models.treaty import Treaty
 
 
 class StatementTreaty(SQLModel, table=True):
+    """A statement's link to a treaty, with the statement's date copied onto it (written
+    with the link, app/importing/resources.py Link.copies): a treaty's statements are then
+    read newest first, and counted, from this table's one index, however many statements
+    other treaties have."""
+
     __tablename__ = "statement_treaty"
+    __table_args__ = (
+        Index("ix_statement_treaty_treaty_said_on", "treaty_slug", "said_on", "statement_id"),
+    )
     statement_id: str = ref("statement.id", primary_key=True, index=False)
-    treaty_slug: str = ref("treaty.slug", primary_key=True)
+    treaty_slug: str = ref("treaty.slug", primary_key=True, index=False)
+    said_on: str = Field(max_length=10)
 
 
 class StatementSource(SQLModel, table=True):
@@ -29,6 +38,8 @@ class Statement(SQLModel, table=True):
     __table_args__ = (
         Index("ix_statement_said_on_id", "said_on", "id"),
         Index("ix_statement_speaker_said_on_id", "speaker_slug", "said_on", "id"),
+        Index("ix_statement_country_said_on_id", "country_code", "said_on", "id"),
+        Index("ix_statement_article_said_on_id", "article_slug", "said_on", "id"),
     )
 
     id: str = slug_key()
@@ -36,10 +47,12 @@ class Statement(SQLModel, table=True):
     # Indexed as the first column of ix_statement_speaker_said_on_id, which serves it.
     speaker_slug: str | None = ref("person.slug", nullable=True, index=False)
     speaker_role: str | None = None
-    country_code: str | None = ref("country.code", nullable=True)
+    # Each indexed first in a (column, said_on, id) index: a filter on it reads a page in
+    # date order and counts from that index alone.
+    country_code: str | None = ref("country.code", nullable=True, index=False)
     said_on: str = Field(max_length=10)
     venue: str | None = None
-    article_slug: str | None = ref("article.slug", nullable=True)
+    article_slug: str | None = ref("article.slug", nullable=True, index=False)
     note: str | None = None
     # Copies of the link tables' targets, sorted and ';'-joined (NULL for none), written
     # with the row (app/importing/resources.py, Link.mirror): a statement's row then holds

@@ -11,9 +11,9 @@ from app.listing import list_response
 from app.pagination import Page, PageDep, Sort
 from app.people import service
 from app.people.schemas import PersonDetail, PersonPublic, person_detail, person_public
-from app.statements import service as statements
-from app.statements.router import statement_list
+from app.statements.lists import statement_list
 from app.statements.schemas import StatementPublic
+from app.statements.spec import STATEMENTS
 from app.urls import UrlsDep, canonical_only
 
 router = APIRouter(prefix="/people", tags=["people"])
@@ -73,5 +73,5 @@ def person_statements(
     page: PageDep,
 ) -> Page[StatementPublic] | Response:
     """The person's statements, newest first."""
-    filters = statements.StatementFilters(speakers=[slug])
+    filters = STATEMENTS.given(speaker=[slug])
     return statement_list(request, response, session, urls, filters, page)

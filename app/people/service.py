@@ -9,6 +9,7 @@ from sqlalchemy.orm import selectinload
 from sqlmodel import Session, col, select
 
 from app import models as m
+from app.db import dialect_of
 from app.errors import NotFound
 from app.pagination import sort_param
 from app.search.service import matching_keys
@@ -41,7 +42,9 @@ def people_query(session: Session, filters: PeopleFilters) -> Select[Any]:
         )
         query = query.where(col(m.Person.slug).in_(held))
     if filters.q:
-        query = query.where(col(m.Person.slug).in_(matching_keys(session, "person", filters.q)))
+        query = query.where(
+            col(m.Person.slug).in_(matching_keys(dialect_of(session), "person", filters.q))
+        )
     return query
 
 

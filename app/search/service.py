@@ -186,7 +186,7 @@ def _snippets(
     return {row.id: row.snippet or "" for row in session.execute(query)}
 
 
-def matching_keys(session: Session, kind: str, text: str) -> Select[Any]:
+def matching_keys(dialect: str, kind: str, text: str) -> Select[Any]:
     """Keys of records of one type that match `text`: the `q=` filter of list endpoints."""
-    matched, _score, _snippet = _matches(session.get_bind().dialect.name, parse(text))
+    matched, _score, _snippet = _matches(dialect, parse(text))
     return matched.where(DOC.c.type == kind).with_only_columns(DOC.c.key)

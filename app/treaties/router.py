@@ -17,9 +17,9 @@ from app.filters import OnQuery, values
 from app.listing import list_response, whole_response
 from app.pagination import Page, PageDep, Sort
 from app.schemas import CountryRef, TreatyRef, sources_of
-from app.statements import service as statements
-from app.statements.router import statement_list
+from app.statements.lists import statement_list
 from app.statements.schemas import StatementPublic
+from app.statements.spec import STATEMENTS
 from app.treaties import service
 from app.treaties.schemas import (
     EventPublic,
@@ -194,7 +194,7 @@ def treaty_statements(
     page: PageDep,
 ) -> Page[StatementPublic] | Response:
     """Statements about the treaty, newest first."""
-    filters = statements.StatementFilters(treaties=[slug])
+    filters = STATEMENTS.given(treaty=[slug])
     return statement_list(request, response, session, urls, filters, page)
 
 
