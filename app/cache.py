@@ -55,7 +55,7 @@ class ResponseCache:
         self.max_bytes = max_bytes
         self._kept: OrderedDict[Key, Kept] = OrderedDict()
         self._bytes = 0
-        self._running: dict[Key, asyncio.Future[None]] = {}
+        self._running: dict[Key, asyncio.Future[Kept | None]] = {}
 
     def get(self, key: Key) -> Kept | None:
         found = self._kept.get(key)
@@ -73,24 +73,28 @@ class ResponseCache:
     async def answer(
         self, key: Key, scope: Scope, send: Send, run: Callable[[Send], Awaitable[None]]
     ) -> None:
-        """A kept answer, or `run`'s, kept when its route opted in and it is whole."""
+        """A kept answer, or `run`'s, kept when its route opted in and it is whole. A
+        request that arrives while the same key is being answered gets that answer (an
+        error too: a 422 is the same for all), unless it failed on the server's side."""
         running = self._running.get(key)
         if running is not None:
-            await asyncio.shield(running)  # the first request's answer, when it is done
-            kept = self.get(key)
-            if kept is not None:
-                await replay(kept, send)
+            shared = await asyncio.shield(running)
+            if shared is not None:
+                await replay(shared, send)
                 return
-        done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        done: asyncio.Future[Kept | None] = asyncio.get_running_loop().create_future()
         self._running[key] = done
         capture = Capture(send)
+        answered: Kept | None = None
         try:
             await run(capture)
-            if capture.whole and scope["state"].get("keep"):
-                self.put(key, Kept(capture.status, capture.headers, b"".join(capture.body)))
+            if capture.whole and 0 < capture.status < 500:
+                answered = Kept(capture.status, capture.headers, b"".join(capture.body))
+                if answered.status == 200 and scope["state"].get("keep"):
+                    self.put(key, answered)
         finally:
             del self._running[key]
-            done.set_result(None)
+            done.set_result(answered)
 
 
 async def replay(kept: Kept, send: Send) -> None:
@@ -100,7 +104,7 @@ async def replay(kept: Kept, send: Send) -> None:
 
 
 class Capture:
-    """A `send` that passes every message on and copies a 200's, up to MOST_BODY bytes."""
+    """A `send` that passes every message on and copies them, up to MOST_BODY bytes."""
 
     __slots__ = ("send", "status", "headers", "body", "size", "whole")
 
@@ -116,7 +120,7 @@ class Capture:
         if message["type"] == "http.response.start":
             self.status = message["status"]
             self.headers = list(message.get("headers", ()))
-        elif message["type"] == "http.response.body" and self.status == 200:
+        elif message["type"] == "http.response.body" and self.status > 0:
             chunk = message.get("body", b"")
             self.size += len(chunk)
             if self.size <= MOST_BODY:

@@ -69,7 +69,7 @@ class VersionCache:
         self.read_at = float("-inf")
 
 
-def _media(accept: bytes | None) -> str:
+def media_of(accept: bytes | None) -> str:
     """The representation Accept picks, not its spelling: `*/*` and no Accept are JSON."""
     if accept is None or accept == b"*/*":
         return "json"
@@ -170,7 +170,7 @@ class KeptValidators:
             if len(self._kept) >= self.MOST:
                 self._kept.clear()
             # The representation Accept picks, not its spelling, makes the tag.
-            tag = f"{current[0]}|{day}|{path}?{query.decode('latin-1')}|{_media(accept)}"
+            tag = f"{current[0]}|{day}|{path}?{query.decode('latin-1')}|{media_of(accept)}"
             kept = self._kept[key] = Validators(current, day, tag, self.max_age, self.on_304)
         return kept
 

@@ -64,11 +64,10 @@ class Settings(BaseSettings):
         "on SQLite (CPU bound: more threads only fight over the GIL), 16 on PostgreSQL "
         "(waits on the network).",
     )
-    fast_lane: bool = Field(
+    response_cache: bool = Field(
         default=True,
-        description="Answer a statement by id, plain JSON statement lists, and a treaty "
-        "detail or search page already built for the data version without the "
-        "framework's routing (app/fastlane.py: the same bytes, a few times faster).",
+        description="Keep whole GET answers per data version, URL and representation, and "
+        "answer them again before routing (app/cache.py); false: every request is built.",
     )
     log_json: bool = Field(default=True, description="JSON log lines with request ids.")
     log_level: str = "info"

@@ -9,9 +9,10 @@ On the way in, in this order, each step answering at once when it refuses:
 6. a GET under /v1 learns the data version; a matching If-None-Match (or, without one, an
    If-Modified-Since no older than the data) gets its 304 here, without running anything
    else (app/caching.py);
-7. the app answers (gzip where the client takes it and the body is over 1 KiB, the fast
-   lane, then FastAPI), with HEAD run as GET, under the deadline: no response started in
-   time becomes a 503.
+7. a response kept for this URL, version and representation is answered (app/cache.py);
+8. else the app answers (gzip where the client takes it and the body is over 1 KiB, then
+   FastAPI), with HEAD run as GET, under the deadline: no response started in time
+   becomes a 503; what a route that opted in answers is kept.
 
 On the way out, one wrapper around `send` (`Reply`) adds to whatever answered: the cache
 validators, the full Allow of a 405, the rate-limit headers, CORS headers, security headers
@@ -36,6 +37,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from app.cache import Key, ResponseCache, replay
 from app.caching import (
     ON_304,
     READS,
@@ -46,12 +48,14 @@ from app.caching import (
     Validators,
     VersionCache,
     matches,
+    media_of,
     replace_headers,
 )
 from app.config import Settings
 from app.errors import BodyTooLarge, app_error_response, problem_response
 from app.hardening import security_headers
 from app.head import allow_header, allowed_methods
+from app.http.compression import takes_gzip
 from app.observability import REQUEST_ID, Metrics, access_log, route_of
 from app.ratelimit import RateLimiter
 
@@ -175,6 +179,7 @@ class Edge:
         ]
         self.limiter = RateLimiter.from_settings(settings) if settings.rate_limit_enabled else None
         self.versions = VersionCache(settings.version_ttl)
+        self.cache = ResponseCache() if settings.response_cache else None
         # A 304's fields get the `Vary: Origin` of with_cors once, when they are made.
         self.validators = KeptValidators(
             settings.cache_max_age, on_304=lambda raw: self.with_cors(raw, None)
@@ -285,15 +290,34 @@ class Edge:
             await reply.unchanged(own.not_modified(if_none_match))
             return
         reply.validators, reply.if_none_match = own, if_none_match
-        await self._deadlined(scope, receive, reply)
+        if self.cache is None:
+            await self._deadlined(scope, receive, reply)
+            return
+        key = Key(current[0], own.day, (scope["scheme"], request.get(b"host"),
+                  scope.get("root_path", "")), scope["path"], scope["query_string"],
+                  media_of(request.get(b"accept")), takes_gzip(scope["headers"]))  # fmt: skip
+        kept = self.cache.get(key)
+        if kept is not None:
+            if own.route is not None:  # metrics and the log name the route, as on a miss
+                scope["route"] = own.route
+            await replay(kept, reply)
+            return
 
-    async def _deadlined(self, scope: Scope, receive: Receive, reply: Reply) -> None:
+        async def run(send: Send) -> None:
+            await self._deadlined(scope, receive, reply, send)
+
+        await self.cache.answer(key, scope, reply, run)
+
+    async def _deadlined(
+        self, scope: Scope, receive: Receive, reply: Reply, send: Send | None = None
+    ) -> None:
         """The app under the deadline: a response not started in time becomes a 503 (a
         streaming body may then take longer), without the validators. Answers made here
         without the app (a 304, OPTIONS) start no timer: in-process, the timer was a
         tenth of a 304's time."""
+        send = send or reply  # the app's messages, on their way through `reply`
         if self.seconds <= 0:
-            await self.app(scope, receive, reply)
+            await self.app(scope, receive, send)
             return
         # asyncio.timeout's own mechanism (a timer that cancels the task, the cancel
         # turned into TimeoutError when it was ours) without its object and state
@@ -303,7 +327,7 @@ class Edge:
         cancelling = task.cancelling()
         reply.deadline = loop.call_at(loop.time() + self.seconds, reply.expire, task)
         try:
-            await self.app(scope, receive, reply)
+            await self.app(scope, receive, send)
         except asyncio.CancelledError:
             if not reply.expired or task.uncancel() > cancelling:
                 raise  # cancelled by someone else too (a shutdown): not a timeout

@@ -9,6 +9,7 @@ from fastapi.routing import APIRoute
 from starlette.types import ASGIApp
 
 from app.articles.router import router as articles
+from app.cache import KEEP
 from app.config import Settings, get_settings
 from app.countries.router import router as countries
 from app.curation.bulk import router as bulk
@@ -20,7 +21,6 @@ from app.errors import ERROR_RESPONSES, InvalidParameter, install_error_handlers
 from app.events.router import router as events
 from app.explorer.router import FILES as EXPLORER_FILES
 from app.explorer.router import router as explorer
-from app.fastlane import FastLane
 from app.health.router import router as health
 from app.http.compression import Compression
 from app.meta.router import router as meta
@@ -131,21 +131,23 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     if settings.log_json:
         configure_logging(settings.log_level)
     # Everything every request goes through (ids, logs, metrics, CORS, limits, deadline,
-    # cache validators and 304s, HEAD and OPTIONS) is the edge, outermost (TreatyKB); the
-    # fast lane sits next to the routes.
-    app.add_middleware(FastLane, enabled=settings.fast_lane)
+    # cache validators and 304s, kept responses, HEAD and OPTIONS) is the edge, outermost
+    # (TreatyKB).
     # Starlette's gzip, streams included, for a client that takes it: JSON, CSV, NDJSON
     # and the explorer over 1 KiB (a 14 KB treaty detail goes out as 2.3 KB).
     app.add_middleware(Compression)
     install_error_handlers(app)
     # Each router straight under the app: FastAPI matches included routers level by level,
     # and one level less took ~80 us off every request.
-    for router in (treaties, statements, people, articles, countries, events, search, meta,
-                   records, bulk, changes):  # fmt: skip
+    # The public reads' answers are kept per data version (app/cache.py); curation's are
+    # not (a record for editing, a token's own view).
+    public = (treaties, statements, people, articles, countries, events, search, meta)
+    for router in (*public, records, bulk, changes):
+        kept = router in public
         app.include_router(
             router,
             prefix="/v1",
-            dependencies=[Depends(reject_unknown_parameters)],
+            dependencies=[Depends(reject_unknown_parameters), *([KEEP] if kept else [])],
             responses=ERROR_RESPONSES,
         )
     # Probes for orchestrators (documented in the README), never rate-limited: not API.

@@ -5,13 +5,12 @@ what page 1 costs: the database seeks past the cursor instead of counting OFFSET
 Every sort ends with the primary key as a tie-breaker, so paging never repeats or skips.
 """
 
-import asyncio
 import base64
 import binascii
 import json
 import threading
 from collections import OrderedDict
-from collections.abc import Awaitable, Callable, Hashable, Sequence
+from collections.abc import Callable, Hashable, Sequence
 from dataclasses import dataclass
 from typing import Annotated, Any, Generic, Literal, TypeVar
 
@@ -218,10 +217,10 @@ class Slice:
 class VersionMemo:
     """Values computed from the data, keyed with the data version; one memo per app.
 
-    Totals per (version, endpoint, filters): paging through a result, or asking for the
-    same list again, does not recount it; response bodies (a statement, a page of a list or
-    a search) are not rebuilt. A write moves the version, so nothing kept here is ever
-    stale; old entries just age out, least recently used first, past `kept` entries or
+    Totals per (version, endpoint, filters): paging through a result does not recount it;
+    and the treaty and source summaries a page of statements embeds. (Whole responses are
+    kept by app/cache.py.) A write moves the version, so nothing kept here is ever stale;
+    old entries just age out, least recently used first, past `kept` entries or
     `max_bytes` of bodies.
     """
 
@@ -230,7 +229,6 @@ class VersionMemo:
         self._totals: OrderedDict[Hashable, tuple[Any, int]] = OrderedDict()
         self._bytes = 0
         self._lock = threading.Lock()
-        self._running: dict[Hashable, asyncio.Future[Any]] = {}  # event loop only
 
     def get(self, key: Hashable) -> Any:
         with self._lock:
@@ -250,30 +248,6 @@ class VersionMemo:
             self._totals[key] = (value, size)
             while len(self._totals) > self.kept or self._bytes > self.max_bytes:
                 self._bytes -= self._totals.popitem(last=False)[1][1]
-
-    async def computed(self, key: Hashable, compute: Callable[[], Awaitable[T]]) -> T:
-        """The value kept under `key`, or else one computation of it, shared by every
-        request that asks while it runs and kept when it succeeds.
-
-        Without this, a cold search that 32 clients send at once was ranked 32 times over,
-        two threads at a time: the last waited seconds (p99 7.9 s at 1M statements). The
-        computation runs as its own task, so a request that gives up (its deadline) does
-        not cancel it for the others; its error reaches each of them, and is not kept."""
-        found = self.get(key)
-        if found is not None:
-            return found  # type: ignore[no-any-return]
-        running = self._running.get(key)
-        if running is None:
-            running = asyncio.ensure_future(compute())
-            self._running[key] = running
-
-            def finished(task: asyncio.Future[Any]) -> None:
-                del self._running[key]
-                if not task.cancelled() and task.exception() is None:
-                    self.put(key, task.result())
-
-            running.add_done_callback(finished)
-        return await asyncio.shield(running)
 
 
 def _body_size(value: Any) -> int:

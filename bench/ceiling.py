@@ -13,7 +13,7 @@ from urllib.parse import parse_qsl
 
 import orjson
 
-from bench.sql import SQL
+from bench.sql import COUNTED, SQL
 
 HELLO = b'{"hello":"world"}'
 JSON = [(b"content-type", b"application/json")]
@@ -36,7 +36,11 @@ def _run(name: str, query: bytes) -> bytes | None:
         params["n"] = int(params["n"])
     cursor = _connection().execute(sql, params)
     names = [d[0] for d in cursor.description]
-    return orjson.dumps({"items": [dict(zip(names, row, strict=True)) for row in cursor]})
+    page: dict[str, object] = {"items": [dict(zip(names, row, strict=True)) for row in cursor]}
+    if name in COUNTED:  # the same capped count our service sends with the page
+        counting = {k: v for k, v in params.items() if k != "n"}
+        page["total"] = _connection().execute(SQL[COUNTED[name]], counting).fetchone()[0]
+    return orjson.dumps(page)
 
 
 async def app(scope, _receive, send):  # type: ignore[no-untyped-def]

@@ -74,8 +74,22 @@ def days(_: int) -> Path:
     return WORK / "days.txt"
 
 
+def treaty_slugs(_: int) -> Path:
+    """Every treaty, the seed's and the 50 generated ones of skewed sizes (treaty_varied)."""
+    from bench.generate import GENERATED_TREATIES, treaty_slug
+
+    slugs = ["new-start", "inf", "open-skies"]
+    slugs += [treaty_slug(k) for k in range(1, GENERATED_TREATIES + 1)]
+    (WORK / "treaties.txt").write_text("".join(f"{slug}\n" for slug in slugs))
+    return WORK / "treaties.txt"
+
+
 # What each varied workload draws its %s from; its %d is a page size of 40 to 50.
-WORDS = {"by_id_varied": statement_ids, "list_varied": days, "search_varied": search_words}
+WORDS = {"by_id_varied": statement_ids, "list_varied": days, "search_varied": search_words,
+         "treaty_varied": treaty_slugs, "q_varied": search_words}  # fmt: skip
+# The workloads that send a different URL each request: measured again with the response
+# cache off (`TREATYKB_RESPONSE_CACHE=false`), the reads themselves.
+COLD = ("by_id_varied", "list_varied", "treaty_varied", "q_varied", "search_varied")
 
 
 def load(url: str, statements: int) -> dict[str, float]:
@@ -323,6 +337,20 @@ def workloads(db: Path, statements: int) -> dict[str, dict[str, str]]:
             "datasette": ds + sql("list_treaty", treaty="new-start"),
             "ceiling": "/sql/list_treaty?treaty=new-start",
         },
+        # Newest 40-50 of a different treaty each request, with the total: a treaty's page.
+        "treaty_varied": {
+            "ours": "/v1/statements?treaty=%s&limit=%d",
+            "datasette": ds + sql("list_treaty_varied").replace("%", "%%") + "&treaty=%s&n=%d",
+            "ceiling": "/sql/list_treaty_varied?treaty=%s&n=%d",
+        },
+        # The statements matching a different word each request, in id order, with the
+        # total; Datasette's own full-text search of the same index (`_search`).
+        "q_varied": {
+            "ours": "/v1/statements?q=%s&sort=id&limit=%d",
+            "datasette": f"/{db.stem}/search_document.json?_search=%s&type=statement"
+            "&_sort=key&_size=%d&_nocount=1",
+            "ceiling": "/sql/q_varied?q=%s&n=%d",
+        },
         "list_filtered": {
             "ours": f"/v1/statements?{filtered}&limit=50",
             "datasette": ds + sql("list_filtered", **RANGE),
@@ -370,9 +398,25 @@ def measure(base: str, workload: str, path: str, args: argparse.Namespace) -> di
 UVICORN = [sys.executable, "-m", "uvicorn", "--log-level", "warning", "--no-server-header"]
 
 
-def start_ours(url: str) -> subprocess.Popen[bytes]:
-    env = {**os.environ, "TREATYKB_DATABASE_URL": url, **SERVER_ENV}
-    return serve([*UVICORN, "app.main:create_app", "--factory", "--port", "8101"], 8101, env)
+def start_ours(url: str, port: int = 8101, **env: str) -> subprocess.Popen[bytes]:
+    env = {**os.environ, "TREATYKB_DATABASE_URL": url, **SERVER_ENV, **env}
+    return serve([*UVICORN, "app.main:create_app", "--factory", "--port", str(port)], port, env)
+
+
+def first_requests(base: str) -> dict[str, Any]:
+    """Each treaty's newest 50 with its total, asked once, one after the other, of a
+    server that has answered nothing yet: the single cold request a treaty page sends."""
+    times = {}
+    with httpx.Client(base_url=base, timeout=120) as client:
+        for slug in treaty_slugs(0).read_text().split():
+            started = time.perf_counter()
+            response = client.get(f"/v1/statements?treaty={slug}&limit=50")
+            times[slug] = (time.perf_counter() - started) * 1000
+            response.raise_for_status()
+    slowest = max(times, key=times.__getitem__)
+    ordered = sorted(times.values())
+    return {"slowest": slowest, "max_ms": times[slowest], "median_ms": ordered[len(ordered) // 2],
+            "treaties": len(times)}  # fmt: skip
 
 
 def ours_extra(db: Path, args: argparse.Namespace, *, with_304: bool = True) -> dict[str, Any]:
@@ -409,14 +453,22 @@ def revalidation(path: str, args: argparse.Namespace) -> list[dict[str, dict[str
 def serve_ours(url: str, db: Path, args: argparse.Namespace) -> dict[str, dict[str, float]]:
     """Our service alone on `url` (PostgreSQL): every workload, the 304, the CSV export."""
     server = start_ours(url)
+    cold = start_ours(url, 8105, TREATYKB_RESPONSE_CACHE="false")
     try:
+        first = {"first_requests": first_requests("http://127.0.0.1:8101")}
+        uncached = {
+            name: measure("http://127.0.0.1:8105", name, urls["ours"], args)
+            for name, urls in workloads(db, args.statements).items()
+            if name in COLD and not args.smoke
+        }
         results = {
             name: measure("http://127.0.0.1:8101", name, urls["ours"], args)
             for name, urls in workloads(db, args.statements).items()
         }
-        return results | ours_extra(db, args)
+        return results | ours_extra(db, args) | first | {"uncached": uncached}  # type: ignore[dict-item]
     finally:
         server.terminate()
+        cold.terminate()
 
 
 def postgres_database(args: argparse.Namespace) -> tuple[str, dict[str, float] | None]:
@@ -454,14 +506,25 @@ def run_workloads(db: Path, args: argparse.Namespace) -> dict[str, dict[str, dic
     # Datasette's time limit would cut the slow queries off; it gets all the time ours has.
     limits = ["--setting", "sql_time_limit_ms", "30000", "--setting", "default_page_size", "50"]
     ports = {"ours": 8101, "datasette": 8102, "ceiling": 8103}
+    # Datasette's `_search` over the same FTS5 index our search reads.
+    metadata = WORK / "datasette.json"
+    fts = {"fts_table": "search_fts", "fts_pk": "id"}
+    metadata.write_text(json.dumps({"databases": {db.stem: {"tables": {"search_document": fts}}}}))
+    limits += ["--metadata", str(metadata)]
     servers = [start_ours(f"sqlite:///{db}")]
     try:
+        results["ours"]["first_requests"] = first_requests("http://127.0.0.1:8101")
+        servers.append(start_ours(f"sqlite:///{db}", 8105, TREATYKB_RESPONSE_CACHE="false"))
         servers.append(serve([datasette, str(db), "--port", "8102", *limits], 8102, env))
         servers.append(serve([*UVICORN, "bench.ceiling:app", "--port", "8103"], 8103, env))
+        results["uncached"] = {}
         for workload, urls in workloads(db, args.statements).items():
             for name, path in urls.items():
                 base = f"http://127.0.0.1:{ports[name]}"
                 results[name][workload] = measure(base, workload, path, args)
+            if workload in COLD:
+                cold = measure("http://127.0.0.1:8105", workload, urls["ours"], args)
+                results["uncached"][workload] = cold
         results["ours"] |= ours_extra(db, args, with_304=False)
         servers.append(serve([*UVICORN, "bench.bound:app", "--port", "8104"], 8104, env))
         rounds = revalidation(workloads(db, args.statements)["by_id"]["ours"], args)
@@ -517,9 +580,13 @@ def report(args: argparse.Namespace, loading: dict[str, float] | None, results: 
     say(f"\n{args.statements:,} statements, one server core, wrk -c{args.connections}, "
         f"{args.duration} s per workload; x = ours / Datasette, % = ours / the ceiling running "
         "the same SQL (the 304: / the ceiling's hello)")  # fmt: skip
+    say(
+        "cold = the same workload with the response cache off (TREATYKB_RESPONSE_CACHE=false);"
+        " x and % of the varied workloads compare the cold figure"
+    )
     head = ("workload", 15), ("ours r/s", -9), ("p50 ms", -8), ("p99 ms", -8), \
-        ("datasette", -10), ("x", -6), ("ceiling", -9), ("%", -7), ("pg r/s", -8), \
-        ("pg p50", -8), ("pg/sqlite", -10), ("failed", -8)  # fmt: skip
+        ("cold r/s", -9), ("cold p50", -9), ("datasette", -10), ("x", -6), ("ceiling", -9), \
+        ("%", -7), ("pg r/s", -8), ("pg cold", -8), ("pg/sqlite", -10), ("failed", -8)  # fmt: skip
     say("".join(f"{t:<{w}}" if w > 0 else f"{t:>{-w}}" for t, w in head))
     for name, ours in results["ours"].items():
         if "rps" not in ours:
@@ -527,16 +594,28 @@ def report(args: argparse.Namespace, loading: dict[str, float] | None, results: 
         other = results["datasette"].get(name, {})
         top = results["ceiling"].get("hello" if name == "revalidate_304" else name, {})
         pg = postgres.get(name, {})
+        cold = results.get("uncached", {}).get(name, {})
+        pg_cold = postgres.get("uncached", {}).get(name, {})
         errors = ours["errors"] + other.get("errors", 0) + pg.get("errors", 0)
+        errors += cold.get("errors", 0) + pg_cold.get("errors", 0)
+        mine = cold.get("rps") or ours["rps"]  # what a reader of varied URLs gets
 
         def ratio(a: float | None, b: float | None, fmt: str = "{:.1f}") -> str:
             return fmt.format(a / b) if a and b else "-"
 
         say(f"{name:<15}{ours['rps']:>9.0f}{ours['p50_ms']:>8.1f}{ours['p99_ms']:>8.1f}"
-            f"{other.get('rps', 0):>10.0f}{ratio(ours['rps'], other.get('rps')):>6}"
-            f"{top.get('rps', 0):>9.0f}{ratio(ours['rps'], top.get('rps'), '{:.0%}'):>7}"
-            f"{pg.get('rps', 0):>8.0f}{pg.get('p50_ms', 0):>8.1f}"
-            f"{ratio(pg.get('rps'), ours['rps'], '{:.2f}'):>10}{errors:>8}")  # fmt: skip
+            f"{cold.get('rps', 0):>9.0f}{cold.get('p50_ms', 0):>9.1f}"
+            f"{other.get('rps', 0):>10.0f}{ratio(mine, other.get('rps')):>6}"
+            f"{top.get('rps', 0):>9.0f}{ratio(mine, top.get('rps'), '{:.0%}'):>7}"
+            f"{pg.get('rps', 0):>8.0f}{pg_cold.get('rps', 0):>8.0f}"
+            f"{ratio(pg_cold.get('rps') or pg.get('rps'), mine, '{:.2f}'):>10}"
+            f"{errors:>8}")  # fmt: skip
+    for label, where in (("SQLite", results["ours"]), ("PostgreSQL", postgres)):
+        first = where.get("first_requests")
+        if first:
+            say(f"First request of each of {first['treaties']} treaties' newest 50 ({label}, "
+                f"cache cold): slowest {first['max_ms']:.1f} ms ({first['slowest']}), "
+                f"median {first['median_ms']:.1f} ms")  # fmt: skip
     if hello:
         say(f"{'hello (ceiling)':<15}{hello:>9.0f}")
     bound = results.get("bound", {}).get("revalidate_304")

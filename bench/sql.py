@@ -30,6 +30,14 @@ SEARCH = (
     "order by bm25(search_fts, 10.0, 5.0, 2.0) limit :n) order by score desc, d.id"
 )
 
+Q_KEYS = (
+    "select d.key from search_document d join search_fts on search_fts.rowid = d.id "
+    "where search_fts match '\"' || :q || '\"' and d.type = 'statement'"
+)
+# A page and the capped count our service sends with it: the ceiling runs both.
+COUNTED = {"list_treaty": "count_treaty", "list_treaty_varied": "count_treaty",
+           "q_varied": "count_q"}  # fmt: skip
+
 SQL = {
     "by_id": ROWS + "where s.id = :id",
     "list_treaty": ROWS.replace(
@@ -37,6 +45,14 @@ SQL = {
     )
     + "where t.treaty_slug = :treaty "
     "order by t.said_on desc, t.statement_id desc limit 51",
+    "list_treaty_varied": ROWS.replace(
+        "from statement s", "from statement_treaty t join statement s on s.id = t.statement_id"
+    )
+    + "where t.treaty_slug = :treaty "
+    "order by t.said_on desc, t.statement_id desc limit :n",
+    # `q` on the statements list, by id: the matching keys, then their rows sorted.
+    "q_varied": ROWS + f"where s.id in ({Q_KEYS}) order by s.id || '' limit :n",
+    "count_q": f"select count(*) from (select 1 from statement where id in ({Q_KEYS}) limit 10001)",
     # The capped count our service sends with a treaty's page.
     "count_treaty": "select count(*) from (select 1 from statement_treaty "
     "where treaty_slug = :treaty limit 10001)",

@@ -1,7 +1,6 @@
 """GET /v1/search: one ranked list across statements, articles, treaties, people, events."""
 
-from collections.abc import Awaitable
-from typing import Annotated, Any, Literal
+from typing import Annotated, Literal
 
 from fastapi import APIRouter, Query, Request, Response
 from pydantic import BaseModel, Field
@@ -79,23 +78,9 @@ async def run_search(
         until=until,
     )
     # Ranking every match is the cost of a search, and a frontend sends the same few
-    # searches over and over (each keystroke of everyone typing "verif..."): a page is kept
-    # per data version, so it is ranked once until the data changes.
-    # Identical searches arriving together are ranked once (`VersionMemo.computed`).
-    version = getattr(request.state, "data_version", None)
-
-    def rank() -> Awaitable[KeptPage]:
-        return off_loop(request, _page, request, urls, q, filters, page)
-
-    if version is None:
-        return kept_page(await rank())
-    key = page_key(version, str(request.url), urls)
-    return kept_page(await request.app.state.memo.computed(key, rank))
-
-
-def page_key(version: int | None, url: str, urls: Urls) -> tuple[Any, ...]:
-    """Where a search page is kept: per data version, full URL and base URL."""
-    return ("search", version, url, urls.base)
+    # searches over and over: the page is kept per data version with every answer
+    # (app/cache.py), and identical searches arriving together are ranked once.
+    return kept_page(await off_loop(request, _page, request, urls, q, filters, page))
 
 
 def _page(

@@ -144,33 +144,17 @@ def _one(dialect: Dialect) -> Prepared:
     return Prepared(base(dialect.name).where(col(S.id) == bindparam("id")), dialect)
 
 
-def _kept_as(memo: Memo, statement_id: str, urls: Urls) -> tuple[Any, ...]:
-    return (memo[1], urls.base, "statement", statement_id)
-
-
-def kept_statement(statement_id: str, urls: Urls, memo: Memo | None) -> bytes | None:
-    """A statement's JSON as already built for this data version, if it was."""
-    return memo[0].get(_kept_as(memo, statement_id, urls)) if memo else None
-
-
 def statement_json(
     engine: Engine, statement_id: str, urls: Urls, memo: Memo | None
 ) -> bytes | None:
     """One statement's JSON (None if there is none), through SQL compiled once: what the
-    by-id route and the fast lane return. It is kept per data version: a statement read
-    again (a popular link, a page reloaded) is not read or serialised again."""
-    kept = kept_statement(statement_id, urls, memo)
-    if kept is not None:
-        return kept
+    by-id route returns (kept whole with every answer, app/cache.py)."""
     with autocommit(engine) as connection:
         rows = _one(engine.dialect).rows(connection, {"id": statement_id})
         if not rows:
             return None
         statement = build_rows(rows, urls, memo, lambda: nullcontext(connection))[0]
-    body = dumps(statement)
-    if memo:
-        memo[0].put(_kept_as(memo, statement_id, urls), body)
-    return body
+    return dumps(statement)
 
 
 def source_dict(row: Any, urls: Urls) -> dict[str, Any]:

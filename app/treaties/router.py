@@ -1,7 +1,7 @@
 """HTTP endpoints for treaties and what hangs off them."""
 
 import datetime as dt
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query, Request, Response
 from sqlmodel import Session
@@ -75,11 +75,6 @@ def list_treaties(
     return whole_response(page, TreatyPublic, items)
 
 
-def detail_key(version: int | None, slug: str, urls: Urls) -> tuple[Any, ...]:
-    """Where a treaty's built detail is kept: per data version, day, slug and base URL."""
-    return ("treaty", version, today(), slug, urls.base)
-
-
 @router.get("/{slug}", operation_id="treaties-get", response_model=TreatyDetail)
 async def get_treaty(
     request: Request,
@@ -88,16 +83,7 @@ async def get_treaty(
     urls: UrlsDep,
 ) -> Response:
     """One treaty with its limits, parties (roles as of today) and sources."""
-    # Derived from a few hundred rows (status from events, roles per party): built once per
-    # data version and day, since nothing else can change it. Only canonical slugs are kept
-    # (an alias is redirected before anything is built), so a hit needs no lookup at all.
-    version = getattr(request.state, "data_version", None)
-    key = detail_key(version, slug, urls)
-    body = request.app.state.memo.get(key) if version is not None else None
-    if body is None:
-        body = await off_loop(request, _treaty_body, request, session, slug, urls)
-        if version is not None:
-            request.app.state.memo.put(key, body)
+    body = await off_loop(request, _treaty_body, request, session, slug, urls)
     return Response(body, media_type="application/json")
 
 
