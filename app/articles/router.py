@@ -2,17 +2,15 @@
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query, Request, Response
+from fastapi import APIRouter, Depends, Request, Response
 
 from app.articles import service
 from app.articles.schemas import ArticleDetail, ArticlePublic, article_public
-from app.dates import Day
+from app.articles.spec import ARTICLES
 from app.db import SessionDep
-from app.errors import InvalidParameter
-from app.filters import values
 from app.listing import list_response
 from app.pagination import Page, PageDep, PageParams, Sort
-from app.search.query import HELP as SEARCH_HELP
+from app.reads.spec import Given
 from app.statements import service as statements
 from app.statements.schemas import statement_public
 from app.statements.spec import STATEMENTS
@@ -21,35 +19,8 @@ from app.urls import UrlsDep, key_path
 router = APIRouter(prefix="/articles", tags=["articles"])
 
 
-async def article_filters(
-    treaty: Annotated[
-        list[str] | None, Query(description="Treaty slug(s) covered.", examples=["inf"])
-    ] = None,
-    author: Annotated[
-        list[str] | None, Query(description="Author slug(s).", examples=["kingston-reif"])
-    ] = None,
-    publication: Annotated[
-        list[str] | None,
-        Query(description="Publication name(s).", examples=["Arms Control Today"]),
-    ] = None,
-    since: Annotated[
-        Day | None, Query(description="Issue date on or after.", examples=["2020-11-01"])
-    ] = None,
-    until: Annotated[
-        Day | None, Query(description="Issue date on or before.", examples=["2020-12-31"])
-    ] = None,
-    q: Annotated[str | None, Query(description=SEARCH_HELP, examples=["verif*"])] = None,
-) -> service.ArticleFilters:
-    if since and until and since > until:
-        raise InvalidParameter(f"since ({since}) is after until ({until}).")
-    return service.ArticleFilters(
-        treaties=values(treaty),
-        authors=values(author),
-        publications=values(publication),
-        since=since,
-        until=until,
-        q=q,
-    )
+FiltersDep = Annotated[Given, Depends(ARTICLES.dependency())]
+SortDep = Annotated[Sort, Depends(service.sort_articles.dependency)]
 
 
 @router.get("", operation_id="articles-list", response_model=Page[ArticlePublic])
@@ -59,13 +30,14 @@ def list_articles(
     session: SessionDep,
     urls: UrlsDep,
     page: PageDep,
-    filters: Annotated[service.ArticleFilters, Depends(article_filters)],
-    sort: Annotated[Sort, Depends(service.sort_articles.dependency)],
+    filters: FiltersDep,
+    sort: SortDep,
 ) -> Page[ArticlePublic] | Response:
     """List articles, newest issue first; filter by treaty, author, publication or date."""
-    query = service.articles_query(session, filters)
+    plan = ARTICLES.plan(filters, sort)
+    query = service.articles_query(session, plan)
     build = lambda a: article_public(a, urls)  # noqa: E731
-    return list_response(request, response, session, query, sort, page, ArticlePublic, build)
+    return list_response(request, response, session, query, plan.sort, page, ArticlePublic, build)
 
 
 @router.get("/{slug}", operation_id="articles-get")

@@ -2,14 +2,16 @@
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query, Request, Response
+from fastapi import APIRouter, Depends, Request, Response
 
 from app.countries import service
 from app.countries.schemas import CountryDetail, CountryPublic, country_detail, country_public
+from app.countries.spec import COUNTRIES
 from app.dates import today
 from app.db import SessionDep
 from app.listing import list_response
 from app.pagination import Page, PageDep, Sort
+from app.reads.spec import Given
 from app.treaties import service as treaties
 from app.treaties.schemas import party_public
 from app.treaties.status import role_on
@@ -26,14 +28,13 @@ def list_countries(
     urls: UrlsDep,
     page: PageDep,
     sort: Annotated[Sort, Depends(service.sort_countries.dependency)],
-    historical: Annotated[
-        bool | None, Query(description="Only historical (true) or current (false) states.")
-    ] = None,
+    filters: Annotated[Given, Depends(COUNTRIES.dependency())],
 ) -> Page[CountryPublic] | Response:
     """List states, by code."""
-    query = service.countries_query(historical=historical)
+    plan = COUNTRIES.plan(filters, sort)
+    query = service.countries_query(session, plan)
     build = lambda c: country_public(c, urls)  # noqa: E731
-    return list_response(request, response, session, query, sort, page, CountryPublic, build)
+    return list_response(request, response, session, query, plan.sort, page, CountryPublic, build)
 
 
 @router.get("/{code}", operation_id="countries-get")

@@ -4,21 +4,20 @@ from typing import Any
 
 from sqlalchemy import Select
 from sqlalchemy.orm import selectinload
-from sqlmodel import Session, col, select
+from sqlmodel import Session, select
 
 from app import models as m
+from app.countries.spec import COUNTRIES
+from app.db import dialect_of
 from app.errors import NotFound
-from app.pagination import sort_param
+from app.reads.spec import Plan
 
-SORTS = {"code": m.Country.code, "name": m.Country.name}
-sort_countries = sort_param(SORTS, m.Country.code, "code")
+sort_countries = COUNTRIES.sorts
 
 
-def countries_query(*, historical: bool | None) -> Select[Any]:
-    query = select(m.Country)
-    if historical is not None:
-        query = query.where(col(m.Country.historical).is_(historical))
-    return query
+def countries_query(session: Session, plan: Plan) -> Select[Any]:
+    """The countries a plan of COUNTRIES reads."""
+    return plan.filtered(select(m.Country), dialect_of(session))
 
 
 def get_country(session: Session, code: str) -> m.Country:

@@ -2,21 +2,23 @@
 
 import datetime as dt
 import json
+from collections.abc import Sequence
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Query, Request, Response
+from fastapi import APIRouter, Depends, Request, Response
 from pydantic import BaseModel, Field
-from sqlalchemy import select
+from sqlalchemy import ColumnElement, select
 from sqlmodel import col
 
 from app import models as m
-from app.db import SessionDep
+from app.db import SessionDep, dialect_of
 from app.errors import InvalidParameter
 from app.listing import list_response
-from app.pagination import Page, PageDep, sort_param
+from app.pagination import Page, PageDep
+from app.reads.filters import one_of
+from app.reads.spec import Filter, Given, ReadSpec, Where
 
 router = APIRouter(tags=["records"])
-sort_changes = sort_param({"id": m.Change.id}, m.Change.id, "id")
 
 
 class ChangePublic(BaseModel):
@@ -36,18 +38,41 @@ class ChangePublic(BaseModel):
     )
 
 
-def _since(raw: str | None) -> Any:
-    if raw is None:
-        return None
+def _after(raw: str) -> tuple[Any, ...]:
+    """A change id, or an ISO 8601 timestamp (UTC when it names no zone)."""
     if raw.isdigit():
-        return m.Change.id > int(raw)  # type: ignore[operator]
+        return (int(raw),)
     try:
         moment = dt.datetime.fromisoformat(raw)
     except ValueError as exc:
         raise InvalidParameter("since must be a change id or an ISO 8601 timestamp.") from exc
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=dt.UTC)
-    return col(m.Change.changed_at) > moment
+    return (moment if moment.tzinfo else moment.replace(tzinfo=dt.UTC),)
+
+
+def _since(_: Where, after: Sequence[Any]) -> ColumnElement[bool]:
+    if isinstance(after[0], int):
+        return col(m.Change.id) > after[0]
+    return col(m.Change.changed_at) > after[0]  # type: ignore[no-any-return]
+
+
+CHANGES = ReadSpec(
+    name="changes",
+    model=m.Change,
+    columns={"id": m.Change.id},
+    key="id",
+    default_sort="id",
+    filters=(
+        Filter(
+            "since",
+            "text",
+            "A change id or ISO 8601 timestamp: changes after it.",
+            "120",
+            _since,
+            prepare=_after,
+        ),
+        one_of("resource", "Resource name(s).", "statements", m.Change.resource),
+    ),  # fmt: skip
+)
 
 
 def _public(change: m.Change) -> ChangePublic:
@@ -64,17 +89,10 @@ def list_changes(
     response: Response,
     session: SessionDep,
     page: PageDep,
-    sort: Annotated[Any, Depends(sort_changes.dependency)],
-    since: Annotated[
-        str | None, Query(description="A change id or ISO 8601 timestamp: changes after it.")
-    ] = None,
-    resource: Annotated[list[str] | None, Query(description="Resource name(s).")] = None,
+    sort: Annotated[Any, Depends(CHANGES.sorts.dependency)],
+    filters: Annotated[Given, Depends(CHANGES.dependency())],
 ) -> Page[ChangePublic] | Response:
     """Every create, update and delete, oldest first, with the record before and after."""
-    query = select(m.Change)
-    condition = _since(since)
-    if condition is not None:
-        query = query.where(condition)
-    if resource:
-        query = query.where(col(m.Change.resource).in_(resource))
-    return list_response(request, response, session, query, sort, page, ChangePublic, _public)
+    plan = CHANGES.plan(filters, sort)
+    query = plan.filtered(select(m.Change), dialect_of(session))
+    return list_response(request, response, session, query, plan.sort, page, ChangePublic, _public)

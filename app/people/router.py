@@ -2,15 +2,17 @@
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query, Request, Response
+from fastapi import APIRouter, Depends, Request, Response
 
 from app.dates import today
 from app.db import SessionDep
-from app.filters import OnQuery, values
+from app.filters import OnQuery
 from app.listing import list_response
 from app.pagination import Page, PageDep, Sort
 from app.people import service
 from app.people.schemas import PersonDetail, PersonPublic, person_detail, person_public
+from app.people.spec import PEOPLE
+from app.reads.spec import Given
 from app.statements.lists import statement_list
 from app.statements.schemas import StatementPublic
 from app.statements.spec import STATEMENTS
@@ -30,29 +32,13 @@ def list_people(
     urls: UrlsDep,
     page: PageDep,
     sort: Annotated[Sort, Depends(service.sort_people.dependency)],
-    country: Annotated[
-        list[str] | None, Query(description="Country code(s).", examples=["RU"])
-    ] = None,
-    organization: Annotated[
-        list[str] | None,
-        Query(
-            description="Organisation of any position held.", examples=["U.S. Department of State"]
-        ),
-    ] = None,
-    q: Annotated[
-        str | None,
-        Query(description="Part of a name or of any alternative spelling.", examples=["Sergey"]),
-    ] = None,
+    filters: Annotated[Given, Depends(PEOPLE.dependency())],
 ) -> Page[PersonPublic] | Response:
     """List officials; filter by country, organisation, or (part of) a name or spelling."""
-    filters = service.PeopleFilters(
-        countries=[c.upper() for c in values(country)],
-        organizations=values(organization),
-        q=q,
-    )
-    query = service.people_query(session, filters)
+    plan = PEOPLE.plan(filters, sort)
+    query = service.people_query(session, plan)
     build = lambda p: person_public(p, urls)  # noqa: E731
-    return list_response(request, response, session, query, sort, page, PersonPublic, build)
+    return list_response(request, response, session, query, plan.sort, page, PersonPublic, build)
 
 
 @router.get("/{slug}", operation_id="people-get")

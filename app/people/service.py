@@ -1,7 +1,5 @@
 """All the SQL for people."""
 
-from collections.abc import Sequence
-from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import Select
@@ -11,18 +9,10 @@ from sqlmodel import Session, col, select
 from app import models as m
 from app.db import dialect_of
 from app.errors import NotFound
-from app.pagination import sort_param
-from app.search.service import matching_keys
+from app.people.spec import PEOPLE
+from app.reads.spec import Plan
 
-SORTS = {"name": m.Person.name, "slug": m.Person.slug}
-sort_people = sort_param(SORTS, m.Person.slug, "slug")
-
-
-@dataclass(frozen=True)
-class PeopleFilters:
-    countries: Sequence[str] = ()
-    organizations: Sequence[str] = ()
-    q: str | None = None
+sort_people = PEOPLE.sorts
 
 
 def _base() -> Select[Any]:
@@ -32,20 +22,9 @@ def _base() -> Select[Any]:
     )
 
 
-def people_query(session: Session, filters: PeopleFilters) -> Select[Any]:
-    query = _base()
-    if filters.countries:
-        query = query.where(col(m.Person.country_code).in_(filters.countries))
-    if filters.organizations:
-        held = select(m.Position.person_slug).where(
-            col(m.Position.organization).in_(filters.organizations)
-        )
-        query = query.where(col(m.Person.slug).in_(held))
-    if filters.q:
-        query = query.where(
-            col(m.Person.slug).in_(matching_keys(dialect_of(session), "person", filters.q))
-        )
-    return query
+def people_query(session: Session, plan: Plan) -> Select[Any]:
+    """The people a plan of PEOPLE reads, with their spellings and country."""
+    return plan.filtered(_base(), dialect_of(session))
 
 
 def canonical_slug(session: Session, slug: str) -> str:

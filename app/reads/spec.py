@@ -14,13 +14,14 @@ from typing import Annotated, Any, Literal
 
 from fastapi import Query
 from pydantic import TypeAdapter
-from sqlalchemy import ColumnElement, Select
+from sqlalchemy import ColumnElement, Integer, Select
 
 from app.dates import Day
+from app.errors import InvalidParameter
 from app.filters import values as split_values
 from app.pagination import Sort, SortParam
 
-Kind = Literal["keys", "day", "text"]
+Kind = Literal["keys", "day", "text", "flag"]
 Given = Mapping[str, tuple[Any, ...]]
 """The filters a request gives: name -> the values its condition takes (non-empty)."""
 
@@ -42,7 +43,8 @@ class Filter:
     """One query parameter and the condition it adds.
 
     `index` names the index that serves the filter on its own (the plan test holds every
-    filter to it). `own_row` is False for a filter that tests only the order columns or
+    filter to it), and `orders` the order column that index reads rows in, if any (after
+    the filter's own columns). `own_row` is False for a filter that tests only the order columns or
     its link, so a count need not read the resource's rows. `compiled` is False when the
     condition's SQL depends on the value itself (a search), so it is built per request.
     """
@@ -52,7 +54,8 @@ class Filter:
     description: str
     example: str
     condition: Condition
-    index: str
+    index: str | None = None
+    orders: str | None = None
     own_row: bool = True
     compiled: bool = True
     normalize: Callable[[str], str] = str.strip
@@ -70,7 +73,9 @@ class Via:
 
 
 DAY: TypeAdapter[dt.date] = TypeAdapter(Day)
-PARAMETER_TYPES: dict[Kind, Any] = {"keys": list[str] | None, "day": Day | None, "text": str | None}
+PARAMETER_TYPES: dict[Kind, Any] = {
+    "keys": list[str] | None, "day": Day | None, "text": str | None, "flag": bool | None,
+}  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -82,10 +87,6 @@ class ReadSpec:
     default_sort: str
     filters: tuple[Filter, ...]
     via: Mapping[str, Via] = field(default_factory=dict)
-    check: Callable[[Given], None] | None = None
-    # The order every filter's index reads rows in (after its own columns): a filtered
-    # list in another order is sorted from what the filter's index finds.
-    indexed_order: str | None = None
 
     @property
     def by_name(self) -> dict[str, Filter]:
@@ -94,6 +95,7 @@ class ReadSpec:
     def given(self, **raw: Any) -> Given:
         """Filters as a request would give them: `spec.given(treaty=["inf"])`."""
         found: dict[str, tuple[Any, ...]] = {}
+        days: dict[str, dt.date] = {}
         for name, value in raw.items():
             if value is None or value == [] or value == "":
                 continue
@@ -103,10 +105,10 @@ class ReadSpec:
                 if not value:
                     continue
             elif spec.kind == "day":
-                value = DAY.validate_python(value)  # a date, or its ISO text
+                value = days[name] = DAY.validate_python(value)  # a date, or its ISO text
             found[name] = spec.prepare(value) if spec.prepare else _as_tuple(value)
-        if self.check:
-            self.check(found)
+        if "since" in days and "until" in days and days["since"] > days["until"]:
+            raise InvalidParameter(f"since ({days['since']}) is after until ({days['until']}).")
         return found
 
     def dependency(self) -> Callable[..., Awaitable[Given]]:
@@ -173,16 +175,17 @@ class Plan:
     def sort(self) -> Sort:
         """The requested sort over the columns rows are read in (a link's copies).
 
-        Filtered, in an order its index does not give, the rows the filter's index finds
-        are sorted: ordered by `column || ''`, which no index serves, so no planner walks
-        the whole table in the sort's order testing each row instead (fast when matches
-        are common and evenly spread, a scan of the table when they are not)."""
+        Filtered, in an order a given filter's index does not give, the rows the filters'
+        indexes find are sorted: ordered by an expression no index serves (`column || ''`,
+        `number + 0`), so no planner walks the whole table in the sort's order testing
+        each row instead (fast when matches are common and evenly spread, a scan of the
+        table when they are not)."""
         columns = self.columns
         order = [(columns[column.key], desc) for column, desc in self.requested.order]
-        if not self.given or self.requested.order[0][0].key == self.spec.indexed_order:
+        first = self.requested.order[0][0].key
+        if all(self.spec.by_name[name].orders == first for name in self.given):
             return Sort(self.requested.name, order)
-        unindexed = [c.concat("") for c, _ in order]
-        by = [c.desc() if desc else c.asc() for c, (_, desc) in zip(unindexed, order, strict=True)]
+        by = [(_unindexed(c).desc() if desc else _unindexed(c).asc()) for c, desc in order]
         return Sort(self.requested.name, order, by)
 
     @property
@@ -214,3 +217,10 @@ class Plan:
     def shape(self) -> tuple[Any, ...]:
         """What the compiled SQL depends on: which filters, how many values each."""
         return tuple((name, len(values)) for name, values in self.given.items())
+
+
+def _unindexed(column: Any) -> Any:
+    """The column's values in the column's own order, as an expression no index serves."""
+    if isinstance(column.type, Integer):
+        return column + 0
+    return column.concat("")

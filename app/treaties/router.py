@@ -9,10 +9,12 @@ from sqlmodel import Session
 from app import models as m
 from app.articles import service as articles
 from app.articles.schemas import ArticlePublic, article_public
+from app.articles.spec import ARTICLES
 from app.dates import today
 from app.db import SessionDep, off_loop
 from app.errors import PermanentRedirect
 from app.events import service as events
+from app.events.spec import EVENTS
 from app.filters import OnQuery, values
 from app.listing import list_response, whole_response
 from app.pagination import Page, PageDep, Sort
@@ -161,11 +163,11 @@ def treaty_events(
     type: Annotated[list[str] | None, Query(description="Event type(s).")] = None,
 ) -> Page[EventPublic] | Response:
     """The treaty's dated timeline, oldest first."""
-    filters = events.EventFilters(treaties=[slug], types=values(type))
-    query = events.events_query(session, filters)
+    plan = EVENTS.plan(EVENTS.given(treaty=[slug], type=type), sort)
+    query = events.events_query(session, plan)
     competing = service.competing_index(session, "events")
     build = lambda e: event_public(e, urls, competing.get(e.id))  # noqa: E731
-    return list_response(request, response, session, query, sort, page, EventPublic, build)
+    return list_response(request, response, session, query, plan.sort, page, EventPublic, build)
 
 
 @router.get(
@@ -196,10 +198,10 @@ def treaty_articles(
     page: PageDep,
 ) -> Page[ArticlePublic] | Response:
     """Articles covering the treaty, newest first."""
-    query = articles.articles_query(session, articles.ArticleFilters(treaties=[slug]))
+    plan = ARTICLES.plan(ARTICLES.given(treaty=[slug]), articles.NEWEST_FIRST)
+    query = articles.articles_query(session, plan)
     build = lambda a: article_public(a, urls)  # noqa: E731
-    sort = articles.NEWEST_FIRST
-    return list_response(request, response, session, query, sort, page, ArticlePublic, build)
+    return list_response(request, response, session, query, plan.sort, page, ArticlePublic, build)
 
 
 @router.get("/{slug}/status", operation_id="treaties-status")

@@ -1,0 +1,89 @@
+"""The kinds of filter every list is made of, each one line in a read spec.
+
+Date rule: a record dated only to a month or a year matches `since`/`until` when its
+period overlaps the range (app/filters.py). Several values of one filter are OR.
+"""
+
+import datetime as dt
+from collections.abc import Sequence
+from typing import Any
+
+from sqlalchemy import ColumnElement, select
+from sqlmodel import col
+
+from app.dates import truncate
+from app.filters import PRECISIONS, on_or_before, overlapping_from
+from app.reads.spec import Filter, Where
+from app.search.query import HELP as SEARCH_HELP
+from app.search.service import matching_keys
+
+OVERLAP = "A record dated only to a month or year matches when its period overlaps."
+
+
+def one_of(
+    name: str, description: str, example: str, column: Any, *, index: str | None = None,
+    orders: str | None = None, upper: bool = False,
+) -> Filter:  # fmt: skip
+    """The record's own `column` is one of the values."""
+
+    def condition(_: Where, values: Sequence[Any]) -> ColumnElement[bool]:
+        return col(column).in_(values)
+
+    normalize = (lambda v: v.strip().upper()) if upper else str.strip
+    return Filter(name, "keys", description, example, condition, index, orders,
+                  normalize=normalize)  # fmt: skip
+
+
+def linked(
+    name: str, description: str, example: str, key: str, owner: Any, target: Any,
+    *, index: str | None = None,
+) -> Filter:  # fmt: skip
+    """A row of a link (or owned) table names the record (`owner`) and one of the values
+    (`target`)."""
+
+    def condition(where: Where, values: Sequence[Any]) -> ColumnElement[bool]:
+        return col(where.columns[key]).in_(select(owner).where(col(target).in_(values)))
+
+    return Filter(name, "keys", description, example, condition, index)
+
+
+def _bounds(day: dt.date) -> tuple[str, ...]:
+    return tuple(truncate(day, precision) for precision in PRECISIONS)
+
+
+def dated(column: str, noun: str, examples: tuple[str, str], index: str | None = None
+          ) -> tuple[Filter, Filter]:  # fmt: skip
+    """`since` and `until` on the date in `column` (one of the read's order columns, so
+    a link that copies it serves the range from its own index)."""
+
+    def since(where: Where, bounds: Sequence[Any]) -> ColumnElement[bool]:
+        return overlapping_from(where.columns[column], dict(zip(PRECISIONS, bounds, strict=True)))
+
+    def until(where: Where, day: Sequence[Any]) -> ColumnElement[bool]:
+        return on_or_before(where.columns[column], day[0])
+
+    return (
+        Filter("since", "day", f"{noun} on or after. {OVERLAP}", examples[0], since, index,
+               column, own_row=False, prepare=_bounds),
+        Filter("until", "day", f"{noun} on or before. {OVERLAP}", examples[1], until, index,
+               column, own_row=False, prepare=lambda d: (d.isoformat(),)),
+    )  # fmt: skip
+
+
+def search(kind: str, key: str, description: str = SEARCH_HELP, example: str = "verif*") -> Filter:
+    """The record is among the search index's matches for the words (`q`)."""
+
+    def condition(where: Where, text: Sequence[Any]) -> ColumnElement[bool]:
+        return col(where.columns[key]).in_(matching_keys(where.dialect, kind, text[0]))
+
+    return Filter("q", "text", description, example, condition, "search_fts",
+                  own_row=False, compiled=False)  # fmt: skip
+
+
+def flag(name: str, description: str, column: Any) -> Filter:
+    """The record's boolean `column` is the value given."""
+
+    def condition(_: Where, value: Sequence[Any]) -> ColumnElement[bool]:
+        return col(column).is_(value[0])
+
+    return Filter(name, "flag", description, "true", condition)
