@@ -4,7 +4,7 @@ A GET under /v1 whose route opts in (`KEEP`, one declaration per router) is kept
 (status, headers, body) under a typed key: the data version and day (so nothing kept is
 ever stale: a write moves the version), the base URL (links in bodies are absolute), the
 path and query, the representation Accept picks and whether the body is gzipped. The edge
-(app/edge.py) looks a request up before routing; a hit goes out through the same `Reply`
+(app/http/edge.py) looks a request up before routing; a hit goes out through the same `Reply`
 as any answer (validators, CORS, rate-limit and security headers, request id). Requests
 that miss the same key at once wait for the first to finish and share its answer: a cold
 search that 32 clients send together is ranked once, not 32 times.
@@ -19,7 +19,7 @@ from typing import Any, NamedTuple
 from fastapi import Depends, Request
 from starlette.types import Message, Scope, Send
 
-from app.caching import RawHeaders
+from app.http.conditional import RawHeaders
 
 
 class Key(NamedTuple):

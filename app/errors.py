@@ -46,7 +46,7 @@ class InvalidParameter(AppError):
 
 
 class BodyTooLarge(AppError):
-    """A body past its limit: declared (app/edge.py refuses it before the app runs) or
+    """A body past its limit: declared (app/http/edge.py refuses it before the app runs) or
     counted as it arrives (raised while the app reads it)."""
 
     status = 413

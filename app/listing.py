@@ -28,11 +28,11 @@ from app.pagination import (
     PageParams,
     Slice,
     Sort,
-    count_capped,
     counted_by,
     cursor_after,
     envelope,
     fetch_page,
+    kept_count,
     next_link,
     ordered_after,
 )
@@ -157,14 +157,8 @@ def list_response(
     page: PageParams,
     schema: type[M],
     build: Callable[[Any], M],
-    *,
-    as_built: bool = False,
 ) -> Page[M] | Response:
-    """A page of `query` as JSON, or every row after the cursor as CSV or NDJSON.
-
-    `as_built` serializes the items as built, past the route's response_model (for
-    `expand`, whose items are richer than the documented default).
-    """
+    """A page of `query` as JSON, or every row after the cursor as CSV or NDJSON."""
     if page.format != "json":
         if page.cursor:
             ordered_after(query, sort, page.cursor)  # a bad cursor is a 422 before streaming
@@ -174,8 +168,6 @@ def list_response(
     body = envelope(request, response, part, [build(row) for row in part.rows])
     if page.fields:
         return JSONResponse(narrowed(body, page.fields, schema), headers=dict(response.headers))
-    if as_built:
-        return JSONResponse(body.model_dump(mode="json"), headers=dict(response.headers))
     return body
 
 
@@ -286,57 +278,58 @@ def _ndjson_dicts(items: Iterable[dict[str, Any]], columns: list[str]) -> Iterat
         yield dumps({k: v for k, v in data.items() if k in wanted}) + b"\n"
 
 
+@dataclass(frozen=True)
+class RowsRead:
+    """A list read as plain rows (statements): the filtered query and its sort, given
+    whether the count was exact (for the streams), the builder of JSON-ready dicts, the
+    CSV cells of a query (finished cells in schema order, so an export writes rows as
+    they come), and the page and capped count (SQL compiled once per shape)."""
+
+    rows: Callable[[bool], tuple[Select[Any], Sort]]
+    build: RowsBuilder
+    cells: Callable[[Select[Any]], CsvCells]
+    page_rows: Callable[[bool], tuple[Sequence[Any], str | None]]
+    count: Callable[[], tuple[int, bool]]
+
+
+def _rows_stream(
+    request: Request, read: RowsRead, page: PageParams, every: list[str], wanted: list[str]
+) -> Response:
+    query, sort = read.rows(read.count()[1])
+    if page.cursor:
+        ordered_after(query, sort, page.cursor)  # a bad cursor is a 422 before streaming
+    engine = request.app.state.engine
+    if page.format == "csv":
+        lines = _csv_cells(engine, read.cells(query), sort, page, every, wanted)
+        return StreamingResponse(lines, media_type="text/csv; charset=utf-8")
+    batches = _dict_batches(engine, query, sort, page, read.build)
+    return StreamingResponse(_ndjson_dicts(batches, wanted), media_type="application/x-ndjson")
+
+
 def rows_response(
     request: Request,
     response: Response,
     session: Session,
-    query: Select[Any],
-    sort: Sort,
+    read: RowsRead,
     page: PageParams,
     schema: type[BaseModel],
-    build: RowsBuilder,
-    cells: Callable[[], CsvCells] | None = None,
-    prepared: Callable[[], tuple[Sequence[Any], str | None]] | None = None,
-    count: Callable[[], tuple[int, bool]] | None = None,
 ) -> Response:
-    """`list_response` for a plain-row query whose builder makes JSON-ready dicts. `cells`,
-    if given, makes the same query selecting finished CSV cells in schema order (built
-    only for CSV): a CSV stream then writes database rows as they come (a million-row
-    export at full speed)."""
+    """`list_response` for a list read as plain rows: a JSON page, or a stream."""
     columns = check_fields(schema, page.fields)
     if page.format != "json":
-        if page.cursor:
-            ordered_after(query, sort, page.cursor)  # a bad cursor is a 422 before streaming
-        engine = request.app.state.engine
-        if page.format == "csv" and cells is not None:
-            lines = _csv_cells(engine, cells(), sort, page, columns_of(schema), columns)
-            return StreamingResponse(lines, media_type="text/csv; charset=utf-8")
-        batches = _dict_batches(engine, query, sort, page, build)
-        if page.format == "csv":
-            return StreamingResponse(
-                _csv_dicts(batches, columns), media_type="text/csv; charset=utf-8"
-            )
-        return StreamingResponse(_ndjson_dicts(batches, columns), media_type="application/x-ndjson")
-    if prepared is not None:  # the same rows, through SQL compiled once per shape
-        total, exact = count_capped(session, query, counted_by(request), count)
-        rows, next_cursor = prepared()
-        part = Slice(list(rows), total, exact, next_cursor)
-    else:
-        part = fetch_page(session, query, sort, page, counts=counted_by(request), entities=False)
-    items = build(session, part.rows)
+        return _rows_stream(request, read, page, columns_of(schema), columns)
+    total, exact = kept_count(counted_by(request), read.count)
+    rows, next_cursor = read.page_rows(exact)
+    items = read.build(session, list(rows))
     if page.fields:
         wanted = set(columns)
         items = [{k: v for k, v in item.items() if k in wanted} for item in items]
     next_url = None
-    if part.next_cursor:
-        next_url = str(request.url.include_query_params(cursor=part.next_cursor))
+    if next_cursor:
+        next_url = str(request.url.include_query_params(cursor=next_cursor))
         response.headers["Link"] = next_link(next_url)
-    body: dict[str, Any] = {
-        "items": items,
-        "total": part.total,
-        "total_relation": "eq" if part.exact else "gte",
-        "next": next_url,
-    }
+    body = {"items": items, "total": total, "total_relation": "eq" if exact else "gte",
+            "next": next_url}  # fmt: skip
     return JSONBytes(dumps(body), headers=dict(response.headers))
 
 

@@ -16,15 +16,15 @@ from app.curation.bulk import router as bulk
 from app.curation.changes import router as changes
 from app.curation.router import router as records
 from app.db import limit_threads, make_engine
-from app.edge import Edge
 from app.errors import ERROR_RESPONSES, InvalidParameter, install_error_handlers
 from app.events.router import router as events
 from app.explorer.router import FILES as EXPLORER_FILES
 from app.explorer.router import router as explorer
 from app.health.router import router as health
 from app.http.compression import Compression
+from app.http.edge import Edge
+from app.http.observability import Metrics, configure_logging, metrics_endpoint
 from app.meta.router import router as meta
-from app.observability import Metrics, configure_logging, metrics_endpoint
 from app.openapi import MAX_PATH_PARAM, MAX_QUERY_VALUE, MAX_REPEATS, install_openapi
 from app.pagination import VersionMemo
 from app.people.router import router as people
@@ -91,7 +91,7 @@ def _operation_id(route: APIRoute) -> str:
 
 
 class TreatyKB(FastAPI):
-    """FastAPI with the edge (app/edge.py) outermost, outside even the framework's own
+    """FastAPI with the edge (app/http/edge.py) outermost, outside even the framework's own
     error middleware: an unexpected error's 500 gets the request id, CORS and security
     headers like any answer, and a 304 made at the edge goes through no other layer."""
 
@@ -100,6 +100,25 @@ class TreatyKB(FastAPI):
             super().build_middleware_stack(),
             settings=self.state.settings, metrics=self.state.metrics, api=self,
         )  # fmt: skip
+
+
+PUBLIC = (treaties, statements, people, articles, countries, events, search, meta)
+CURATION = (records, bulk, changes)
+
+
+def _include_routers(app: FastAPI) -> None:
+    """Each router straight under the app: FastAPI matches included routers level by
+    level, and one level less took ~80 us off every request. The public reads' answers
+    are kept per data version (app/cache.py); curation's are not (a record for editing,
+    a token's own view)."""
+    for router in (*PUBLIC, *CURATION):
+        kept = [KEEP] if router in PUBLIC else []
+        app.include_router(
+            router,
+            prefix="/v1",
+            dependencies=[Depends(reject_unknown_parameters), *kept],
+            responses=ERROR_RESPONSES,
+        )
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -132,24 +151,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         configure_logging(settings.log_level)
     # Everything every request goes through (ids, logs, metrics, CORS, limits, deadline,
     # cache validators and 304s, kept responses, HEAD and OPTIONS) is the edge, outermost
-    # (TreatyKB).
-    # Starlette's gzip, streams included, for a client that takes it: JSON, CSV, NDJSON
+    # (TreatyKB). Starlette's gzip, streams included, for a client that takes it: JSON, CSV, NDJSON
     # and the explorer over 1 KiB (a 14 KB treaty detail goes out as 2.3 KB).
     app.add_middleware(Compression)
     install_error_handlers(app)
-    # Each router straight under the app: FastAPI matches included routers level by level,
-    # and one level less took ~80 us off every request.
-    # The public reads' answers are kept per data version (app/cache.py); curation's are
-    # not (a record for editing, a token's own view).
-    public = (treaties, statements, people, articles, countries, events, search, meta)
-    for router in (*public, records, bulk, changes):
-        kept = router in public
-        app.include_router(
-            router,
-            prefix="/v1",
-            dependencies=[Depends(reject_unknown_parameters), *([KEEP] if kept else [])],
-            responses=ERROR_RESPONSES,
-        )
+    _include_routers(app)
     # Probes for orchestrators (documented in the README), never rate-limited: not API.
     app.include_router(health, include_in_schema=False)
     if settings.metrics_enabled:

@@ -13,8 +13,8 @@ from fastapi import FastAPI
 from fastapi.openapi.utils import get_openapi
 
 from app.config import Settings
+from app.http.ratelimit import EXEMPT
 from app.importing.records import MAX_ITEMS, MAX_TEXT
-from app.ratelimit import EXEMPT
 
 # Bounds of URL parameters, enforced in app.main.check_parameter_sizes. With the default
 # max_url_length (16 KiB), no request within them is refused for its length.
@@ -55,15 +55,56 @@ def _bound(schema: Any, *, text: int, items: int) -> None:
             _bound(value, text=text, items=items)
 
 
+def _parameter(operation: dict[str, Any], parameter: dict[str, Any]) -> None:
+    """A query or path parameter: never JSON null when present, bounded by the URL's
+    limits; a `format` parameter's operation documents the streams it may send."""
+    schema = parameter.get("schema", {})
+    options = schema.get("anyOf", [])
+    if len(options) == 2 and {"type": "null"} in options:
+        (kept,) = [o for o in options if o != {"type": "null"}]
+        parameter["schema"] = {**{k: v for k, v in schema.items() if k != "anyOf"}, **kept}
+    limit = MAX_PATH_PARAM if parameter["in"] == "path" else MAX_QUERY_VALUE
+    _bound(parameter, text=limit, items=MAX_REPEATS)
+    if parameter["name"] == "format" and "200" in operation["responses"]:
+        operation["responses"]["200"].setdefault("content", {}).update(STREAMS)
+
+
+INT32 = {"type": "integer", "format": "int32", "minimum": 0}
+
+
+def _response_headers(path: str, status: str, response: dict[str, Any]) -> None:
+    """CORS on every answer, Retry-After on a 429, the rate-limit fields on the rest."""
+    headers = response.setdefault("headers", {})
+    headers["Access-Control-Allow-Origin"] = {
+        "description": "CORS: the allowed origin, for requests with Origin.",
+        "schema": {"type": "string", "maxLength": 2048},
+    }
+    if status == "429":
+        headers["Retry-After"] = {
+            "description": "Seconds to wait before retrying.",
+            "schema": {**INT32, "maximum": 86_400},
+        }
+    if status[0] in "24" and path not in EXEMPT:
+        for name, description in RATE_HEADERS.items():
+            headers[name] = {"description": description, "schema": {**INT32, "maximum": 2**31 - 1}}
+
+
+def _operation(path: str, operation: dict[str, Any]) -> None:
+    for parameter in operation.get("parameters", []):
+        _parameter(operation, parameter)
+    for status, response in operation.get("responses", {}).items():
+        _response_headers(path, status, response)
+    writes = path.startswith("/v1/records") or path.startswith("/v1/imports")
+    if writes and not operation.get("operationId", "").endswith("-get"):
+        operation["security"] = [{"bearer": []}]
+
+
 def install_openapi(app: FastAPI, settings: Settings) -> None:
     def build() -> dict[str, Any]:
         if app.openapi_schema:
             return app.openapi_schema
         document = get_openapi(
-            title=app.title,
-            version=app.version,
-            description=app.description,
-            routes=app.routes,
+            title=app.title, version=app.version, description=app.description, routes=app.routes
         )
         components = document.setdefault("components", {})
         components.setdefault("securitySchemes", {})["bearer"] = {
@@ -72,49 +113,11 @@ def install_openapi(app: FastAPI, settings: Settings) -> None:
             "description": "A curator token from `treatykb token create`.",
         }
         for path, operations in document["paths"].items():
-            # Parameters arrive in the URL: no value can be longer than the URL itself.
             for operation in operations.values():
-                for parameter in operation.get("parameters", []):
-                    # An absent parameter is None; present, it is never JSON null.
-                    schema = parameter.get("schema", {})
-                    options = schema.get("anyOf", [])
-                    if len(options) == 2 and {"type": "null"} in options:
-                        (kept,) = [o for o in options if o != {"type": "null"}]
-                        parameter["schema"] = {**{k: v for k, v in schema.items()
-                                                  if k != "anyOf"}, **kept}  # fmt: skip
-                    limit = MAX_PATH_PARAM if parameter["in"] == "path" else MAX_QUERY_VALUE
-                    _bound(parameter, text=limit, items=MAX_REPEATS)
-                    if parameter["name"] == "format" and "200" in operation["responses"]:
-                        operation["responses"]["200"].setdefault("content", {}).update(STREAMS)
-                for status, response in operation.get("responses", {}).items():
-                    headers = response.setdefault("headers", {})
-                    headers["Access-Control-Allow-Origin"] = {
-                        "description": "CORS: the allowed origin, for requests with Origin.",
-                        "schema": {"type": "string", "maxLength": 2048},
-                    }
-                    if status == "429":
-                        headers["Retry-After"] = {
-                            "description": "Seconds to wait before retrying.",
-                            "schema": {"type": "integer", "format": "int32",
-                                       "minimum": 0, "maximum": 86_400},
-                        }  # fmt: skip
-                    if status[0] in "24" and path not in EXEMPT:
-                        for name, description in RATE_HEADERS.items():
-                            headers[name] = {
-                                "description": description,
-                                "schema": {"type": "integer", "format": "int32",
-                                           "minimum": 0, "maximum": 2**31 - 1},
-                            }  # fmt: skip
-                if path.startswith("/v1/records") or path.startswith("/v1/imports"):
-                    if operation.get("operationId", "").endswith("-get"):
-                        continue
-                    operation["security"] = [{"bearer": []}]
-        _bound(document["paths"], text=MAX_TEXT, items=max(MAX_ITEMS, settings.max_page_size))
-        _bound(
-            components.get("schemas", {}),
-            text=MAX_TEXT,
-            items=max(MAX_ITEMS, settings.max_page_size),
-        )
+                _operation(path, operation)
+        items = max(MAX_ITEMS, settings.max_page_size)
+        _bound(document["paths"], text=MAX_TEXT, items=items)
+        _bound(components.get("schemas", {}), text=MAX_TEXT, items=items)
         app.openapi_schema = document
         return document
 

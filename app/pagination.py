@@ -279,27 +279,26 @@ def counted_by(request: Request) -> tuple[VersionMemo, Hashable] | None:
     return counts, (version, request.url.path, tuple(filters))
 
 
-def count_capped(
-    session: Session,
-    query: Select[Any],
-    cache: tuple[VersionMemo, Hashable] | None = None,
-    counted_as: Callable[[], tuple[int, bool]] | None = None,
+def count_capped(session: Session, query: Select[Any]) -> tuple[int, bool]:
+    """(total up to COUNT_CAP, whether it is exact) of an ORM list query."""
+    # Count rows, not columns: a listed column may be costly (a correlated aggregate) and
+    # the database need not compute it. (No list query is DISTINCT or grouped.)
+    only_rows: Select[Any] = query.with_only_columns(
+        literal_column("1"), maintain_column_froms=True
+    )
+    capped = only_rows.order_by(None).limit(COUNT_CAP + 1).subquery()
+    total = session.scalar(select(func.count()).select_from(capped)) or 0
+    return min(total, COUNT_CAP), total <= COUNT_CAP
+
+
+def kept_count(
+    cache: tuple[VersionMemo, Hashable] | None, count: Callable[[], tuple[int, bool]]
 ) -> tuple[int, bool]:
-    """(total up to COUNT_CAP, whether it is exact), kept per data version in `cache`.
-    `counted_as`, if given, counts the same rows by a way of its own (compiled once)."""
+    """`count()`, kept per data version and filters in `cache`: paging through a long
+    list counts it once."""
     if cache is not None and (found := cache[0].get(cache[1])) is not None:
         return found  # type: ignore[no-any-return]
-    if counted_as is not None:
-        counted = counted_as()
-    else:
-        # Count rows, not columns: a listed column may be costly (a correlated aggregate)
-        # and the database need not compute it. (No list query is DISTINCT or grouped.)
-        only_rows: Select[Any] = query.with_only_columns(
-            literal_column("1"), maintain_column_froms=True
-        )
-        capped = only_rows.order_by(None).limit(COUNT_CAP + 1).subquery()
-        total = session.scalar(select(func.count()).select_from(capped)) or 0
-        counted = min(total, COUNT_CAP), total <= COUNT_CAP
+    counted = count()
     if cache is not None:
         cache[0].put(cache[1], counted)
     return counted
@@ -314,22 +313,11 @@ def cursor_after(row: Any, sort: Sort) -> str:
     return _encode(sort, [getattr(row, col.key) for col, _ in sort.order])
 
 
-def fetch_page(
-    session: Session,
-    query: Select[Any],
-    sort: Sort,
-    page: PageParams,
-    *,
-    counts: tuple[VersionMemo, Hashable] | None = None,
-    entities: bool = True,
-) -> Slice:
-    """A page after the cursor; `entities=False` keeps plain rows of a multi-column select."""
-    total, exact = count_capped(session, query, counts)
+def fetch_page(session: Session, query: Select[Any], sort: Sort, page: PageParams) -> Slice:
+    """A page of ORM entities after the cursor, with the capped count."""
+    total, exact = count_capped(session, query)
     paged = ordered_after(query, sort, page.cursor).limit(page.limit + 1)
-    if entities:
-        rows = list(session.execute(paged).scalars())
-    else:  # Core rows: skip the ORM's execution path
-        rows = list(session.connection().execute(paged).all())
+    rows = list(session.execute(paged).scalars())
     more = len(rows) > page.limit
     rows = rows[: page.limit]
     return Slice(rows, total, exact, cursor_after(rows[-1], sort) if more else None)

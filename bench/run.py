@@ -200,8 +200,10 @@ def earlier_loading(url: str, statements: int) -> dict[str, float] | None:
     return {**json.loads(kept.read_text()), "earlier": True} if kept.exists() else None
 
 
-def serve(command: list[str], port: int, env: dict[str, str]) -> subprocess.Popen[bytes]:
-    process = subprocess.Popen(["taskset", "-c", "0", *command], env=env,
+def serve(
+    command: list[str], port: int, env: dict[str, str], cwd: Path | None = None
+) -> subprocess.Popen[bytes]:
+    process = subprocess.Popen(["taskset", "-c", "0", *command], env=env, cwd=cwd,
                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)  # fmt: skip
     for _ in range(200):
         try:
@@ -282,6 +284,13 @@ def main() -> None:
         help="CI: our service only; fail on an error answer, a timeout or a rate under --floor",
     )
     parser.add_argument("--floor", type=float, default=50.0)
+    parser.add_argument(
+        "--before",
+        type=Path,
+        metavar="DIR",
+        help="a checkout of an earlier commit: its service is measured on the same SQLite "
+        "file, in the same run, as the reference ('before' column)",
+    )
     args = parser.parse_args()
     if not shutil.which("wrk"):
         raise SystemExit("wrk is needed: apt-get install wrk")
@@ -441,6 +450,8 @@ def revalidation(path: str, args: argparse.Namespace) -> list[dict[str, dict[str
     machine's speed drifts by a third (the hello: 13,000-18,000 r/s): a ratio is taken
     within a round, and the round with the median ratio is the one reported."""
     urls = {"ours": "http://127.0.0.1:8101" + path, "bound": "http://127.0.0.1:8104" + path}
+    if args.before:
+        urls["before"] = "http://127.0.0.1:8106" + path
     # Read the validators while the servers are idle: after a slow workload one has a queue.
     tags = {name: httpx.get(url, timeout=120).headers["etag"] for name, url in urls.items()}
     rounds = []
@@ -508,7 +519,7 @@ def run_workloads(db: Path, args: argparse.Namespace) -> dict[str, dict[str, dic
     datasette = shutil.which("datasette") or str(Path(sys.executable).parent / "datasette")
     # Datasette's time limit would cut the slow queries off; it gets all the time ours has.
     limits = ["--setting", "sql_time_limit_ms", "30000", "--setting", "default_page_size", "50"]
-    ports = {"ours": 8101, "datasette": 8102, "ceiling": 8103}
+    ports = {"ours": 8101, "datasette": 8102, "ceiling": 8103, "before": 8106}
     # Datasette's `_search` over the same FTS5 index our search reads.
     metadata = WORK / "datasette.json"
     fts = {"fts_table": "search_fts", "fts_pk": "id"}
@@ -519,12 +530,20 @@ def run_workloads(db: Path, args: argparse.Namespace) -> dict[str, dict[str, dic
         results["ours"]["first_requests"] = first_requests("http://127.0.0.1:8101")
         servers.append(start_ours(f"sqlite:///{db}", 8105, TREATYKB_RESPONSE_CACHE="false"))
         servers.append(serve([datasette, str(db), "--port", "8102", *limits], 8102, env))
+        if args.before:  # the earlier commit's service, as it shipped, on the same file
+            before = {**env, "TREATYKB_DATABASE_URL": f"sqlite:///{db}", **SERVER_ENV}
+            command = [*UVICORN, "app.main:create_app", "--factory", "--port", "8106"]
+            servers.append(serve(command, 8106, before, cwd=args.before))
+            results["before"] = {}
         servers.append(serve([*UVICORN, "bench.ceiling:app", "--port", "8103"], 8103, env))
         results["uncached"] = {}
         for workload, urls in workloads(db, args.statements).items():
             for name, path in urls.items():
                 base = f"http://127.0.0.1:{ports[name]}"
                 results[name][workload] = measure(base, workload, path, args)
+            if args.before:
+                before_url = "http://127.0.0.1:8106"
+                results["before"][workload] = measure(before_url, workload, urls["ours"], args)
             if workload in COLD:
                 cold = measure("http://127.0.0.1:8105", workload, urls["ours"], args)
                 results["uncached"][workload] = cold
@@ -535,6 +554,8 @@ def run_workloads(db: Path, args: argparse.Namespace) -> dict[str, dict[str, dic
         results["ours"]["revalidate_304"] = middle["ours"]
         results["ceiling"]["hello"] = middle["hello"]
         results["bound"] = {"revalidate_304": middle["bound"]}
+        if args.before:
+            results["before"]["revalidate_304"] = middle["before"]
         results["revalidation_rounds"] = [
             {name: one[name]["rps"] for name in one} for one in rounds
         ]  # type: ignore[assignment]
@@ -579,6 +600,7 @@ def report(args: argparse.Namespace, loading: dict[str, float] | None, results: 
     }
     (RESULTS / f"{stamp}-{args.statements}.json").write_text(json.dumps(payload, indent=2))
     hello = results["ceiling"].get("hello", {}).get("rps")
+    before = results.get("before", {})
     postgres = results.get("postgres", {})
     say(f"\n{args.statements:,} statements, one server core, wrk -c{args.connections}, "
         f"{args.duration} s per workload; x = ours / Datasette, % = ours / the ceiling running "
@@ -589,7 +611,8 @@ def report(args: argparse.Namespace, loading: dict[str, float] | None, results: 
     )
     head = ("workload", 15), ("ours r/s", -9), ("p50 ms", -8), ("p99 ms", -8), \
         ("cold r/s", -9), ("cold p50", -9), ("datasette", -10), ("x", -6), ("ceiling", -9), \
-        ("%", -7), ("pg r/s", -8), ("pg cold", -8), ("pg/sqlite", -10), ("failed", -8)  # fmt: skip
+        ("%", -7), ("pg r/s", -8), ("pg cold", -8), ("pg/sqlite", -10), ("before", -8), \
+        ("failed", -8)  # fmt: skip
     say("".join(f"{t:<{w}}" if w > 0 else f"{t:>{-w}}" for t, w in head))
     for name, ours in results["ours"].items():
         if "rps" not in ours:
@@ -601,6 +624,7 @@ def report(args: argparse.Namespace, loading: dict[str, float] | None, results: 
         pg_cold = postgres.get("uncached", {}).get(name, {})
         errors = ours["errors"] + other.get("errors", 0) + pg.get("errors", 0)
         errors += cold.get("errors", 0) + pg_cold.get("errors", 0)
+        errors += before.get(name, {}).get("errors", 0)
         mine = cold.get("rps") or ours["rps"]  # what a reader of varied URLs gets
 
         def ratio(a: float | None, b: float | None, fmt: str = "{:.1f}") -> str:
@@ -612,7 +636,7 @@ def report(args: argparse.Namespace, loading: dict[str, float] | None, results: 
             f"{top.get('rps', 0):>9.0f}{ratio(mine, top.get('rps'), '{:.0%}'):>7}"
             f"{pg.get('rps', 0):>8.0f}{pg_cold.get('rps', 0):>8.0f}"
             f"{ratio(pg_cold.get('rps') or pg.get('rps'), mine, '{:.2f}'):>10}"
-            f"{errors:>8}")  # fmt: skip
+            f"{before.get(name, {}).get('rps', 0):>8.0f}{errors:>8}")  # fmt: skip
     for label, where in (("SQLite", results["ours"]), ("PostgreSQL", postgres)):
         first = where.get("first_requests")
         if first:
@@ -628,6 +652,11 @@ def report(args: argparse.Namespace, loading: dict[str, float] | None, results: 
         rounds = [
             f"{r['ours']:,.0f} / {r['bound']:,.0f} / {r['hello']:,.0f} "
             f"({r['ours'] / r['hello']:.0%})"
+            + (
+                f", before {r['before']:,.0f} ({r['before'] / r['hello']:.0%})"
+                if "before" in r
+                else ""
+            )
             for r in results["revalidation_rounds"]
         ]
         say("304 rounds, ours / bound / hello r/s (ours / hello): " + "; ".join(rounds))

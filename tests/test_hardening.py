@@ -18,9 +18,9 @@ from sqlmodel import Session
 from app.config import Settings
 from app.curation.tokens import Role, create_token
 from app.db import make_engine
+from app.http.observability import JsonFormatter, JsonLines, Metrics
+from app.http.observability import access_log as log_request
 from app.main import create_app
-from app.observability import JsonFormatter, JsonLines, Metrics
-from app.observability import access_log as log_request
 
 REDIS_URL = "redis://127.0.0.1:6379/15"
 

@@ -8,12 +8,11 @@ from app.articles import service
 from app.articles.schemas import ArticleDetail, ArticlePublic, article_public
 from app.articles.spec import ARTICLES
 from app.db import SessionDep
+from app.json import JSONBytes, dumps
 from app.listing import list_response
-from app.pagination import Page, PageDep, PageParams, Sort
+from app.pagination import Page, PageDep, Sort
 from app.reads.spec import Given
-from app.statements import service as statements
-from app.statements.schemas import statement_public
-from app.statements.spec import STATEMENTS
+from app.statements.lists import reported_in
 from app.urls import UrlsDep, key_path
 
 router = APIRouter(prefix="/articles", tags=["articles"])
@@ -40,20 +39,14 @@ def list_articles(
     return list_response(request, response, session, query, plan.sort, page, ArticlePublic, build)
 
 
-@router.get("/{slug}", operation_id="articles-get")
+@router.get("/{slug}", operation_id="articles-get", response_model=ArticleDetail)
 def get_article(
     slug: Annotated[
         str, key_path("The article's slug.", "act-2020-11-russia-highlights-open-skies-issues")
     ],
     session: SessionDep,
     urls: UrlsDep,
-) -> ArticleDetail:
+) -> Response:
     """One article, with the statements it reports."""
-    article = service.get_article(session, slug)
-    reported = statements.list_statements(
-        session, STATEMENTS.given(article=[slug]), PageParams(500, None)
-    )
-    return ArticleDetail(
-        **article_public(article, urls).model_dump(),
-        statements=[statement_public(s, urls) for s in reported.rows],
-    )
+    article = article_public(service.get_article(session, slug), urls).model_dump(mode="json")
+    return JSONBytes(dumps({**article, "statements": reported_in(session, slug, urls)}))

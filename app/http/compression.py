@@ -2,7 +2,7 @@
 
 A request that does not ask for gzip goes straight to the app: Starlette's identity path
 would read every response's headers only to add the `Vary: Accept-Encoding` that the
-cache validators (app/caching.py) already send, on every request wrk or a script makes.
+cache validators (app/http/conditional.py) already send, on every request wrk or a script makes.
 """
 
 from starlette.middleware.gzip import GZipMiddleware

@@ -41,14 +41,20 @@ def page_query(plan: Plan, base: Base, dialect: str, values: Any, after: Sequenc
 
 
 def count_query(plan: Plan, dialect: str, values: Any) -> Select[Any]:
-    """How many rows match, up to COUNT_CAP + 1: from the driving link's index alone when
-    no filter tests the resource's own row, so a count costs what a page costs."""
-    table = plan.spec.model if plan.reads_rows else plan.via.model  # type: ignore[union-attr]
-    matching: Select[Any] = select(literal_column("1")).select_from(table)
-    if plan.reads_rows and plan.via is not None:
-        matching = matching.join(plan.via.model, plan.via.on())
-    matching = matching.where(*plan.conditions(dialect, values))
-    return select(func.count()).select_from(matching.limit(COUNT_CAP + 1).subquery())
+    """How many rows match, up to COUNT_CAP + 1: through the link a filter names (its
+    index holds them), each record once, from that index alone when no filter tests the
+    record's own row, so a count costs what a page costs."""
+    via = plan.counting_via
+    conditions = plan.conditions(dialect, values, counting=True)
+    if via is None:
+        matching: Select[Any] = select(literal_column("1")).select_from(plan.spec.model)
+    else:  # a record linked to several of the values is one match
+        key = via.columns[plan.spec.key]
+        matching = select(key).distinct().select_from(via.model)
+        if plan.reads_rows:
+            matching = matching.join(plan.spec.model, via.on())
+    capped = matching.where(*conditions).limit(COUNT_CAP + 1).subquery()
+    return select(func.count()).select_from(capped)
 
 
 Compiled = dict[tuple[Any, ...], Prepared]
@@ -70,7 +76,7 @@ def _kept(kept: Compiled, key: tuple[Any, ...], make: Callable[[], Any], dialect
 def _shape(plan: Plan, dialect: Dialect) -> tuple[Any, ...]:
     """What a compiled statement depends on: not the values, only how many each filter
     has, the sort, the driving link and the database."""
-    return (plan.spec.name, plan.shape(), plan.requested.name, plan.via is not None, dialect)
+    return (plan.spec.name, plan.shape(), plan.requested.name, dialect)
 
 
 def _values(plan: Plan, after: Sequence[Any] | None) -> dict[str, Any]:

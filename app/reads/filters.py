@@ -13,7 +13,7 @@ from sqlmodel import col
 
 from app.dates import truncate
 from app.filters import PRECISIONS, on_or_before, overlapping_from
-from app.reads.spec import Filter, Where
+from app.reads.spec import Filter, Where, unindexed
 from app.search.query import HELP as SEARCH_HELP
 from app.search.service import matching_keys
 
@@ -26,8 +26,9 @@ def one_of(
 ) -> Filter:  # fmt: skip
     """The record's own `column` is one of the values."""
 
-    def condition(_: Where, values: Sequence[Any]) -> ColumnElement[bool]:
-        return col(column).in_(values)
+    def condition(where: Where, values: Sequence[Any]) -> ColumnElement[bool]:
+        tested = unindexed(col(column)) if where.walk else col(column)
+        return tested.in_(values)
 
     normalize = (lambda v: v.strip().upper()) if upper else str.strip
     return Filter(name, "keys", description, example, condition, index, orders,
@@ -56,11 +57,14 @@ def dated(column: str, noun: str, examples: tuple[str, str], index: str | None =
     """`since` and `until` on the date in `column` (one of the read's order columns, so
     a link that copies it serves the range from its own index)."""
 
+    def tested(where: Where) -> Any:
+        return unindexed(where.columns[column]) if where.walk else where.columns[column]
+
     def since(where: Where, bounds: Sequence[Any]) -> ColumnElement[bool]:
-        return overlapping_from(where.columns[column], dict(zip(PRECISIONS, bounds, strict=True)))
+        return overlapping_from(tested(where), dict(zip(PRECISIONS, bounds, strict=True)))
 
     def until(where: Where, day: Sequence[Any]) -> ColumnElement[bool]:
-        return on_or_before(where.columns[column], day[0])
+        return on_or_before(tested(where), day[0])
 
     return (
         Filter("since", "day", f"{noun} on or after. {OVERLAP}", examples[0], since, index,
@@ -74,7 +78,10 @@ def search(kind: str, key: str, description: str = SEARCH_HELP, example: str = "
     """The record is among the search index's matches for the words (`q`)."""
 
     def condition(where: Where, text: Sequence[Any]) -> ColumnElement[bool]:
-        return col(where.columns[key]).in_(matching_keys(where.dialect, kind, text[0]))
+        tested = col(where.columns[key])
+        return (unindexed(tested) if where.walk else tested).in_(
+            matching_keys(where.dialect, kind, text[0])
+        )
 
     return Filter("q", "text", description, example, condition, "search_fts",
                   own_row=False, compiled=False)  # fmt: skip

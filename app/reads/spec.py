@@ -33,6 +33,10 @@ class Where:
 
     columns: Mapping[str, Any]
     dialect: str
+    via: bool = False  # whether the link a filter names drives the read (is joined)
+    # Many matches read in the sort's own index order: a filter's own index must not be
+    # taken instead (it would find them all, to be sorted).
+    walk: bool = False
 
 
 Condition = Callable[[Where, Sequence[Any]], ColumnElement[bool]]
@@ -138,8 +142,7 @@ class ReadSpec:
         return _sorts(self)
 
     def plan(self, given: Given, sort: Sort) -> "Plan":
-        via_name = next((name for name in self.via if name in given), None)
-        return Plan(self, given, sort, self.via[via_name] if via_name else None)
+        return Plan(self, given, sort)
 
 
 _SORTS: dict[str, SortParam] = {}
@@ -159,33 +162,56 @@ def _as_tuple(value: Any) -> tuple[Any, ...]:
 
 @dataclass(frozen=True)
 class Plan:
-    """One request's read: the filters given, the sort, and the link that drives it (if
-    a filter on one was given): from it, the SQL of the page, the count and the streams."""
+    """One request's read: the filters given, the sort, and how the rows are found.
+
+    - Filters whose indexes read rows in the order asked for (one value each; a link
+      filter through its link, whose index carries the order column): the page is the
+      first rows of that index, and the count reads at most COUNT_CAP + 1 entries of it.
+    - Otherwise the count decides (`few`: it was exact, so at most COUNT_CAP rows match):
+      few matches are found by the filters' indexes and sorted (at most COUNT_CAP rows);
+      many are read in the sort's own index order, each tested: with more than COUNT_CAP
+      matches, a page of 50 among them is about 50 x table / COUNT_CAP rows in (0.5 % of
+      the table at most, matches spread as they come).
+    """
 
     spec: ReadSpec
     given: Given
     requested: Sort
-    via: Via | None
+    few: bool | None = None  # the count, when taken: exact (few) or capped (many)
+
+    @property
+    def index_ordered(self) -> bool:
+        first = self.requested.order[0][0].key
+        by_name = self.spec.by_name
+        return all(len(v) == 1 and by_name[n].orders == first for n, v in self.given.items())
+
+    @property
+    def via(self) -> Via | None:
+        """The link that drives the read, when a filter on one is given and the rows are
+        found by filters (not walked in the sort's order)."""
+        if self.given and not self.index_ordered and not self.few:
+            return None
+        return next((v for name, v in self.spec.via.items() if name in self.given), None)
+
+    def counted(self, exact: bool) -> "Plan":
+        return Plan(self.spec, self.given, self.requested, few=exact)
 
     @property
     def columns(self) -> Mapping[str, Any]:
-        return self.via.columns if self.via else self.spec.columns
+        via = self.via
+        return via.columns if via else self.spec.columns
 
     @property
     def sort(self) -> Sort:
-        """The requested sort over the columns rows are read in (a link's copies).
-
-        Filtered, in an order a given filter's index does not give, the rows the filters'
-        indexes find are sorted: ordered by an expression no index serves (`column || ''`,
-        `number + 0`), so no planner walks the whole table in the sort's order testing
-        each row instead (fast when matches are common and evenly spread, a scan of the
-        table when they are not)."""
+        """The requested sort over the columns rows are read in (a link's copies). Few
+        matches, in an order their indexes do not give, are ordered by an expression no
+        index serves (`column || ''`, `number + 0`), so that no planner walks the whole
+        table in the sort's order instead."""
         columns = self.columns
         order = [(columns[column.key], desc) for column, desc in self.requested.order]
-        first = self.requested.order[0][0].key
-        if all(self.spec.by_name[name].orders == first for name in self.given):
+        if not self.given or self.index_ordered or not self.few:
             return Sort(self.requested.name, order)
-        by = [(_unindexed(c).desc() if desc else _unindexed(c).asc()) for c, desc in order]
+        by = [(unindexed(c).desc() if desc else unindexed(c).asc()) for c, desc in order]
         return Sort(self.requested.name, order, by)
 
     @property
@@ -193,11 +219,18 @@ class Plan:
         return all(self.spec.by_name[name].compiled for name in self.given)
 
     def conditions(
-        self, dialect: str, values: Mapping[str, Sequence[Any]] | None = None
-    ) -> list[ColumnElement[bool]]:
+        self, dialect: str, values: Mapping[str, Sequence[Any]] | None = None, *,
+        counting: bool = False,
+    ) -> list[ColumnElement[bool]]:  # fmt: skip
         """Each given filter's condition, on `values` (bind parameters, when the statement
         is compiled once for many requests) or the request's own."""
-        where = Where(self.columns, dialect)
+        via = self.counting_via if counting else self.via
+        # SQLite takes an index for an equality whatever it finds (no statistics), so its
+        # filters' own indexes are hidden from it; PostgreSQL weighs the walk with its
+        # statistics, which a hidden column would blind.
+        walk = (not counting and dialect == "sqlite" and self.few is False and bool(self.given)
+                and not self.index_ordered)  # fmt: skip
+        where = Where(via.columns if via else self.spec.columns, dialect, via is not None, walk)
         values = self.given if values is None else values
         by_name = self.spec.by_name
         return [by_name[name].condition(where, values[name]) for name in self.given]
@@ -205,21 +238,29 @@ class Plan:
     def filtered(self, query: Select[Any], dialect: str, values: Any = None) -> Select[Any]:
         """`query` (over the resource's table) narrowed by the filters, joined to the
         driving link when there is one."""
-        if self.via is not None:
-            query = query.join(self.via.model, self.via.on())
+        if (via := self.via) is not None:
+            query = query.join(via.model, via.on())
         return query.where(*self.conditions(dialect, values))
+
+    @property
+    def counting_via(self) -> Via | None:
+        """A count always reads through the link a filter names: its index holds them."""
+        return next((v for name, v in self.spec.via.items() if name in self.given), None)
 
     @property
     def reads_rows(self) -> bool:
         """Whether counting must read the resource's rows, or the driving link will do."""
-        return self.via is None or any(self.spec.by_name[n].own_row for n in self.given)
+        by_name = self.spec.by_name
+        return self.counting_via is None or any(by_name[n].own_row for n in self.given)
 
     def shape(self) -> tuple[Any, ...]:
-        """What the compiled SQL depends on: which filters, how many values each."""
-        return tuple((name, len(values)) for name, values in self.given.items())
+        """What the compiled SQL depends on: which filters, how many values each, and
+        how the rows are found."""
+        found = (self.index_ordered, self.few)
+        return (*((name, len(values)) for name, values in self.given.items()), found)
 
 
-def _unindexed(column: Any) -> Any:
+def unindexed(column: Any) -> Any:
     """The column's values in the column's own order, as an expression no index serves."""
     if isinstance(column.type, Integer):
         return column + 0

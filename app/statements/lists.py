@@ -1,57 +1,71 @@
 """A list of statements as one response, for every route that lists them (the statements
-list, a treaty's and a person's statements): one read spec, one way to answer."""
+list, a treaty's and a person's, an article's): one read spec, one row serializer
+(`read.build_rows`), with `expand`ed relations put in place of their references."""
 
+from collections.abc import Sequence
 from typing import Any
 
 from fastapi import Request, Response
-from sqlmodel import Session
+from sqlalchemy.orm import selectinload
+from sqlmodel import Session, col, select
 
-from app.articles.schemas import ArticlePublic, article_public
+from app import models as m
+from app.articles.schemas import article_public
 from app.dates import today
-from app.listing import list_response, rows_response
+from app.listing import RowsRead, rows_response
 from app.pagination import Page, PageParams, Sort, version_memo
-from app.people.schemas import PersonPublic, person_public
+from app.people.schemas import person_public
 from app.reads import compiled
 from app.reads.spec import Given
-from app.schemas import ArticleRef, PersonRef, TreatyRef
 from app.statements import read, service
-from app.statements.schemas import StatementPublic, statement_public
+from app.statements.schemas import StatementPublic
+from app.statements.spec import STATEMENTS
 from app.treaties import service as treaties
-from app.treaties.schemas import TreatyPublic, treaty_public
-from app.treaties.status import TreatyDates
+from app.treaties.schemas import treaty_public
 from app.urls import Urls
 
-
-class StatementExpanded(StatementPublic):
-    """A statement with `expand`ed relations inlined in place of their references (the
-    ones not asked for stay references)."""
-
-    speaker: PersonPublic | PersonRef | None  # type: ignore[assignment]
-    article: ArticlePublic | ArticleRef | None  # type: ignore[assignment]
-    treaties: list[TreatyPublic] | list[TreatyRef]  # type: ignore[assignment]
+Item = dict[str, Any]
 
 
-def builder(request: Request, urls: Urls, expand: tuple[str, ...]) -> Any:
-    """Row -> API shape, with the requested relations inlined."""
-    if not expand:
-        return lambda s: statement_public(s, urls)
-    engine = request.app.state.engine
-    dates: dict[str, TreatyDates] = {}  # every treaty's, read once per request
+def _by_slug(session: Session, model: Any, slugs: set[str], *relations: Any) -> dict[str, Any]:
+    query = select(model).where(col(model.slug).in_(sorted(slugs)))
+    query = query.options(*(selectinload(r) for r in relations))
+    return {row.slug: row for row in session.exec(query)}
 
-    def build(s: Any) -> StatementPublic:
-        data = statement_public(s, urls).model_dump()
-        if "speaker" in expand and s.speaker:
-            data["speaker"] = person_public(s.speaker, urls)
-        if "article" in expand and s.article:
-            data["article"] = article_public(s.article, urls)
-        if "treaties" in expand:
-            if not dates:
-                with Session(engine) as session:
-                    dates.update(treaties.all_dates(session, today()))
-            data["treaties"] = [treaty_public(t, dates[t.slug], urls) for t in s.treaties]
-        return StatementExpanded.model_validate(data)
 
-    return build
+def _slugs(items: Sequence[Item], name: str) -> set[str]:
+    found = (item[name] for item in items if item[name])
+    return {
+        ref["slug"] for value in found for ref in (value if isinstance(value, list) else [value])
+    }
+
+
+def expanded(session: Session, items: list[Item], expand: Sequence[str], urls: Urls) -> list[Item]:
+    """The items with the relations `expand` names inlined in full (the others stay
+    references), each related record read once for the page."""
+    if "speaker" in expand:
+        people = _by_slug(session, m.Person, _slugs(items, "speaker"), m.Person.aliases,
+                          m.Person.country)  # fmt: skip
+        for item in items:
+            if item["speaker"]:
+                person = people[item["speaker"]["slug"]]
+                item["speaker"] = person_public(person, urls).model_dump(mode="json")
+    if "article" in expand:
+        found = _by_slug(session, m.Article, _slugs(items, "article"), m.Article.authors,
+                         m.Article.treaties)  # fmt: skip
+        for item in items:
+            if item["article"]:
+                article = found[item["article"]["slug"]]
+                item["article"] = article_public(article, urls).model_dump(mode="json")
+    if "treaties" in expand:
+        linked = _by_slug(session, m.Treaty, _slugs(items, "treaties"))
+        dates = treaties.dates_of(session, list(linked.values()), today())
+        for item in items:
+            item["treaties"] = [
+                treaty_public(linked[t["slug"]], dates[t["slug"]], urls).model_dump(mode="json")
+                for t in item["treaties"]
+            ]
+    return items
 
 
 def statement_list(
@@ -65,27 +79,30 @@ def statement_list(
     expand: tuple[str, ...] = (),
 ) -> Page[StatementPublic] | Response:
     chosen = service.plan(filters, sort)
-    if not expand:
-        query = service.statement_rows(session, chosen)
-        memo = version_memo(request)
-        return rows_response(
-            request, response, session, query, chosen.sort, page, StatementPublic,
-            lambda s, rows: read.build(s, rows, urls, memo),
-            cells=lambda: read.csv_cells(query, urls.base, session.get_bind().dialect.name),
-            prepared=lambda: compiled.page_rows(
-                session, chosen, read.base, page, read.COLUMNS.index),
-            count=lambda: compiled.count_rows(session, chosen),
-        )  # fmt: skip
-    query = service.statements_query(session, chosen, expand)
-    build = builder(request, urls, expand)
-    return list_response(
-        request,
-        response,
-        session,
-        query,
-        chosen.sort,
-        page,
-        StatementExpanded,
-        build,
-        as_built=True,
-    )
+    memo = version_memo(request)
+
+    def build(s: Session, rows: list[Any]) -> list[Item]:
+        return expanded(s, read.build(s, rows, urls, memo), expand, urls)
+
+    def rows(exact: bool) -> tuple[Any, Sort]:
+        counted = chosen.counted(exact)
+        return service.statement_rows(session, counted), counted.sort
+
+    dialect = session.get_bind().dialect.name
+    read_rows = RowsRead(
+        rows, build,
+        cells=lambda query: read.csv_cells(query, urls.base, dialect),
+        page_rows=lambda exact: compiled.page_rows(
+            session, chosen.counted(exact), read.base, page, read.COLUMNS.index),
+        count=lambda: compiled.count_rows(session, chosen),
+    )  # fmt: skip
+    return rows_response(request, response, session, read_rows, page, StatementPublic)
+
+
+def reported_in(session: Session, article: str, urls: Urls) -> list[Item]:
+    """The statements an article reports (at most 500), newest first."""
+    chosen = service.plan(STATEMENTS.given(article=[article]))
+    chosen = chosen.counted(compiled.count_rows(session, chosen)[1])
+    page = PageParams(500, None)
+    rows, _ = compiled.page_rows(session, chosen, read.base, page, read.COLUMNS.index)
+    return read.build(session, list(rows), urls)

@@ -2,7 +2,6 @@
 
 from pydantic import Field, computed_field
 
-from app import models as m
 from app.dates import PRECISION, Precision, precision_of
 from app.schemas import (
     ArticleRef,
@@ -11,9 +10,7 @@ from app.schemas import (
     SourcePublic,
     Stamped,
     TreatyRef,
-    sources_of,
 )
-from app.urls import Urls
 
 
 class StatementPublic(Stamped):
@@ -46,22 +43,3 @@ class StatementPublic(Stamped):
     @property
     def said_on_precision(self) -> Precision | None:
         return precision_of(self.said_on)
-
-
-def statement_public(s: m.Statement, urls: Urls) -> StatementPublic:
-    return StatementPublic(
-        id=s.id,
-        text=s.text,
-        said_on=s.said_on,
-        speaker_role=s.speaker_role,
-        venue=s.venue,
-        note=s.note,
-        url=urls.statement(s.id),
-        speaker=PersonRef.of(s.speaker, urls) if s.speaker else None,
-        country=CountryRef.of(s.country, urls) if s.country else None,
-        treaties=[TreatyRef.of(t, urls) for t in sorted(s.treaties, key=lambda t: t.slug)],
-        article=ArticleRef.of(s.article, urls) if s.article else None,
-        sources=sources_of(s.sources, urls),
-        created_at=s.created_at,
-        updated_at=s.updated_at,
-    )

@@ -18,9 +18,15 @@ from app.reads.spec import Filter, ReadSpec, Via, Where
 S, ST = m.Statement, m.StatementTreaty
 
 
-def _linked(_: Where, treaties: Sequence[Any]) -> ColumnElement[bool]:
-    """Read through statement_treaty (its `said_on` copy orders the rows); a statement
-    linked to several of the treaties is read once, under the first of them."""
+def _linked(where: Where, treaties: Sequence[Any]) -> ColumnElement[bool]:
+    """Through statement_treaty when it drives the read (its `said_on` copy orders the
+    rows; a statement linked to several of the treaties is read once, under the first of
+    them); else a link to one of them, tested for each statement read."""
+    if not where.via:
+        linked = select(col(ST.treaty_slug)).where(
+            col(ST.statement_id) == S.id, col(ST.treaty_slug).in_(treaties)
+        )
+        return linked.exists()
     if len(treaties) == 1:
         return col(ST.treaty_slug) == treaties[0]  # type: ignore[no-any-return]
     other = m.StatementTreaty.__table__.alias("other")  # type: ignore[attr-defined]

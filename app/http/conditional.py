@@ -97,7 +97,7 @@ def replace_headers(raw: RawHeaders, new: RawHeaders) -> RawHeaders:
 
 
 class Validators:
-    """The validators of one GET at one data version and day (app/edge.py adds them): the
+    """The validators of one GET at one data version and day (app/http/edge.py adds them): the
     fields of a 200, and of a 304 as `on_304` completes them (the edge adds CORS's Vary)."""
 
     __slots__ = ("etag", "headers", "coded", "on_304", "coded_304", "version", "number", "day",

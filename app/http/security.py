@@ -1,4 +1,4 @@
-"""What a request may be and what every response says (app/edge.py applies both).
+"""What a request may be and what every response says (app/http/edge.py applies both).
 
 - a URL longer than `max_url_length` gets 414; a body larger than `max_body_bytes` gets
   413 (`max_import_bytes` for POST /v1/imports), whether or not it declares its length;

@@ -1,4 +1,4 @@
-"""The methods a path takes, for OPTIONS and for the Allow header of a 405 (app/edge.py
+"""The methods a path takes, for OPTIONS and for the Allow header of a 405 (app/http/edge.py
 answers both, and HEAD like GET without a body)."""
 
 import re

@@ -3,12 +3,12 @@
 On the way in, in this order, each step answering at once when it refuses:
 1. a request id (the caller's, when sane, or a new one), the clock, the in-flight gauge;
 2. a CORS preflight is answered;
-3. a URL longer than allowed gets 414, a body larger than allowed 413 (app/hardening.py);
-4. the rate limit counts the request, or answers 429 (app/ratelimit.py);
-5. OPTIONS is answered with the methods the path takes (app/head.py);
+3. a URL longer than allowed gets 414, a body larger than allowed 413 (app/http/security.py);
+4. the rate limit counts the request, or answers 429 (app/http/ratelimit.py);
+5. OPTIONS is answered with the methods the path takes (app/http/methods.py);
 6. a GET under /v1 learns the data version; a matching If-None-Match (or, without one, an
    If-Modified-Since no older than the data) gets its 304 here, without running anything
-   else (app/caching.py);
+   else (app/http/conditional.py);
 7. a response kept for this URL, version and representation is answered (app/cache.py);
 8. else the app answers (gzip where the client takes it and the body is over 1 KiB, then
    FastAPI), with HEAD run as GET, under the deadline: no response started in time
@@ -38,7 +38,10 @@ from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from app.cache import Key, ResponseCache, replay
-from app.caching import (
+from app.config import Settings
+from app.errors import BodyTooLarge, app_error_response, problem_response
+from app.http.compression import takes_gzip
+from app.http.conditional import (
     ON_304,
     READS,
     VERSION_HEADER,
@@ -51,13 +54,10 @@ from app.caching import (
     media_of,
     replace_headers,
 )
-from app.config import Settings
-from app.errors import BodyTooLarge, app_error_response, problem_response
-from app.hardening import security_headers
-from app.head import allow_header, allowed_methods
-from app.http.compression import takes_gzip
-from app.observability import REQUEST_ID, Metrics, access_log, route_of
-from app.ratelimit import RateLimiter
+from app.http.methods import allow_header, allowed_methods
+from app.http.observability import REQUEST_ID, Metrics, access_log, route_of
+from app.http.ratelimit import RateLimiter
+from app.http.security import security_headers
 
 EXPOSED = [
     "Link", "ETag", "Last-Modified", VERSION_HEADER, "X-Request-ID", "Retry-After",
@@ -158,6 +158,18 @@ class Reply:
         await self.send(EMPTY)
 
 
+class Exchange:
+    """One request on its way in: what the steps read and what they learn."""
+
+    __slots__ = ("scope", "receive", "reply", "request", "current", "own")
+
+    def __init__(self, scope: Scope, receive: Receive, reply: Reply,
+                 request: dict[bytes, bytes]) -> None:  # fmt: skip
+        self.scope, self.receive, self.reply, self.request = scope, receive, reply, request
+        self.current: tuple[int, Any] | None = None  # the data version and when it moved
+        self.own: Validators | None = None
+
+
 EMPTY: Message = {"type": "http.response.body", "body": b""}
 NONE: RawHeaders = []  # never changed: a request's headers are a new list
 
@@ -188,6 +200,9 @@ class Edge:
         self.max_url = settings.max_url_length
         self.max_body = settings.max_body_bytes
         self.max_import = settings.max_import_bytes
+        # The way in, step by step (the module's docstring): each answers, or passes on.
+        self.steps = (self._preflight, self._url_length, self._body_size, self._rate_limit,
+                      self._options, self._writes, self._conditional)  # fmt: skip
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -201,7 +216,7 @@ class Edge:
         method = scope["method"]  # as asked: a HEAD is answered as a GET
         self.metrics.in_flight += 1
         try:
-            await self._answer(scope, receive, reply, request)
+            await self._answer(Exchange(scope, receive, reply, request))
         finally:
             self.metrics.in_flight -= 1
             elapsed = time.perf_counter() - started
@@ -227,86 +242,126 @@ class Edge:
             new += self.cors_headers(origin)
         return replace_headers(raw, new)
 
-    async def _answer(
-        self, scope: Scope, receive: Receive, reply: Reply, request: dict[bytes, bytes]
-    ) -> None:
-        """Each step of the way in (the module's docstring), in order."""
-        method = scope["method"]
-        if method == "OPTIONS" and reply.origin is not None:
-            if b"access-control-request-method" in request:  # a CORS preflight
-                answer = self.cors.preflight_response(Request(scope).headers)
-                await answer(scope, receive, reply)
+    async def _answer(self, x: "Exchange") -> None:
+        """Each step of the way in (the module's docstring), in order, until one answers;
+        then a kept answer, or the app's."""
+        for step in self.steps:
+            if await step(x):
                 return
+        await self._kept_or_built(x)
+
+    async def _preflight(self, x: "Exchange") -> bool:
+        """A CORS preflight, answered by Starlette's CORS rules."""
+        scope = x.scope
+        if scope["method"] != "OPTIONS" or x.reply.origin is None:
+            return False
+        if b"access-control-request-method" not in x.request:
+            return False
+        await self.cors.preflight_response(Request(scope).headers)(scope, x.receive, x.reply)
+        return True
+
+    async def _url_length(self, x: "Exchange") -> bool:
+        scope = x.scope
         length = len(scope.get("raw_path") or scope["path"]) + len(scope["query_string"]) + 1
-        if length > self.max_url:
-            await _problem(
-                scope, receive, reply, 414, title="URI too long", slug="uri-too-long",
-                detail=f"The URL is {length} bytes; at most {self.max_url} are accepted. "
-                "Send fewer filter values per request.",
-            )  # fmt: skip
-            return
-        has_body = b"content-length" in request or b"transfer-encoding" in request
-        if has_body:
-            limit = self.max_import if scope["path"] == "/v1/imports" else self.max_body
-            declared = request.get(b"content-length")
-            if declared is not None and declared.isdigit() and int(declared) > limit:
-                await app_error_response(Request(scope), BodyTooLarge(limit))(scope, receive, reply)
-                return
-            receive = _counting(receive, limit)
-        if self.limiter is not None:
-            counted = self.limiter.check(scope, request.get(b"authorization"))
-            if not isinstance(counted, list | Response):  # counted in Redis
-                counted = await counted
-            if isinstance(counted, Response):
-                await counted(scope, receive, reply)
-                return
-            reply.counted = counted
-        if method == "OPTIONS" and allowed_methods(self.api, scope):
-            await reply.start(204, [(b"allow", allow_header(self.api, scope))])
-            await reply.send(EMPTY)
-            return
+        if length <= self.max_url:
+            return False
+        await _problem(
+            scope, x.receive, x.reply, 414, title="URI too long", slug="uri-too-long",
+            detail=f"The URL is {length} bytes; at most {self.max_url} are accepted. "
+            "Send fewer filter values per request.",
+        )  # fmt: skip
+        return True
+
+    async def _body_size(self, x: "Exchange") -> bool:
+        """A body declared too large is refused at once; one that grows too large as it
+        is read, when it does."""
+        if b"content-length" not in x.request and b"transfer-encoding" not in x.request:
+            return False
+        limit = self.max_import if x.scope["path"] == "/v1/imports" else self.max_body
+        declared = x.request.get(b"content-length")
+        if declared is not None and declared.isdigit() and int(declared) > limit:
+            answer = app_error_response(Request(x.scope), BodyTooLarge(limit))
+            await answer(x.scope, x.receive, x.reply)
+            return True
+        x.receive = _counting(x.receive, limit)
+        return False
+
+    async def _rate_limit(self, x: "Exchange") -> bool:
+        if self.limiter is None:
+            return False
+        counted = self.limiter.check(x.scope, x.request.get(b"authorization"))
+        if not isinstance(counted, list | Response):  # counted in Redis
+            counted = await counted
+        if isinstance(counted, Response):
+            await counted(x.scope, x.receive, x.reply)
+            return True
+        x.reply.counted = counted
+        return False
+
+    async def _options(self, x: "Exchange") -> bool:
+        """OPTIONS names the methods the path takes."""
+        if x.scope["method"] != "OPTIONS" or not allowed_methods(self.api, x.scope):
+            return False
+        await x.reply.start(204, [(b"allow", allow_header(self.api, x.scope))])
+        await x.reply.send(EMPTY)
+        return True
+
+    async def _writes(self, x: "Exchange") -> bool:
+        """HEAD goes on as GET; a write is the app's, and the next read re-reads the
+        version."""
+        method = x.scope["method"]
         if method == "HEAD":
-            reply.head = True
-            scope["method"] = "GET"
-        elif method not in READS:
-            try:
-                await self._deadlined(scope, receive, reply)
-            finally:
-                self.versions.invalidate()  # this process wrote: the next read re-reads
-            return
-        if not scope["path"].startswith("/v1"):
-            await self._deadlined(scope, receive, reply)
-            return
-        current = self.versions.fresh() or await self.versions.get(scope["app"].state.engine)
-        if current is None:
-            await self._deadlined(scope, receive, reply)
-            return
-        scope["state"]["data_version"] = current[0]  # request.state.data_version
-        own = self.validators.get(scope, request.get(b"accept"), current)
-        if_none_match = request.get(b"if-none-match")
-        if own.fresh(if_none_match, request.get(b"if-modified-since")):
+            x.reply.head = True
+            x.scope["method"] = "GET"
+            return False
+        if method in READS:
+            return False
+        try:
+            await self._deadlined(x.scope, x.receive, x.reply)
+        finally:
+            self.versions.invalidate()  # this process wrote: the next read re-reads
+        return True
+
+    async def _conditional(self, x: "Exchange") -> bool:
+        """A GET under /v1 learns the data version and its validators; a client whose copy
+        is current gets a 304. Outside /v1, or with no version to be had, the app answers."""
+        scope = x.scope
+        if scope["path"].startswith("/v1"):
+            x.current = self.versions.fresh() or await self.versions.get(scope["app"].state.engine)
+        if x.current is None:
+            await self._deadlined(scope, x.receive, x.reply)
+            return True
+        scope["state"]["data_version"] = x.current[0]  # request.state.data_version
+        own = x.own = self.validators.get(scope, x.request.get(b"accept"), x.current)
+        if_none_match = x.request.get(b"if-none-match")
+        if own.fresh(if_none_match, x.request.get(b"if-modified-since")):
             if own.route is not None:  # metrics and the log name the route, as on the 200
                 scope["route"] = own.route
-            await reply.unchanged(own.not_modified(if_none_match))
+            await x.reply.unchanged(own.not_modified(if_none_match))
+            return True
+        x.reply.validators, x.reply.if_none_match = own, if_none_match
+        return False
+
+    async def _kept_or_built(self, x: "Exchange") -> None:
+        """The answer kept for this URL, version and representation, or the app's."""
+        scope, own, request = x.scope, x.own, x.request
+        if self.cache is None or own is None or x.current is None:
+            await self._deadlined(scope, x.receive, x.reply)
             return
-        reply.validators, reply.if_none_match = own, if_none_match
-        if self.cache is None:
-            await self._deadlined(scope, receive, reply)
-            return
-        key = Key(current[0], own.day, (scope["scheme"], request.get(b"host"),
+        key = Key(x.current[0], own.day, (scope["scheme"], request.get(b"host"),
                   scope.get("root_path", "")), scope["path"], scope["query_string"],
                   media_of(request.get(b"accept")), takes_gzip(scope["headers"]))  # fmt: skip
         kept = self.cache.get(key)
         if kept is not None:
             if own.route is not None:  # metrics and the log name the route, as on a miss
                 scope["route"] = own.route
-            await replay(kept, reply)
+            await replay(kept, x.reply)
             return
 
         async def run(send: Send) -> None:
-            await self._deadlined(scope, receive, reply, send)
+            await self._deadlined(scope, x.receive, x.reply, send)
 
-        await self.cache.answer(key, scope, reply, run)
+        await self.cache.answer(key, scope, x.reply, run)
 
     async def _deadlined(
         self, scope: Scope, receive: Receive, reply: Reply, send: Send | None = None
