@@ -400,8 +400,25 @@ def workloads(db: Path, statements: int) -> dict[str, dict[str, str]]:
 def measure(base: str, workload: str, path: str, args: argparse.Namespace) -> dict[str, float]:
     if "%s" in path:
         words = WORDS[workload](args.statements)
-        return wrk(base + "/", args.duration, args.connections, template=path, words=words)
-    return wrk(base + path, args.duration, args.connections)
+        figures = wrk(base + "/", args.duration, args.connections, template=path, words=words)
+    else:
+        figures = wrk(base + path, args.duration, args.connections)
+    settle(base)
+    return figures
+
+
+def settle(base: str) -> None:
+    """Wait until the server has worked off what wrk left queued (a slow workload leaves
+    seconds of requests behind), so that the next figure, on any server on this core,
+    is not that backlog's."""
+    for _ in range(600):
+        started = time.perf_counter()
+        try:
+            httpx.get(base + "/", timeout=120)
+        except httpx.TransportError:
+            return
+        if time.perf_counter() - started < 0.05:
+            return
 
 
 UVICORN = [sys.executable, "-m", "uvicorn", "--log-level", "warning", "--no-server-header"]
