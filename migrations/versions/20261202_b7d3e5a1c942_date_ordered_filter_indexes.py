@@ -24,8 +24,10 @@ down_revision: str | None = "a4c9e2f7b318"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
-REPLACED = (("ix_statement_country_code", "ix_statement_country_said_on_id", "country_code"),
-            ("ix_statement_article_slug", "ix_statement_article_said_on_id", "article_slug"))  # fmt: skip
+REPLACED = (
+    ("ix_statement_country_code", "ix_statement_country_said_on_id", "country_code"),
+    ("ix_statement_article_slug", "ix_statement_article_said_on_id", "article_slug"),
+)
 
 
 def upgrade() -> None:
