@@ -116,7 +116,9 @@ def count_rows(session: Session, plan: Plan) -> tuple[int, bool]:
     connection, dialect = session.connection(), session.get_bind().dialect
     if plan.compiled:
         make = lambda: count_query(plan, dialect.name, _binds(plan))  # noqa: E731
-        counting = _kept(_COUNTS, _shape(plan, dialect), make, dialect)
+        # A count depends on the filters alone, not on the sort or how a page is read.
+        key = (plan.spec.name, tuple((n, len(v)) for n, v in plan.given.items()), dialect)
+        counting = _kept(_COUNTS, key, make, dialect)
         total = counting.rows(connection, _values(plan, None))[0][0]
     else:
         total = connection.execute(count_query(plan, dialect.name, None)).scalar_one()

@@ -10,6 +10,7 @@ import datetime as dt
 import inspect
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Annotated, Any, Literal
 
 from fastapi import Query
@@ -92,7 +93,7 @@ class ReadSpec:
     filters: tuple[Filter, ...]
     via: Mapping[str, Via] = field(default_factory=dict)
 
-    @property
+    @cached_property  # made once per spec, at the first request: read on every one
     def by_name(self) -> dict[str, Filter]:
         return {f.name: f for f in self.filters}
 
@@ -137,21 +138,13 @@ class ReadSpec:
         parse.__signature__ = inspect.Signature(parameters)  # type: ignore[attr-defined]
         return parse
 
-    @property
+    @cached_property
     def sorts(self) -> SortParam:
-        return _sorts(self)
+        """The `sort` parameter over the spec's columns, the key breaking ties."""
+        return SortParam(dict(self.columns), self.columns[self.key], self.default_sort)
 
     def plan(self, given: Given, sort: Sort) -> "Plan":
         return Plan(self, given, sort)
-
-
-_SORTS: dict[str, SortParam] = {}
-
-
-def _sorts(spec: ReadSpec) -> SortParam:
-    if spec.name not in _SORTS:
-        _SORTS[spec.name] = SortParam(dict(spec.columns), spec.columns[spec.key], spec.default_sort)
-    return _SORTS[spec.name]
 
 
 def _as_tuple(value: Any) -> tuple[Any, ...]:
@@ -179,13 +172,13 @@ class Plan:
     requested: Sort
     few: bool | None = None  # the count, when taken: exact (few) or capped (many)
 
-    @property
+    @cached_property
     def index_ordered(self) -> bool:
         first = self.requested.order[0][0].key
         by_name = self.spec.by_name
         return all(len(v) == 1 and by_name[n].orders == first for n, v in self.given.items())
 
-    @property
+    @cached_property
     def via(self) -> Via | None:
         """The link that drives the read, when a filter on one is given and the rows are
         found by filters (not walked in the sort's order)."""
@@ -196,12 +189,12 @@ class Plan:
     def counted(self, exact: bool) -> "Plan":
         return Plan(self.spec, self.given, self.requested, few=exact)
 
-    @property
+    @cached_property
     def columns(self) -> Mapping[str, Any]:
         via = self.via
         return via.columns if via else self.spec.columns
 
-    @property
+    @cached_property
     def sort(self) -> Sort:
         """The requested sort over the columns rows are read in (a link's copies). Few
         matches, in an order their indexes do not give, are ordered by an expression no
@@ -214,7 +207,7 @@ class Plan:
         by = [(unindexed(c).desc() if desc else unindexed(c).asc()) for c, desc in order]
         return Sort(self.requested.name, order, by)
 
-    @property
+    @cached_property
     def compiled(self) -> bool:
         return all(self.spec.by_name[name].compiled for name in self.given)
 
@@ -242,12 +235,12 @@ class Plan:
             query = query.join(via.model, via.on())
         return query.where(*self.conditions(dialect, values))
 
-    @property
+    @cached_property
     def counting_via(self) -> Via | None:
         """A count always reads through the link a filter names: its index holds them."""
         return next((v for name, v in self.spec.via.items() if name in self.given), None)
 
-    @property
+    @cached_property
     def reads_rows(self) -> bool:
         """Whether counting must read the resource's rows, or the driving link will do."""
         by_name = self.spec.by_name

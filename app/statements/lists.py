@@ -2,7 +2,7 @@
 list, a treaty's and a person's, an article's): one read spec, one row serializer
 (`read.build_rows`), with `expand`ed relations put in place of their references."""
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from fastapi import Request, Response
@@ -40,23 +40,23 @@ def _slugs(items: Sequence[Item], name: str) -> set[str]:
     }
 
 
+# An expandable reference: the record's model, the relations its full form shows, and
+# that form. (Treaties are a list, with dates as of today: below.)
+INLINED: dict[str, tuple[Any, tuple[Any, ...], Callable[[Any, Urls], Any]]] = {
+    "speaker": (m.Person, (m.Person.aliases, m.Person.country), person_public),
+    "article": (m.Article, (m.Article.authors, m.Article.treaties), article_public),
+}
+
+
 def expanded(session: Session, items: list[Item], expand: Sequence[str], urls: Urls) -> list[Item]:
     """The items with the relations `expand` names inlined in full (the others stay
     references), each related record read once for the page."""
-    if "speaker" in expand:
-        people = _by_slug(session, m.Person, _slugs(items, "speaker"), m.Person.aliases,
-                          m.Person.country)  # fmt: skip
+    for name in (n for n in expand if n in INLINED):
+        model, relations, public = INLINED[name]
+        found = _by_slug(session, model, _slugs(items, name), *relations)
         for item in items:
-            if item["speaker"]:
-                person = people[item["speaker"]["slug"]]
-                item["speaker"] = person_public(person, urls).model_dump(mode="json")
-    if "article" in expand:
-        found = _by_slug(session, m.Article, _slugs(items, "article"), m.Article.authors,
-                         m.Article.treaties)  # fmt: skip
-        for item in items:
-            if item["article"]:
-                article = found[item["article"]["slug"]]
-                item["article"] = article_public(article, urls).model_dump(mode="json")
+            if item[name]:
+                item[name] = public(found[item[name]["slug"]], urls).model_dump(mode="json")
     if "treaties" in expand:
         linked = _by_slug(session, m.Treaty, _slugs(items, "treaties"))
         dates = treaties.dates_of(session, list(linked.values()), today())
