@@ -3,7 +3,7 @@
 A GET under /v1 whose route opts in (`KEEP`, one declaration per router) is kept whole
 (status, headers, body) under a typed key: the data version and day (so nothing kept is
 ever stale: a write moves the version), the base URL (links in bodies are absolute), the
-path and query, the representation Accept picks and whether the body is gzipped. The edge
+path and query, the representation Accept picks and the body's coding. The edge
 (app/http/edge.py) looks a request up before routing; a hit goes out through the same `Reply`
 as any answer (validators, CORS, rate-limit and security headers, request id). Requests
 that miss the same key at once wait for the first to finish and share its answer: a cold
@@ -29,7 +29,7 @@ class Key(NamedTuple):
     path: str
     query: bytes
     media: str  # json, csv or ndjson: the representation, not Accept's spelling
-    gzip: bool
+    coding: str  # "br", "gzip" or "" (app/http/compression.py)
 
 
 class Kept(NamedTuple):

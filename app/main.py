@@ -151,8 +151,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         configure_logging(settings.log_level)
     # Everything every request goes through (ids, logs, metrics, CORS, limits, deadline,
     # cache validators and 304s, kept responses, HEAD and OPTIONS) is the edge, outermost
-    # (TreatyKB). Starlette's gzip, streams included, for a client that takes it: JSON, CSV, NDJSON
-    # and the explorer over 1 KiB (a 14 KB treaty detail goes out as 2.3 KB).
+    # (TreatyKB). Brotli or gzip, streams included, for a client that takes it: JSON, CSV,
+    # NDJSON and the explorer over 1 KiB (a 14 KB treaty detail goes out as about 2 KB).
     app.add_middleware(Compression)
     install_error_handlers(app)
     _include_routers(app)

@@ -6,6 +6,7 @@ from collections.abc import Callable
 from email.utils import parsedate_to_datetime
 from pathlib import Path
 
+import pytest
 import yaml
 from conftest import SEED
 from fastapi.testclient import TestClient
@@ -163,8 +164,9 @@ def test_last_modified_is_no_older_than_today(client: TestClient) -> None:
     assert modified.date() == dt.datetime.now(dt.UTC).date()
 
 
-def test_json_csv_and_ndjson_are_compressed_for_a_client_that_takes_gzip(
-    client: TestClient,
+@pytest.mark.parametrize("coding", ["gzip", "br"])
+def test_json_csv_and_ndjson_are_compressed_for_a_client_that_takes_it(
+    client: TestClient, coding: str
 ) -> None:
     for url in (
         "/v1/treaties/new-start",
@@ -172,9 +174,9 @@ def test_json_csv_and_ndjson_are_compressed_for_a_client_that_takes_gzip(
         "/v1/statements?format=ndjson",
     ):
         plain = client.get(url, headers={"Accept-Encoding": "identity"})
-        packed = client.get(url, headers={"Accept-Encoding": "gzip"})
+        packed = client.get(url, headers={"Accept-Encoding": coding})
         assert "content-encoding" not in plain.headers
-        assert packed.headers["content-encoding"] == "gzip"
+        assert packed.headers["content-encoding"] == coding
         assert packed.content == plain.content  # httpx decodes it
         assert packed.num_bytes_downloaded < len(plain.content) / 2, url
         assert "Accept-Encoding" in packed.headers["vary"]
@@ -185,6 +187,24 @@ def test_json_csv_and_ndjson_are_compressed_for_a_client_that_takes_gzip(
             304,
             packed.headers["etag"],
         )
+
+
+@pytest.mark.parametrize(
+    ("accept_encoding", "coding"),
+    [
+        ("gzip, deflate, br, zstd", "br"),
+        ("gzip, br;q=0", "gzip"),
+        ("br;q=0.0, *", "gzip"),
+        ("deflate", None),
+        ("gzip;q=0, br;q=0", None),
+    ],
+)
+def test_the_coding_is_the_one_accept_encoding_allows(
+    client: TestClient, accept_encoding: str, coding: str | None
+) -> None:
+    answer = client.get("/v1/treaties/new-start", headers={"Accept-Encoding": accept_encoding})
+    assert answer.headers.get("content-encoding") == coding
+    assert answer.json()["slug"] == "new-start"
 
 
 def test_small_answers_are_not_compressed(client: TestClient) -> None:

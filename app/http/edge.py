@@ -10,7 +10,7 @@ On the way in, in this order, each step answering at once when it refuses:
    If-Modified-Since no older than the data) gets its 304 here, without running anything
    else (app/http/conditional.py);
 7. a response kept for this URL, version and representation is answered (app/cache.py);
-8. else the app answers (gzip where the client takes it and the body is over 1 KiB, then
+8. else the app answers (brotli or gzip where the client takes it and the body is over 1 KiB, then
    FastAPI), with HEAD run as GET, under the deadline: no response started in time
    becomes a 503; what a route that opted in answers is kept.
 
@@ -40,7 +40,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from app.cache import Key, ResponseCache, replay
 from app.config import Settings
 from app.errors import BodyTooLarge, app_error_response, problem_response
-from app.http.compression import takes_gzip
+from app.http.compression import encoding
 from app.http.conditional import (
     ON_304,
     READS,
@@ -72,7 +72,7 @@ class Reply:
 
     __slots__ = ("send", "edge", "scope", "path", "origin", "named", "counted", "validators",
                  "if_none_match", "head", "status", "started", "deadline", "sent_body",
-                 "replaced", "expired")  # fmt: skip
+                 "replaced")  # fmt: skip
 
     def __init__(self, edge: "Edge", scope: Scope, send: Send, origin: bytes | None,
                  named: tuple[bytes, bytes]) -> None:  # fmt: skip
@@ -81,15 +81,9 @@ class Reply:
         self.counted: RawHeaders = NONE  # the rate-limit headers, once counted
         self.validators: Validators | None = None
         self.if_none_match: bytes | None = None
-        self.head = self.started = self.sent_body = self.replaced = self.expired = False
+        self.head = self.started = self.sent_body = self.replaced = False
         self.status = 500
-        self.deadline: asyncio.TimerHandle | None = None
-
-    def expire(self, task: asyncio.Task[Any]) -> None:
-        """The deadline passed: cancel the request's task unless it has started answering."""
-        if not self.started:
-            self.expired = True
-            task.cancel()
+        self.deadline: asyncio.Timeout | None = None
 
     async def __call__(self, message: Message) -> None:
         """The app's (or an answer's made here) messages, on their way to the server:
@@ -107,7 +101,7 @@ class Reply:
             return
         self.started = True
         if self.deadline is not None:
-            self.deadline.cancel()  # streaming may take as long as it needs
+            self.deadline.reschedule(None)  # streaming may take as long as it needs
         status, raw = message["status"], list(message.get("headers", ()))
         own = self.validators
         if own is not None:
@@ -350,7 +344,7 @@ class Edge:
             return
         key = Key(x.current[0], own.day, (scope["scheme"], request.get(b"host"),
                   scope.get("root_path", "")), scope["path"], scope["query_string"],
-                  media_of(request.get(b"accept")), takes_gzip(scope["headers"]))  # fmt: skip
+                  media_of(request.get(b"accept")), encoding(scope["headers"]))  # fmt: skip
         kept = self.cache.get(key)
         if kept is not None:
             if own.route is not None:  # metrics and the log name the route, as on a miss
@@ -374,30 +368,20 @@ class Edge:
         if self.seconds <= 0:
             await self.app(scope, receive, send)
             return
-        # asyncio.timeout's own mechanism (a timer that cancels the task, the cancel
-        # turned into TimeoutError when it was ours) without its object and state
-        # checks: 7 % of a kept treaty detail's instructions.
-        loop, task = asyncio.get_running_loop(), asyncio.current_task()
-        assert task is not None
-        cancelling = task.cancelling()
-        reply.deadline = loop.call_at(loop.time() + self.seconds, reply.expire, task)
+        deadline = reply.deadline = asyncio.timeout(self.seconds)
         try:
-            await self.app(scope, receive, send)
-        except asyncio.CancelledError:
-            if not reply.expired or task.uncancel() > cancelling:
-                raise  # cancelled by someone else too (a shutdown): not a timeout
-            if reply.started:
-                raise TimeoutError from None
-            reply.validators = None
+            async with deadline:
+                await self.app(scope, receive, send)
+        except TimeoutError:
+            if reply.started or not deadline.expired():
+                raise  # not ours, or too late for a problem: the server ends the response
+            reply.validators = reply.deadline = None
             await _problem(
                 scope, receive, reply, 503, title="Service unavailable", slug="timeout",
                 detail=f"The request did not complete within {self.seconds:g} s; "
                 "narrow the filters or page with a smaller limit.",
                 headers={"Retry-After": "5"},
             )  # fmt: skip
-        finally:
-            reply.deadline.cancel()
-            reply.deadline = None
 
 
 ID_KEY = b"x-request-id"
