@@ -1,7 +1,10 @@
 """Rate limits per client: anonymous callers by IP, curators by token.
 
-Fixed windows (`limit` requests per `window` seconds), counted in Redis when several
-instances share the load (`TREATYKB_RATE_LIMIT_REDIS_URL`), else in this process. Every
+Fixed windows (`limit` requests per `window` seconds, aligned to the clock), counted by
+the `limits` library's storages: in Redis when several instances share the load
+(`TREATYKB_RATE_LIMIT_REDIS_URL`), else in this process. Its storages, not its
+strategies: a strategy's hit and window statistics are two Redis calls where one
+INCR-and-EXPIRE gives the count (measured: 326 against 119 us of CPU a request). Every
 limited response carries `RateLimit-Limit`, `RateLimit-Remaining` and `RateLimit-Reset`
 (seconds to the window's end); past the limit the answer is a 429 problem with
 `Retry-After`. If Redis is unreachable the limiter falls back to counting in-process
@@ -12,12 +15,13 @@ import functools
 import hashlib
 import logging
 import math
-import threading
 import time
 from collections.abc import Awaitable
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Protocol
 
+from limits.aio.storage import RedisStorage
+from limits.storage import MemoryStorage
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.types import Scope
@@ -72,55 +76,38 @@ class Store(Protocol):
 
 
 class MemoryStore:
-    """Counts in this process: right for the embedded, single-process default."""
+    """Counts in this process (the `limits` library's memory storage): right for the
+    embedded, single-process default."""
 
     def __init__(self) -> None:
-        # Per key: [window number, count], counted in place (no new tuple a request).
-        self._counts: dict[str, list[int]] = {}
-        self._lock = threading.Lock()
-        self._swept = 0.0
+        self.storage = MemoryStorage()
 
     def hit(self, key: str, window: int, now: int) -> int:
-        current = now // window
-        with self._lock:
-            counted = self._counts.get(key)
-            if counted is None or counted[0] != current:
-                if len(self._counts) > 100_000 and time.monotonic() - self._swept > window:
-                    self._sweep(current)
-                counted = self._counts[key] = [current, 0]
-            counted[1] += 1
-            return counted[1]
-
-    def _sweep(self, current: int) -> None:
-        self._swept = time.monotonic()
-        for key in [k for k, (slot, _) in self._counts.items() if slot != current]:
-            del self._counts[key]
+        return self.storage.incr(f"{key}:{now // window}", window + 1)
 
 
 class RedisStore:
-    """Counts shared by every instance: INCR and EXPIRE of one key per client and window."""
+    """Counts shared by every instance: the `limits` library's Redis storage (one
+    INCR-and-EXPIRE script call per request), in-process while Redis is unreachable."""
 
     def __init__(self, url: str, namespace: str) -> None:
-        import redis.asyncio as redis  # only deployments that use Redis need the module
-
-        self.namespace = namespace
-        self.client: Any = redis.from_url(url, socket_timeout=0.25, socket_connect_timeout=0.25)
+        self.storage = RedisStorage(
+            f"async+{url}", implementation="redispy", key_prefix=f"{namespace}:rl",
+            socket_timeout=0.25, socket_connect_timeout=0.25,
+        )  # fmt: skip
         self.fallback = MemoryStore()
         self.failing_since: float | None = None
 
     async def hit(self, key: str, window: int, now: int) -> int:
-        current = now // window
-        name = f"{self.namespace}:rl:{key}:{current}"
         try:
-            async with self.client.pipeline(transaction=True) as pipe:
-                count, _ = await pipe.incr(name).expire(name, window + 1).execute()
+            count = await self.storage.incr(f"{key}:{now // window}", window + 1)
         except Exception as exc:
             if self.failing_since is None:
                 log.warning("rate-limit store unreachable, counting in-process: %s", exc)
                 self.failing_since = time.monotonic()
             return self.fallback.hit(key, window, now)
         self.failing_since = None
-        return int(count)
+        return count
 
 
 def client_key(scope: Scope, authorization: bytes | None) -> tuple[str, bool]:
