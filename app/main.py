@@ -121,24 +121,26 @@ def _include_routers(app: FastAPI) -> None:
         )
 
 
+@asynccontextmanager
+async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
+    """The engine of the app's settings, from startup to shutdown."""
+    settings = app.state.settings
+    app.state.engine = make_engine(
+        settings.database_url, settings.statement_timeout_ms, settings.sqlite_mmap_bytes
+    )
+    app.state.metrics.engine = app.state.engine
+    limit_threads(app.state.engine, settings.read_threads)
+    yield
+    app.state.engine.dispose()
+
+
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or get_settings()
-
-    @asynccontextmanager
-    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        app.state.engine = make_engine(
-            settings.database_url, settings.statement_timeout_ms, settings.sqlite_mmap_bytes
-        )
-        app.state.metrics.engine = app.state.engine
-        limit_threads(app.state.engine, settings.read_threads)
-        yield
-        app.state.engine.dispose()
-
     app = TreatyKB(
         title="treatykb",
         version="0.1.0",
         description=DESCRIPTION,
-        lifespan=lifespan,
+        lifespan=_lifespan,
         generate_unique_id_function=_operation_id,
         # Our own Prometheus metrics and JSON logs observe every request; FastAPI's
         # OpenTelemetry hooks would only look up providers nobody set, on every request.

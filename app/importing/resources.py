@@ -61,6 +61,7 @@ class Resource:
     write_companion: Callable[[Session, Any], None] | None = None  # rows others may cite
     only: dict[str, Any] = field(default_factory=dict)  # fixed column values (source.kind)
     cited_as: str | None = None  # another resource whose key this record's key also is
+    search_type: str | None = None  # its documents' type in the search index, if indexed
 
     def key_of(self, record: r.Record) -> Key:
         return tuple(getattr(record, name) for name in self.key)
@@ -356,6 +357,7 @@ RESOURCES: tuple[Resource, ...] = (
             Link("aliases", m.TreatyAlias, ("treaty_slug",), "slug"),
         ),
         **_competing("treaties"),
+        search_type="treaty",
     ),
     Resource(
         "articles",
@@ -368,6 +370,7 @@ RESOURCES: tuple[Resource, ...] = (
         write_children=_write_article_children,
         write_companion=_write_article_source,
         cited_as="sources",
+        search_type="article",
     ),
     Resource(
         "limits",
@@ -386,6 +389,7 @@ RESOURCES: tuple[Resource, ...] = (
         renames=_TREATY_REF,
         links=(_sources(m.EventSource, "event_id"),),
         **_competing("events"),
+        search_type="event",
     ),
     Resource(
         "participation",
@@ -406,6 +410,7 @@ RESOURCES: tuple[Resource, ...] = (
         children=frozenset({"aliases", "positions"}),
         read_children=_read_people_children,
         write_children=_write_people_children,
+        search_type="person",
     ),
     Resource(
         "statements",
@@ -424,6 +429,7 @@ RESOURCES: tuple[Resource, ...] = (
             ),  # fmt: skip
             Link("sources", m.StatementSource, ("statement_id",), "source_slug", "source_slugs"),
         ),
+        search_type="statement",
     ),
 )
 

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import orjson
-from sqlalchemy import Engine, select, text
+from sqlalchemy import Connection, Engine, select, text
 from sqlmodel import Session, SQLModel, col
 
 from app import models as m
@@ -136,6 +136,30 @@ def _indexes_built_after(
         yield
         return
     connection = session.connection()
+    tables = _bulk_tables(connection, names, keys)
+    if tables and not connection.connection.driver_connection.in_transaction:  # type: ignore[union-attr]
+        # pysqlite (legacy transaction control) opens a transaction at the first INSERT,
+        # UPDATE or DELETE: a DROP INDEX before any would commit on its own.
+        connection.exec_driver_sql("BEGIN IMMEDIATE")
+    rebuild: list[str] = []
+    for table in tables:
+        found = connection.exec_driver_sql(
+            "SELECT name, sql FROM sqlite_master WHERE type = 'index' AND tbl_name = ? "
+            "AND sql IS NOT NULL AND sql NOT LIKE 'CREATE UNIQUE%' ORDER BY name",
+            (table,),
+        )
+        for index, sql in found.all():
+            connection.exec_driver_sql(f'DROP INDEX "{index}"')
+            rebuild.append(sql)
+    yield
+    for sql in rebuild:
+        connection.exec_driver_sql(sql)
+
+
+def _bulk_tables(connection: Connection, names: list[str], keys: dict[str, set[Key]]) -> list[str]:
+    """The tables a load fills in bulk: those of a resource bringing at least
+    BULK_INDEX_ROWS records and more than its table holds, and then the shared search
+    and change tables when the load brings more than they hold."""
 
     def held(table: str) -> int:
         return int(connection.exec_driver_sql(f'SELECT count(*) FROM "{table}"').scalar_one())
@@ -150,23 +174,7 @@ def _indexes_built_after(
         every = sum(len(keys.get(name, ())) for name in names)
         shared = (table_name(m.SearchDocument), table_name(m.Change))
         tables += [table for table in shared if every > held(table)]
-    rebuild: list[str] = []
-    if tables and not connection.connection.driver_connection.in_transaction:  # type: ignore[union-attr]
-        # pysqlite (legacy transaction control) opens a transaction at the first INSERT,
-        # UPDATE or DELETE: a DROP INDEX before any would commit on its own.
-        connection.exec_driver_sql("BEGIN IMMEDIATE")
-    for table in tables:
-        found = connection.exec_driver_sql(
-            "SELECT name, sql FROM sqlite_master WHERE type = 'index' AND tbl_name = ? "
-            "AND sql IS NOT NULL AND sql NOT LIKE 'CREATE UNIQUE%' ORDER BY name",
-            (table,),
-        )
-        for index, sql in found.all():
-            connection.exec_driver_sql(f'DROP INDEX "{index}"')
-            rebuild.append(sql)
-    yield
-    for sql in rebuild:
-        connection.exec_driver_sql(sql)
+    return tables
 
 
 def _write_chunks(
@@ -200,6 +208,19 @@ def _write_chunks(
                 progress(resource.name, tally.created + tally.updated + tally.unchanged)
     if problems:
         raise LoadError(problems)
+    _finish(session, resources, chunks, changed, updated)
+    return counts
+
+
+def _finish(
+    session: Session,
+    resources: list[Resource],
+    chunks: Chunks,
+    changed: dict[str, set[Key]],
+    updated: dict[str, set[Key]],
+) -> None:
+    """After every record is in: the links written once their targets are, the planner's
+    statistics, the search index and the data version."""
     for resource in resources:
         deferred = (resource.links or resource.write_children) and not _links_inline(resource.name)
         if changed[resource.name] and deferred:
@@ -213,7 +234,6 @@ def _write_chunks(
     if touched:
         _reindex(session, touched, from_records_done=True)
         bump_version(session)
-    return counts
 
 
 ANALYZE_EVERY = 50_000
@@ -332,6 +352,13 @@ def _write_rows(
         changed.add(key)
     resource.insert_rows(session, created, dt.datetime.now(dt.UTC))
     _log(session, log)
+    _index_written(session, resource, written, replaced)
+
+
+def _index_written(
+    session: Session, resource: Resource, written: list[Item], replaced: list[Any]
+) -> None:
+    """The search documents of a resource indexed straight from its records."""
     kind = SEARCH_TYPES.get(resource.name)
     if written and kind in search_index.FROM_RECORDS:
         documents = search_index.FROM_RECORDS[kind](session, [item.data for item in written])
@@ -352,13 +379,7 @@ def _write_links(
     resource.write_links_many(session, replaced, replace=True)
 
 
-SEARCH_TYPES = {
-    "statements": "statement",
-    "articles": "article",
-    "treaties": "treaty",
-    "people": "person",
-    "events": "event",
-}
+SEARCH_TYPES = {res.name: res.search_type for res in RESOURCES if res.search_type}
 
 
 def _reindex(

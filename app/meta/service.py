@@ -6,18 +6,10 @@ from sqlalchemy import Engine, func, select, update
 from sqlmodel import Session, col
 
 from app import models as m
+from app.importing.resources import RESOURCES
 
-COUNTED = {
-    "treaties": m.Treaty,
-    "limits": m.Limit,
-    "events": m.Event,
-    "participation": m.Participation,
-    "countries": m.Country,
-    "people": m.Person,
-    "statements": m.Statement,
-    "articles": m.Article,
-    "sources": m.Source,
-}
+# What /v1/meta counts: every resource's table.
+COUNTED = {resource.name: resource.model for resource in RESOURCES}
 
 
 def bump_version(session: Session) -> None:

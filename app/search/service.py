@@ -13,6 +13,7 @@ from sqlalchemy import (
     ColumnElement,
     Float,
     Select,
+    Subquery,
     and_,
     cast,
     column,
@@ -130,32 +131,13 @@ def search(
     dialect = session.get_bind().dialect.name
     parsed = parse(text)
     matched, score, snippet = _matches(dialect, parsed)
-    if dialect == "sqlite" and not _narrowed(filters):
-        # Nothing to filter on: rank and count in the index alone, then read the page's
-        # documents. Joining every match to its document first cost 236 against 158 ms
-        # for a word with 92,000 matches (100,000 statements).
-        ranked = select(FTS.c.rowid.label("id"), score.label("score")).where(_fts_match(parsed))
-    else:
-        ranked = _filtered(matched, filters).with_only_columns(DOC.c.id, score.label("score"))
-    found = ranked.subquery()
+    found = _ranked(dialect, parsed, matched, score, filters).subquery()
     total = counts[0].get(counts[1]) if counts else None
     if total is None:
         total = session.execute(select(func.count()).select_from(found)).scalar_one()
         if counts:
             counts[0].put(counts[1], total)
-    best_first = select(found).order_by(found.c.score.desc(), found.c.id)
-    if cursor:
-        best, last_id = _after(cursor)
-        best_first = best_first.where(
-            or_(found.c.score < best, and_(found.c.score == best, found.c.id > last_id))
-        )
-    top = best_first.limit(limit + 1).subquery()
-    page = (
-        select(DOC.c.id, DOC.c.type, DOC.c.key, DOC.c.label, DOC.c.date, top.c.score)
-        .join(top, top.c.id == DOC.c.id)
-        .order_by(top.c.score.desc(), DOC.c.id)
-    )
-    rows = session.execute(page).all()
+    rows = session.execute(_page(found, cursor, limit)).all()
     more = len(rows) > limit
     rows = rows[:limit]
     # A common word: fetch each hit's snippet by rowid, rather than walking every match
@@ -168,6 +150,34 @@ def search(
     ]
     next_cursor = _cursor(float(rows[-1].score), rows[-1].id) if more else None
     return hits, int(total), next_cursor
+
+
+def _ranked(
+    dialect: str, parsed: Query, matched: Any, score: Any, filters: SearchFilters
+) -> Select[Any]:
+    """Every match's id and score."""
+    if dialect == "sqlite" and not _narrowed(filters):
+        # Nothing to filter on: rank and count in the index alone, then read the page's
+        # documents. Joining every match to its document first cost 236 against 158 ms
+        # for a word with 92,000 matches (100,000 statements).
+        return select(FTS.c.rowid.label("id"), score.label("score")).where(_fts_match(parsed))
+    return _filtered(matched, filters).with_only_columns(DOC.c.id, score.label("score"))
+
+
+def _page(found: Subquery, cursor: str | None, limit: int) -> Select[Any]:
+    """The documents of the page after `cursor`, best first, one more than `limit`."""
+    best_first = select(found).order_by(found.c.score.desc(), found.c.id)
+    if cursor:
+        best, last_id = _after(cursor)
+        best_first = best_first.where(
+            or_(found.c.score < best, and_(found.c.score == best, found.c.id > last_id))
+        )
+    top = best_first.limit(limit + 1).subquery()
+    return (
+        select(DOC.c.id, DOC.c.type, DOC.c.key, DOC.c.label, DOC.c.date, top.c.score)
+        .join(top, top.c.id == DOC.c.id)
+        .order_by(top.c.score.desc(), DOC.c.id)
+    )
 
 
 ROWID_LOOKUPS_FROM = 400  # matches per hit; below it, walking the matches is cheaper
