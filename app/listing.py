@@ -290,6 +290,7 @@ class RowsRead:
     cells: Callable[[Select[Any]], CsvCells]
     page_rows: Callable[[bool], tuple[Sequence[Any], str | None]]
     count: Callable[[], tuple[int, bool]]
+    facets: Callable[[], dict[str, dict[str, Any]]] | None = None  # the counts asked for
 
 
 def _rows_stream(
@@ -315,6 +316,8 @@ def rows_response(
     schema: type[BaseModel],
 ) -> Response:
     """`list_response` for a list read as plain rows: a JSON page, or a stream."""
+    if read.facets is not None and page.format != "json":
+        return _facet_table(read.facets(), page)
     columns = check_fields(schema, page.fields)
     if page.format != "json":
         return _rows_stream(request, read, page, columns_of(schema), columns)
@@ -330,7 +333,29 @@ def rows_response(
         response.headers["Link"] = next_link(next_url)
     body = {"items": items, "total": total, "total_relation": "eq" if exact else "gte",
             "next": next_url}  # fmt: skip
+    if read.facets is not None:
+        body["facets"] = read.facets()
     return JSONBytes(dumps(body), headers=dict(response.headers))
+
+
+FACET_COLUMNS = ["facet", "value", "label", "count"]
+
+
+def _facet_table(answers: Mapping[str, dict[str, Any]], page: PageParams) -> Response:
+    """The counts as a table, one row per facet value: CSV or NDJSON."""
+    if page.fields or page.cursor:
+        raise InvalidParameter("With facet, a CSV or NDJSON answer is the counts: "
+                               "drop fields and cursor.")  # fmt: skip
+    rows = [
+        {"facet": name, "value": item["value"], "label": item["label"], "count": item["count"]}
+        for name, answer in answers.items()
+        for item in answer["values"]
+    ]
+    if page.format == "csv":
+        return StreamingResponse(
+            _csv_dicts(rows, FACET_COLUMNS), media_type="text/csv; charset=utf-8"
+        )
+    return StreamingResponse(_ndjson_dicts(rows, FACET_COLUMNS), media_type="application/x-ndjson")
 
 
 KeptPage = tuple[bytes, str | None]

@@ -264,3 +264,24 @@ def test_deleting_an_article_removes_the_source_it_also_was(curator: Curator) ->
     assert curator.send("DELETE", path, curator.admin, headers=etag).status_code == 204
     again = curator.send("POST", "/records/statements", curator.editor, json=cited)
     assert "no sources record with key 'act-2021-01-example'" in again.json()["detail"]
+
+
+def test_a_write_is_counted_by_every_facet_at_the_next_version(curator: Curator) -> None:
+    url = "/v1/statements?facet=treaty,speaker,country,said_on:month"
+
+    def counts() -> tuple[str, dict[str, dict[str, int]]]:
+        answer = curator.client.get(url)
+        facets = answer.json()["facets"]
+        found = {name: {v["value"]: v["count"] for v in f["values"]} for name, f in facets.items()}
+        return answer.headers["x-data-version"], found
+
+    version, before = counts()
+    record = NEW | {"country": "RU"}
+    assert (
+        curator.send("POST", "/records/statements", curator.editor, json=record).status_code == 201
+    )
+    after_version, after = counts()
+    assert int(after_version) == int(version) + 1
+    for name, value in (("treaty", "new-start"), ("speaker", "sergei-ryabkov"),
+                        ("country", "RU"), ("said_on:month", "2021-01")):  # fmt: skip
+        assert after[name][value] == before[name].get(value, 0) + 1, name

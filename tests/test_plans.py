@@ -22,16 +22,19 @@ from app.statements.spec import STATEMENTS
 VALUES = {
     "treaty": ["inf"], "speaker": ["fu-cong"], "country": ["CN"],
     "article": ["act-2020-12-new-start-deal-to-wait-for-biden"],
-    "since": "2019-09-10", "until": "1990-01-10", "q": "verification",
+    "since": "2019-09-10", "until": "1990-01-10", "during": ["2019-09"], "q": "verification",
 }  # fmt: skip
-MULTI = {"treaty": ["inf", "open-skies"], "speaker": ["fu-cong", "stephen-biegun"]}
+MULTI = {"treaty": ["inf", "open-skies"], "speaker": ["fu-cong", "stephen-biegun"],
+         "during": ["2019-09", "1990-01"]}  # fmt: skip
 # Values of nearly every row: what a list has when its count is capped (many matches).
 COMMON = {
     "treaty": ["new-start"], "speaker": ["sergei-lavrov"], "country": ["RU"],
     "article": ["act-2020-11-russia-highlights-open-skies-issues"],
-    "since": "1990-01-01", "until": "2025-12-31", "q": "treaty",
+    "since": "1990-01-01", "until": "2025-12-31", "during": ["1990", "1991", "1992", "1993"],
+    "q": "treaty",
 }  # fmt: skip
-COMMON_MULTI = {"treaty": ["new-start", "inf"], "speaker": ["sergei-lavrov", "fu-cong"]}
+COMMON_MULTI = {"treaty": ["new-start", "inf"], "speaker": ["sergei-lavrov", "fu-cong"],
+                "during": ["1990", "1991", "1992", "1993", "1994"]}  # fmt: skip
 TABLES = ("statement", "statement_treaty", "other")  # `other`: statement_treaty again
 SORTS = ["-said_on", "id"]
 COMBINATIONS = [(name,) for name in VALUES] + list(itertools.combinations(VALUES, 2))

@@ -70,8 +70,14 @@ def _matches(row: dict[str, Any], params: dict[str, Any]) -> bool:
         "article": lambda vs: key(row["article"], "slug") in vs,
         "since": lambda day: end >= dt.date.fromisoformat(day),
         "until": lambda day: start <= dt.date.fromisoformat(day),
+        "during": lambda periods: any(within(row["said_on"], p) for p in periods),
     }
     return all(tests[name](value) for name, value in params.items())
+
+
+def within(said_on: str, period: str) -> bool:
+    """Known to lie in the period: as precise as it, or more, and inside it."""
+    return len(said_on) >= len(period) and said_on.startswith(period)
 
 
 def _expected(rows: list[dict[str, Any]], params: dict[str, Any], sort: str) -> list[str]:
@@ -96,6 +102,8 @@ FILTERS = st.fixed_dictionaries(
         "article": st.just([ARTICLES[0]]),
         "since": st.sampled_from(["2019-08-01", "2020-11-15", "2020-12-01", "2021-06-30"]),
         "until": st.sampled_from(["2019-08-02", "2020-11-12", "2020-11-30", "2021-01-01"]),
+        "during": st.lists(st.sampled_from(["2020", "2020-11", "2020-11-12", "2019-08", "2021"]),
+                           min_size=1, max_size=2, unique=True),
     },
 )  # fmt: skip
 

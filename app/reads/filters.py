@@ -1,23 +1,30 @@
 """The kinds of filter every list is made of, each one line in a read spec.
 
-Date rule: a record dated only to a month or a year matches `since`/`until` when its
-period overlaps the range (app/filters.py). Several values of one filter are OR.
+Date rules: a record dated only to a month or a year matches `since`/`until` when its
+period overlaps the range (app/filters.py), and `during` only when it is known to lie
+within the period named (a statement of "2020" is not during 2020-11; one of "2020-11"
+is during 2020 and 2020-11, and during no day). Several values of one filter are OR.
 """
 
 import datetime as dt
+import re
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import ColumnElement, select
+from sqlalchemy import ColumnElement, and_, or_, select
 from sqlmodel import col
 
-from app.dates import truncate
+from app.dates import period, truncate
+from app.errors import InvalidParameter
 from app.filters import PRECISIONS, on_or_before, overlapping_from
 from app.reads.spec import Filter, Where, unindexed
 from app.search.query import HELP as SEARCH_HELP
 from app.search.service import matching_keys
 
 OVERLAP = "A record dated only to a month or year matches when its period overlaps."
+WITHIN = (
+    "A record dated less precisely than the period does not match (2020 is not during 2020-11)."
+)
 
 
 def one_of(
@@ -52,10 +59,28 @@ def _bounds(day: dt.date) -> tuple[str, ...]:
     return tuple(truncate(day, precision) for precision in PRECISIONS)
 
 
+def _periods(values: tuple[str, ...]) -> tuple[str, ...]:
+    """Each period given (a year, month or day) as the bounds of its dates as text: a date
+    within "2020-11" is at least "2020-11" and below "2020-11~" ('~' sorts after '-' and
+    every digit)."""
+    for value in values:
+        if not PERIOD.fullmatch(value):
+            raise InvalidParameter(f"during={value!r} is not a year, month or day (2020, "
+                                   "2020-11 or 2020-11-21).")  # fmt: skip
+        try:
+            period(value)
+        except ValueError:
+            raise InvalidParameter(f"during={value!r} is not a real date.") from None
+    return tuple(bound for value in values for bound in (value, value + "~"))
+
+
+PERIOD = re.compile(r"\d{4}(-\d{2}(-\d{2})?)?")
+
+
 def dated(column: str, noun: str, examples: tuple[str, str], index: str | None = None
-          ) -> tuple[Filter, Filter]:  # fmt: skip
-    """`since` and `until` on the date in `column` (one of the read's order columns, so
-    a link that copies it serves the range from its own index)."""
+          ) -> tuple[Filter, Filter, Filter]:  # fmt: skip
+    """`since`, `until` and `during` on the date in `column` (one of the read's order
+    columns, so a link that copies it serves the range from its own index)."""
 
     def tested(where: Where) -> Any:
         return unindexed(where.columns[column]) if where.walk else where.columns[column]
@@ -66,11 +91,19 @@ def dated(column: str, noun: str, examples: tuple[str, str], index: str | None =
     def until(where: Where, day: Sequence[Any]) -> ColumnElement[bool]:
         return on_or_before(tested(where), day[0])
 
+    def during(where: Where, bounds: Sequence[Any]) -> ColumnElement[bool]:
+        date = tested(where)
+        pairs = zip(bounds[::2], bounds[1::2], strict=True)
+        return or_(*(and_(date >= low, date < high) for low, high in pairs))
+
     return (
         Filter("since", "day", f"{noun} on or after. {OVERLAP}", examples[0], since, index,
                column, own_row=False, prepare=_bounds),
         Filter("until", "day", f"{noun} on or before. {OVERLAP}", examples[1], until, index,
                column, own_row=False, prepare=lambda d: (d.isoformat(),)),
+        Filter("during", "keys", f"{noun} within the year, month or day (repeat for any of "
+               f"several). {WITHIN}", examples[0][:7], during, index, column, own_row=False,
+               prepare=_periods),
     )  # fmt: skip
 
 

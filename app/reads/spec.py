@@ -11,7 +11,7 @@ import inspect
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
-from typing import Annotated, Any, Literal
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 from fastapi import Query
 from pydantic import TypeAdapter
@@ -21,6 +21,9 @@ from app.dates import Day
 from app.errors import InvalidParameter
 from app.filters import values as split_values
 from app.pagination import Sort, SortParam
+
+if TYPE_CHECKING:
+    from app.reads.facets import Facet
 
 Kind = Literal["keys", "day", "text", "flag"]
 Given = Mapping[str, tuple[Any, ...]]
@@ -92,6 +95,7 @@ class ReadSpec:
     default_sort: str
     filters: tuple[Filter, ...]
     via: Mapping[str, Via] = field(default_factory=dict)
+    facets: tuple["Facet", ...] = ()  # app/reads/facets.py
 
     @cached_property  # made once per spec, at the first request: read on every one
     def by_name(self) -> dict[str, Filter]:

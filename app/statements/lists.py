@@ -15,7 +15,8 @@ from app.dates import today
 from app.listing import RowsRead, rows_response
 from app.pagination import Page, PageParams, Sort, version_memo
 from app.people.schemas import person_public
-from app.reads import compiled
+from app.reads import compiled, facets
+from app.reads.facets import Facet
 from app.reads.spec import Given
 from app.statements import read, service
 from app.statements.schemas import StatementPublic
@@ -77,6 +78,7 @@ def statement_list(
     page: PageParams,
     sort: Sort = service.NEWEST_FIRST,
     expand: tuple[str, ...] = (),
+    faceted: tuple[Facet, ...] = (),
 ) -> Page[StatementPublic] | Response:
     chosen = service.plan(filters, sort)
     memo = version_memo(request)
@@ -95,6 +97,8 @@ def statement_list(
         page_rows=lambda exact: compiled.page_rows(
             session, chosen.counted(exact), read.base, page, read.COLUMNS.index),
         count=lambda: compiled.count_rows(session, chosen),
+        facets=(lambda: facets.answers(request, session, STATEMENTS, filters, faceted))
+        if faceted else None,
     )  # fmt: skip
     return rows_response(request, response, session, read_rows, page, StatementPublic)
 

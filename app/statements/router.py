@@ -9,6 +9,8 @@ from app.db import SessionDep, off_loop, one_row
 from app.errors import InvalidParameter, NotFound
 from app.json import JSONBytes
 from app.pagination import Page, PageDep, Sort, version_memo
+from app.reads import facets
+from app.reads.facets import Facet, FacetedPage
 from app.reads.spec import Given
 from app.statements import read, service
 from app.statements.lists import statement_list
@@ -19,6 +21,7 @@ from app.urls import Urls, UrlsDep, key_path
 router = APIRouter(prefix="/statements", tags=["statements"])
 
 statement_filters = STATEMENTS.dependency()
+statement_facets = facets.parameter(STATEMENTS)
 
 
 async def expansions(
@@ -39,9 +42,10 @@ async def expansions(
 FiltersDep = Annotated[Given, Depends(statement_filters)]
 SortDep = Annotated[Sort, Depends(service.sort_statements.dependency)]
 ExpandDep = Annotated[tuple[str, ...], Depends(expansions)]
+FacetsDep = Annotated[tuple[Facet, ...], Depends(statement_facets)]
 
 
-@router.get("", operation_id="statements-list", response_model=Page[StatementPublic])
+@router.get("", operation_id="statements-list", response_model=FacetedPage[StatementPublic])
 async def list_statements(
     request: Request,
     response: Response,
@@ -51,16 +55,19 @@ async def list_statements(
     page: PageDep,
     sort: SortDep,
     expand: ExpandDep,
+    faceted: FacetsDep,
 ) -> Page[StatementPublic] | Response:
-    """List statements, newest first, filtered by treaty, speaker, country, article or date."""
+    """List statements, newest first, filtered by treaty, speaker, country, article or date,
+    with counts by treaty, speaker, country, article or period when `facet` asks."""
     # Read from the filters' indexes (the count bounds a page's work), a JSON page is a
     # short read: on SQLite it runs on the loop, as a single row does (one_row). A search
     # ranks its matches, and a stream writes them all: the threadpool's.
-    bounded = "q" not in filters and page.format == "json"
+    bounded = "q" not in filters and page.format == "json" and not faceted
     run = one_row if bounded else off_loop
     return await run(
-        request, statement_list, request, response, session, urls, filters, page, sort, expand
-    )
+        request, statement_list, request, response, session, urls, filters, page, sort, expand,
+        faceted,
+    )  # fmt: skip
 
 
 def _one(session: Session, statement_id: str, urls: Urls, memo: read.Memo | None) -> Response:

@@ -12,6 +12,7 @@ from sqlalchemy import ColumnElement, and_, select
 from sqlmodel import col
 
 from app import models as m
+from app.reads.facets import Facet, date_facets, labelled
 from app.reads.filters import dated, one_of, search
 from app.reads.spec import Filter, ReadSpec, Via, Where
 
@@ -71,4 +72,36 @@ STATEMENTS = ReadSpec(
             {"said_on": ST.said_on, "id": ST.statement_id},
         )
     },
+    facets=(
+        Facet(
+            "treaty",
+            "treaty",
+            "treaty_slug",
+            "Statements per treaty (one about two treaties counts under each).",
+            labelled(m.Treaty.slug, m.Treaty.short_name),
+            link="treaty",
+        ),
+        Facet(
+            "speaker",
+            "speaker",
+            "speaker_slug",
+            "Statements per speaker.",
+            labelled(m.Person.slug, m.Person.name),
+        ),
+        Facet(
+            "country",
+            "country",
+            "country_code",
+            "Statements per speaker's country at the time.",
+            labelled(m.Country.code, m.Country.name),
+        ),
+        Facet(
+            "article",
+            "article",
+            "article_slug",
+            "Statements per reporting article.",
+            labelled(m.Article.slug, m.Article.title),
+        ),
+        *date_facets("said_on", "Statements"),
+    ),  # fmt: skip
 )

@@ -1,0 +1,240 @@
+"""Facets: how many of a list's records have each value of a dimension, under the list's
+filters (the facet's own excepted, so a menu shows its alternatives).
+
+Declared once per list in its read spec (`ReadSpec.facets`): a key facet mirrors a
+filter (`treaty`, `speaker`, ...) and counts by its values, top FACET_VALUES by count; a
+date facet counts by a date column at a precision (`said_on:month`), in date order, a
+record counting only where its date is known that precisely: one of "2020-11" is in
+November 2020 and in 2020, in no day, and counted under `unknown_day` instead. Each value
+comes with the URL of the list narrowed to it (the key filter, or `during`), so a count
+and the total of the list it links to are the same number.
+"""
+
+from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Annotated, Any
+
+from fastapi import Query
+from pydantic import BaseModel, Field
+from sqlalchemy import Select, case, func, select
+from sqlmodel import Session
+from starlette.requests import Request
+
+from app.errors import InvalidParameter
+from app.filters import values as split_values
+from app.pagination import Page, T
+from app.reads.spec import Given, ReadSpec, Where
+
+
+FACET_VALUES = 50  # key values given per facet, most frequent first (`more` says if cut)
+
+
+class FacetValue(BaseModel):
+    value: str = Field(
+        description="A treaty slug, person slug, country code, article slug, "
+        "or a period (2020, 2020-11, 2020-11-21)."
+    )
+    label: str = Field(description="What a menu shows: a name, or a period in words.")
+    count: int = Field(description="Records matching the list's other filters with this value.")
+    selected: bool = Field(description="Whether the list is narrowed to this value now.")
+    url: str = Field(
+        description="The list with this value added to its filter (taken out, "
+        "when selected), from the first page."
+    )
+
+
+class FacetCounts(BaseModel):
+    values: list[FacetValue] = Field(
+        description=f"Key facets: the {FACET_VALUES} most frequent values, most first (ties by value). "
+        "Date facets: every period, oldest first."
+    )
+    more: bool = Field(description="Whether values were left out.")
+    unknown_year: int | None = Field(None, description="Records with no year (date facets).")
+    unknown_month: int | None = Field(
+        None, description="Records dated only to a year (`said_on:month`)."
+    )
+    unknown_day: int | None = Field(
+        None, description="Records dated only to a month or year (`said_on:day`)."
+    )
+
+
+class FacetedPage(Page[T]):
+    facets: dict[str, FacetCounts] | None = Field(
+        None, description="The counts `facet` asked for, by facet name; absent without it."
+    )
+
+
+DATE_BUCKETS = 1000  # date buckets given per facet, oldest first
+LENGTHS = {"year": 4, "month": 7, "day": 10}
+Labels = Callable[[Session, Sequence[str]], Mapping[str, str]]
+
+
+@dataclass(frozen=True)
+class Facet:
+    """A count by the values of `column` (a name in the read's columns, or a link's
+    target) that the filter `filter` selects. `link` names the spec's `via` whose table
+    holds the column; `precision` makes it a date facet."""
+
+    name: str
+    filter: str
+    column: Any
+    description: str
+    labels: Labels | None = None
+    link: str | None = None
+    precision: str | None = None
+
+    @property
+    def dated(self) -> bool:
+        return self.precision is not None
+
+
+def date_facets(column: str, noun: str) -> tuple[Facet, ...]:
+    return tuple(
+        Facet(
+            f"{column}:{precision}",
+            "during",
+            column,
+            f"{noun} per {precision}: records dated less precisely count as unknown.",
+            precision=precision,
+        )  # fmt: skip
+        for precision in LENGTHS
+    )
+
+
+def labelled(key: Any, label: Any) -> Labels:
+    """Labels read from a table: the `label` column of the rows whose `key` is a value."""
+
+    def read(session: Session, values: Sequence[str]) -> Mapping[str, str]:
+        rows = session.execute(select(key, label).where(key.in_(values))).all()
+        return {value: text for value, text in rows}  # noqa: C416 (rows are Rows)
+
+    return read
+
+
+def parameter(spec: ReadSpec) -> Callable[..., Awaitable[tuple[Facet, ...]]]:
+    """A FastAPI dependency: the `facet` query parameter of a list, documented with the
+    facets its spec declares."""
+    listed = "; ".join(f"`{facet.name}`: {facet.description}" for facet in spec.facets)
+
+    async def facets(
+        facet: Annotated[
+            list[str] | None,
+            Query(
+                description=f"Count the matching records by each of these (repeat or "
+                f"comma-separate), beside the page; with format=csv or ndjson, the counts "
+                f"are the answer. {listed}",
+                examples=[spec.facets[0].name],
+            ),
+        ] = None,
+    ) -> tuple[Facet, ...]:
+        return chosen(spec, split_values(facet))
+
+    return facets
+
+
+def chosen(spec: ReadSpec, names: Iterable[str]) -> tuple[Facet, ...]:
+    """The facets a request names, in its order, once each; a 422 for an unknown one."""
+    by_name = {facet.name: facet for facet in spec.facets}
+    unknown = [name for name in names if name not in by_name]
+    if unknown:
+        known = ", ".join(by_name) or "none"
+        raise InvalidParameter(f"No facet {', '.join(unknown)} on {spec.name}; known: {known}.")
+    return tuple(by_name[name] for name in dict.fromkeys(names))
+
+
+def _bucket(date: Any, precision: str) -> Any:
+    length = LENGTHS[precision]
+    return case((func.length(date) >= length, func.substr(date, 1, length)), else_=None)
+
+
+def count_query(spec: ReadSpec, given: Given, facet: Facet, dialect: str) -> Select[Any]:
+    """Counts by the facet's values under the other filters: from the link that a given
+    filter names (its index holds the order columns) or the facet's own link, joined to
+    the resource's rows only when a filter or the facet reads them."""
+    rest = {name: values for name, values in given.items() if name != facet.filter}
+    by_name = spec.by_name
+    via = next((v for name, v in spec.via.items() if name in rest), None)
+    link = spec.via[facet.link] if facet.link else None
+    table = via or link
+    own_rows = any(by_name[name].own_row for name in rest) or (
+        facet.link is None and facet.column not in (table.columns if table else {})
+    )
+    columns = table.columns if table is not None and (via or not own_rows) else spec.columns
+    where = Where(columns, dialect, via is not None)
+    if link is not None:
+        value = getattr(link.model, facet.column)
+    elif facet.dated:
+        value = _bucket(columns[facet.column], facet.precision or "day")
+    else:
+        value = getattr(spec.model, facet.column)
+    query = select(value.label("value"), func.count().label("count"))
+    if table is None:
+        query = query.select_from(spec.model)
+    else:
+        query = query.select_from(table.model)
+        if own_rows:
+            query = query.join(spec.model, table.on())
+    conditions = [by_name[name].condition(where, values) for name, values in rest.items()]
+    if not facet.dated:
+        conditions.append(value.is_not(None))  # a record with no value is in no bucket
+    return query.where(*conditions).group_by(value)
+
+
+def counted(session: Session, spec: ReadSpec, given: Given, facet: Facet) -> dict[str, Any]:
+    """One facet's answer: its values (value, label, count) and whether more were left
+    out, and for a date facet how many records are dated less precisely."""
+    query = count_query(spec, given, facet, session.get_bind().dialect.name)
+    if facet.dated:
+        rows = session.execute(query.order_by(query.selected_columns.value)).all()
+        unknown = sum(count for value, count in rows if value is None)
+        known = [(value, count) for value, count in rows if value is not None]
+        shown = known[:DATE_BUCKETS]
+        values = [{"value": v, "label": date_label(v), "count": c} for v, c in shown]
+        return {"values": values, "more": len(known) > len(shown),
+                f"unknown_{facet.precision}": unknown}  # fmt: skip
+    ranked = query.order_by(func.count().desc(), query.selected_columns.value)
+    rows = session.execute(ranked.limit(FACET_VALUES + 1)).all()
+    top = rows[:FACET_VALUES]
+    labels = facet.labels(session, [v for v, _ in top]) if facet.labels else {}
+    values = [{"value": v, "label": labels.get(v, v), "count": c} for v, c in top]
+    return {"values": values, "more": len(rows) > FACET_VALUES}
+
+
+MONTHS = ("January", "February", "March", "April", "May", "June", "July", "August",
+          "September", "October", "November", "December")  # fmt: skip
+
+
+def date_label(value: str) -> str:
+    """ "2020-11" is "November 2020"; a year or a day is itself."""
+    if len(value) == LENGTHS["month"]:
+        return f"{MONTHS[int(value[5:7]) - 1]} {value[:4]}"
+    return value
+
+
+def _with_urls(
+    answer: dict[str, Any], facet: Facet, spec: ReadSpec, request: Request
+) -> dict[str, Any]:
+    """Each value with `selected` (the filter holds it) and `url`: the list with the value
+    added to the facet's filter (or taken out, when selected), from its first page."""
+    normalize = spec.by_name[facet.filter].normalize
+    held = [normalize(v) for v in split_values(request.query_params.getlist(facet.filter))]
+    first = request.url.remove_query_params(["cursor", facet.filter])
+    for item in answer["values"]:
+        value = item["value"]
+        selected = value in held
+        kept = [v for v in held if v != value] if selected else [*held, value]
+        item["selected"] = selected
+        item["url"] = str(
+            first.include_query_params(**{facet.filter: ",".join(kept)}) if kept else first
+        )
+    return answer
+
+
+def answers(
+    request: Request, session: Session, spec: ReadSpec, given: Given, facets: Sequence[Facet]
+) -> dict[str, dict[str, Any]]:
+    """The counts of every facet asked for, by name, each value with its URL."""
+    return {
+        facet.name: _with_urls(counted(session, spec, given, facet), facet, spec, request)
+        for facet in facets
+    }

@@ -1,0 +1,114 @@
+"""Facets against a plain-Python count of every row, on both engines: for any filters,
+each facet's counts are those of the matching rows (the facet's own filter excepted),
+and the URL of each value lists exactly that many."""
+
+import csv
+import io
+from collections import Counter
+from typing import Any
+
+from fastapi.testclient import TestClient
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from test_reads import FILTERS, _matches, _query, rows_client
+
+from app.reads.facets import LENGTHS
+from app.statements.spec import STATEMENTS
+
+__all__ = ["rows_client"]  # the fixture, shared with tests/test_reads.py
+
+Rows = tuple[TestClient, list[dict[str, Any]]]
+FACETS = [facet.name for facet in STATEMENTS.facets]
+
+
+def _values(row: dict[str, Any], facet: str) -> list[str | None]:
+    """The buckets a row counts in (None: a date less precise than the facet)."""
+    if facet == "treaty":
+        return [treaty["slug"] for treaty in row["treaties"]]
+    if facet.startswith("said_on:"):
+        length = LENGTHS[facet.partition(":")[2]]
+        return [row["said_on"][:length] if len(row["said_on"]) >= length else None]
+    field, key = {"speaker": ("speaker", "slug"), "country": ("country", "code"),
+                  "article": ("article", "slug")}[facet]  # fmt: skip
+    return [row[field][key]] if row[field] else []
+
+
+def _expected(rows: list[dict[str, Any]], params: dict[str, Any], facet: str) -> Counter[Any]:
+    own = STATEMENTS.facets[FACETS.index(facet)].filter
+    rest = {name: value for name, value in params.items() if name != own}
+    return Counter(v for row in rows if _matches(row, rest) for v in _values(row, facet))
+
+
+@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(params=FILTERS, facets=st.lists(st.sampled_from(FACETS), min_size=1, unique=True))
+def test_facet_counts_are_the_plain_count_of_the_matching_rows(
+    rows_client: Rows, params: dict[str, Any], facets: list[str]
+) -> None:
+    client, rows = rows_client
+    if "since" in params and "until" in params and params["since"] > params["until"]:
+        return  # a 422: tests/test_reads.py
+    answer = client.get("/v1/statements", params=_query(params, facet=",".join(facets)))
+    assert answer.status_code == 200
+    body = answer.json()
+    assert list(body["facets"]) == facets
+    for name in facets:
+        expected = _expected(rows, params, name)
+        got = body["facets"][name]
+        counts = {item["value"]: item["count"] for item in got["values"]}
+        unknown = expected.pop(None, 0)
+        assert counts == dict(expected), name
+        assert got["more"] is False
+        if name.startswith("said_on:"):
+            assert got[f"unknown_{name.partition(':')[2]}"] == unknown
+            dates = [item["value"] for item in got["values"]]
+            assert dates == sorted(dates)  # a chart's axis: oldest first
+        else:
+            ranked = [(-item["count"], item["value"]) for item in got["values"]]
+            assert ranked == sorted(ranked)  # most first, ties by value
+
+
+@settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(params=FILTERS, facet=st.sampled_from(FACETS))
+def test_each_value_links_to_the_list_it_counts(
+    rows_client: Rows, params: dict[str, Any], facet: str
+) -> None:
+    """On a list not narrowed by the facet's own filter, following a value's URL lists as
+    many records as the value's count, and that value is then the selected one."""
+    client, _ = rows_client
+    own = STATEMENTS.facets[FACETS.index(facet)].filter
+    params = {name: value for name, value in params.items() if name != own}
+    if "since" in params and "until" in params and params["since"] > params["until"]:
+        return
+    body = client.get("/v1/statements", params=_query(params, facet=facet, limit=1)).json()
+    for item in body["facets"][facet]["values"]:
+        assert item["selected"] is False
+        narrowed = client.get(item["url"]).json()
+        assert narrowed["total"] == item["count"], item["url"]
+        selected = [v for v in narrowed["facets"][facet]["values"] if v["selected"]]
+        assert [v["value"] for v in selected] == [item["value"]]
+        cleared = client.get(selected[0]["url"]).json()  # its URL takes it out again
+        assert cleared["total"] == body["total"]
+
+
+def test_counts_as_a_table_in_csv(client: TestClient) -> None:
+    table = client.get("/v1/statements?facet=treaty,said_on:day&format=csv&treaty=new-start")
+    assert table.headers["content-type"].startswith("text/csv")
+    rows = list(csv.DictReader(io.StringIO(table.text)))
+    assert set(rows[0]) == {"facet", "value", "label", "count"}
+    listed = client.get("/v1/statements?facet=treaty,said_on:day&treaty=new-start").json()
+    expected = [(name, str(v["value"]), v["label"], str(v["count"]))
+                for name, answer in listed["facets"].items() for v in answer["values"]]  # fmt: skip
+    assert [(r["facet"], r["value"], r["label"], r["count"]) for r in rows] == expected
+    assert ("treaty", "new-start", "New START") in {
+        (r["facet"], r["value"], r["label"]) for r in rows
+    }
+
+
+def test_an_unknown_facet_or_period_is_a_422_naming_it(client: TestClient) -> None:
+    for url, named in (("/v1/statements?facet=venue", "venue"),
+                       ("/v1/statements?during=2020-13", "2020-13"),
+                       ("/v1/statements?during=November", "November")):  # fmt: skip
+        answer = client.get(url)
+        assert answer.status_code == 422
+        assert answer.headers["content-type"] == "application/problem+json"
+        assert named in answer.json()["detail"]
