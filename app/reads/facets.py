@@ -25,7 +25,6 @@ from app.filters import values as split_values
 from app.pagination import Page, T
 from app.reads.spec import Given, ReadSpec, Where
 
-
 FACET_VALUES = 50  # key values given per facet, most frequent first (`more` says if cut)
 
 
@@ -45,8 +44,8 @@ class FacetValue(BaseModel):
 
 class FacetCounts(BaseModel):
     values: list[FacetValue] = Field(
-        description=f"Key facets: the {FACET_VALUES} most frequent values, most first (ties by value). "
-        "Date facets: every period, oldest first."
+        description=f"Key facets: the {FACET_VALUES} most frequent values, most first "
+        "(ties by value). Date facets: every period, oldest first."
     )
     more: bool = Field(description="Whether values were left out.")
     unknown_year: int | None = Field(None, description="Records with no year (date facets).")
