@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 import yaml
-from conftest import SEED
+from conftest import SEED, Databases
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine, event, func, select, text
 from sqlmodel import Session
@@ -398,3 +398,37 @@ def test_the_cli_loads_a_large_ndjson_file_in_parts(
             ).one()
             assert pages.relpages > 0
             assert pages.relallvisible == pages.relpages
+
+
+def _tally_rows(engine: Engine) -> list[tuple[object, ...]]:
+    with engine.connect() as connection:
+        found = connection.exec_driver_sql(
+            "SELECT given, given_value, facet, value, n FROM statement_tally "
+            "WHERE n > 0 ORDER BY given, given_value, facet, value"
+        )
+        return [tuple(row) for row in found]
+
+
+def test_a_bulk_load_rebuilds_the_tallies_a_small_one_keeps(
+    engine: Engine, databases: Databases, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The counts a bulk load rebuilds from the tables (one GROUP BY per pair) are the
+    ones record-by-record keeping gives for the same data."""
+    load_paths(engine, [SEED])  # 27 statements: kept record by record
+    kept = _tally_rows(engine)
+    assert ("", "", "treaty", "new-start", 12) in kept
+    bulk = make_engine(databases.fresh(seeded=False))
+    monkeypatch.setattr(writer, "BULK_INDEX_ROWS", 1)
+    rebuilt: list[str] = []
+
+    @event.listens_for(bulk, "before_cursor_execute")
+    def note(_conn: object, _cursor: object, sql: str, *_: object) -> None:
+        if sql.startswith(
+            "INSERT INTO statement_tally (given, given_value, facet, value, n) SELECT"
+        ):
+            rebuilt.append(sql)
+
+    load_paths(bulk, [SEED])
+    assert rebuilt
+    assert _tally_rows(bulk) == kept
+    bulk.dispose()

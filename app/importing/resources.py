@@ -15,6 +15,7 @@ from sqlmodel import Session, SQLModel, col
 from app import models as m
 from app.db import bound, insert_many
 from app.importing import records as r
+from app.statements import tallies
 
 if TYPE_CHECKING:
     from app.importing.loader import Item
@@ -62,6 +63,10 @@ class Resource:
     only: dict[str, Any] = field(default_factory=dict)  # fixed column values (source.kind)
     cited_as: str | None = None  # another resource whose key this record's key also is
     search_type: str | None = None  # its documents' type in the search index, if indexed
+    # Counts derived from its records (statement tallies), kept by each write's (before,
+    # after) pairs, or rebuilt from the tables after a bulk load.
+    on_change: Callable[[Session, Any], None] | None = None
+    rebuild: Callable[[Any], None] | None = None
 
     def key_of(self, record: r.Record) -> Key:
         return tuple(getattr(record, name) for name in self.key)
@@ -430,6 +435,8 @@ RESOURCES: tuple[Resource, ...] = (
             Link("sources", m.StatementSource, ("statement_id",), "source_slug", "source_slugs"),
         ),
         search_type="statement",
+        on_change=tallies.apply,
+        rebuild=tallies.rebuild,
     ),
 )
 

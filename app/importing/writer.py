@@ -192,14 +192,17 @@ def _write_chunks(
     counts: dict[str, Counts] = {}
     changed: dict[str, set[Key]] = {res.name: set() for res in resources}
     updated: dict[str, set[Key]] = {res.name: set() for res in resources}
+    rebuilt = _rebuilt(resources, keys)
     for resource in resources:
         tally = counts.setdefault(resource.name, Counts())
         for chunk in chunks(resource.name):
             check_references(chunk, resource, known, problems)
             if problems:
                 continue  # keep reporting, stop writing: the transaction will roll back
-            _write_rows(session, resource, chunk, tally, changed[resource.name],
-                        updated[resource.name], actor, stored[resource.name])  # fmt: skip
+            written = _write_rows(session, resource, chunk, tally, changed[resource.name],
+                                  updated[resource.name], actor, stored[resource.name])  # fmt: skip
+            if resource.on_change and resource not in rebuilt:
+                resource.on_change(session, written)
             if _links_inline(resource.name):
                 _write_links(session, resource, chunk, changed[resource.name],
                              updated[resource.name])  # fmt: skip
@@ -209,7 +212,19 @@ def _write_chunks(
     if problems:
         raise LoadError(problems)
     _finish(session, resources, chunks, changed, updated)
+    for resource in rebuilt:
+        if changed[resource.name] and resource.rebuild:
+            resource.rebuild(session.connection())
     return counts
+
+
+def _rebuilt(resources: list[Resource], keys: dict[str, set[Key]] | None) -> list[Resource]:
+    """The resources whose derived counts a load rebuilds from the tables when it is done
+    (one GROUP BY each), rather than keeps record by record: those it brings in bulk."""
+    return [
+        resource for resource in resources
+        if resource.rebuild and keys and len(keys.get(resource.name, ())) >= BULK_INDEX_ROWS
+    ]  # fmt: skip
 
 
 def _finish(
@@ -322,16 +337,18 @@ def _write_rows(
     updated: set[Key],
     actor: str,
     stored: set[Any],
-) -> None:
+) -> list[tuple[Record | None, Record]]:
     """One chunk: new rows in one executemany, changed rows one by one, one change-log batch,
     and the search documents of resources indexed straight from their records. Only keys
-    already `stored` are read back to compare (none, when a load fills an empty table)."""
+    already `stored` are read back to compare (none, when a load fills an empty table).
+    Gives each record written, with what it replaced (None: created)."""
     keys = [resource.key_in(item.data) for item in chunk]
     existing = _existing(session, resource, [key for key in keys if _flat(key) in stored])
     created: list[Item] = []
     written: list[Item] = []
     replaced: list[Any] = []
     log: list[tuple[Any, ...]] = []
+    changes: list[tuple[Record | None, Record]] = []
     stamp = _stamp(session)
     for item, key in zip(chunk, keys, strict=True):
         before = existing.get(key)
@@ -349,10 +366,12 @@ def _write_rows(
         old = before.model_dump(mode="json") if before is not None else None
         log.append(_change(stamp, actor, resource, key, old, item.data))
         written.append(item)
+        changes.append((before, item.record))
         changed.add(key)
     resource.insert_rows(session, created, dt.datetime.now(dt.UTC))
     _log(session, log)
     _index_written(session, resource, written, replaced)
+    return changes
 
 
 def _index_written(
@@ -509,6 +528,8 @@ def delete_record(session: Session, resource: Resource, key: Key, *, actor: str)
     resource.delete_row(session, key)
     if resource.cited_as:  # its companion row (an article's source row) goes with it
         BY_NAME[resource.cited_as].delete_row(session, key)
+    if resource.on_change:
+        resource.on_change(session, [(before, None)])
     log_change(session, actor, resource, key, before, None)
     _reindex(session, [(resource, key)])
     bump_version(session)

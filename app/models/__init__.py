@@ -9,7 +9,7 @@ from app.models.meta import DataVersion
 from app.models.person import Person, PersonAlias, PersonSource, Position, PositionSource
 from app.models.search import SearchDocument
 from app.models.source import CompetingValue, Source
-from app.models.statement import Statement, StatementSource, StatementTreaty
+from app.models.statement import Statement, StatementSource, StatementTally, StatementTreaty
 from app.models.treaty import (
     Event,
     EventSource,
@@ -48,6 +48,7 @@ __all__ = [
     "Source",
     "Statement",
     "StatementSource",
+    "StatementTally",
     "StatementTreaty",
     "Treaty",
     "TreatyAlias",

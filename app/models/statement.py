@@ -69,3 +69,18 @@ class Statement(SQLModel, table=True):
         link_model=StatementTreaty, sa_relationship_kwargs=NO_LAZY
     )
     sources: list[Source] = Relationship(link_model=StatementSource, sa_relationship_kwargs=NO_LAZY)
+
+
+class StatementTally(SQLModel, table=True):
+    """How many statements have each facet value (`facet`, `value`), among all of them
+    (`given` and `given_value` empty) or those with one value of one key filter (`given`
+    treaty, speaker, country or article): the facet counts of a list with at most one
+    such filter, read here in a few rows instead of counted over the statements. Kept by
+    the one write path, in the same transaction (app/statements/tallies.py)."""
+
+    __tablename__ = "statement_tally"
+    given: str = Field(primary_key=True, max_length=16)
+    given_value: str = Field(primary_key=True)
+    facet: str = Field(primary_key=True, max_length=16)
+    value: str = Field(primary_key=True)  # '' for a date less precise than the facet
+    n: int

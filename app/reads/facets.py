@@ -12,7 +12,7 @@ and the total of the list it links to are the same number.
 
 from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Annotated, Any
+from typing import Annotated, Any, Protocol
 
 from fastapi import Query
 from pydantic import BaseModel, Field
@@ -179,20 +179,41 @@ def count_query(spec: ReadSpec, given: Given, facet: Facet, dialect: str) -> Sel
     return query.where(*conditions).group_by(value)
 
 
+class Tallies(Protocol):
+    def __call__(self, session: Session, rest: Given, facet: str, limit: int | None
+                 ) -> Sequence[Any] | None:  # fmt: skip
+        """A facet's (value, count) rows under the other filters `rest` from counts kept
+        by the write path, or None where none are kept for them: most first up to
+        `limit`, or all in value order (None: a date facet, its '' the less precise)."""
+
+
+def _rows(session: Session, spec: ReadSpec, given: Given, facet: Facet) -> Sequence[Any]:
+    """The facet's (value, count) rows: kept counts where the spec keeps them for these
+    filters, else counted over the records (the same rows, property-tested)."""
+    rest = {name: values for name, values in given.items() if name != facet.filter}
+    limit = None if facet.dated else FACET_VALUES + 1
+    if spec.tallies is not None:
+        kept = spec.tallies(session, rest, facet.name, limit)
+        if kept is not None:
+            return [(value or None, count) for value, count in kept]  # '': no date bucket
+    query = count_query(spec, given, facet, session.get_bind().dialect.name)
+    if facet.dated:
+        return session.execute(query.order_by(query.selected_columns.value)).all()
+    ranked = query.order_by(func.count().desc(), query.selected_columns.value)
+    return session.execute(ranked.limit(limit)).all()
+
+
 def counted(session: Session, spec: ReadSpec, given: Given, facet: Facet) -> dict[str, Any]:
     """One facet's answer: its values (value, label, count) and whether more were left
     out, and for a date facet how many records are dated less precisely."""
-    query = count_query(spec, given, facet, session.get_bind().dialect.name)
+    rows = _rows(session, spec, given, facet)
     if facet.dated:
-        rows = session.execute(query.order_by(query.selected_columns.value)).all()
         unknown = sum(count for value, count in rows if value is None)
         known = [(value, count) for value, count in rows if value is not None]
         shown = known[:DATE_BUCKETS]
         values = [{"value": v, "label": date_label(v), "count": c} for v, c in shown]
         return {"values": values, "more": len(known) > len(shown),
                 f"unknown_{facet.precision}": unknown}  # fmt: skip
-    ranked = query.order_by(func.count().desc(), query.selected_columns.value)
-    rows = session.execute(ranked.limit(FACET_VALUES + 1)).all()
     top = rows[:FACET_VALUES]
     labels = facet.labels(session, [v for v, _ in top]) if facet.labels else {}
     values = [{"value": v, "label": labels.get(v, v), "count": c} for v, c in top]

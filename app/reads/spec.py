@@ -23,7 +23,7 @@ from app.filters import values as split_values
 from app.pagination import Sort, SortParam
 
 if TYPE_CHECKING:
-    from app.reads.facets import Facet
+    from app.reads.facets import Facet, Tallies
 
 Kind = Literal["keys", "day", "text", "flag"]
 Given = Mapping[str, tuple[Any, ...]]
@@ -96,6 +96,7 @@ class ReadSpec:
     filters: tuple[Filter, ...]
     via: Mapping[str, Via] = field(default_factory=dict)
     facets: tuple["Facet", ...] = ()  # app/reads/facets.py
+    tallies: "Tallies | None" = None  # facet counts kept by the write path, where kept
 
     @cached_property  # made once per spec, at the first request: read on every one
     def by_name(self) -> dict[str, Filter]:

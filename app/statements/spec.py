@@ -15,6 +15,7 @@ from app import models as m
 from app.reads.facets import Facet, date_facets, labelled
 from app.reads.filters import dated, one_of, search
 from app.reads.spec import Filter, ReadSpec, Via, Where
+from app.statements import tallies
 
 S, ST = m.Statement, m.StatementTreaty
 
@@ -104,4 +105,5 @@ STATEMENTS = ReadSpec(
         ),
         *date_facets("said_on", "Statements"),
     ),  # fmt: skip
+    tallies=tallies.counts,
 )

@@ -1,0 +1,147 @@
+"""Statement counts per facet value, kept per context: all statements, or those with one
+value of one key filter (a treaty's, a speaker's, a country's, an article's).
+
+A list's facets with no filter, or one such filter of one value (a treaty's page, a
+speaker's), are then a read of a few rows of `statement_tally` (app/reads/facets.py
+chooses), not a count over up to all the statements. The one write path keeps it: each
+statement written or deleted adds +1/-1 to every (context, facet value) it is in, in the
+write's transaction; a bulk load rebuilds it from the tables in one GROUP BY per pair
+(`treatykb db tallies` does too, and the migration that made it).
+"""
+
+from collections import Counter
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from typing import Any
+
+from sqlalchemy import Connection, delete, func, select, text, tuple_
+from sqlmodel import Session, col
+
+from app import models as m
+from app.importing.records import StatementRecord
+
+T = m.StatementTally
+GIVEN = ("treaty", "speaker", "country", "article")  # the key filters with tallies
+FACETS = ("treaty", "speaker", "country", "article", "said_on:year", "said_on:month")
+Key = tuple[str, str, str, str]  # given, given value, facet, value
+
+
+def _values(record: StatementRecord) -> dict[str, list[str]]:
+    """The record's values of each dimension (a month '' when only the year is known)."""
+    return {
+        "treaty": list(record.treaties),
+        "speaker": [record.speaker] if record.speaker else [],
+        "country": [record.country] if record.country else [],
+        "article": [record.article] if record.article else [],
+        "said_on:year": [record.said_on[:4]],
+        "said_on:month": [record.said_on[:7] if len(record.said_on) >= 7 else ""],
+    }
+
+
+def _keys(record: StatementRecord) -> Iterator[Key]:
+    values = _values(record)
+    contexts = [("", "")] + [(name, v) for name in GIVEN for v in values[name]]
+    for given, given_value in contexts:
+        for facet in FACETS:
+            if facet != given:  # a facet never counts under its own filter
+                yield from ((given, given_value, facet, value) for value in values[facet])
+
+
+def apply(
+    session: Session, changes: Iterable[tuple[StatementRecord | None, StatementRecord | None]]
+) -> None:
+    """Count each (before, after) change: -1 for what was, +1 for what is."""
+    delta: Counter[Key] = Counter()
+    for before, after in changes:
+        if before is not None:
+            delta.subtract(_keys(before))
+        if after is not None:
+            delta.update(_keys(after))
+    moved = {key: n for key, n in delta.items() if n}
+    if not moved:
+        return
+    table = T.__table__  # type: ignore[attr-defined]
+    upsert = _upsert(session.connection())
+    session.connection().execute(
+        upsert, [dict(zip(COLUMNS, (*key, n), strict=True)) for key, n in sorted(moved.items())]
+    )
+    gone = [key for key, n in moved.items() if n < 0]
+    for start in range(0, len(gone), 500):
+        keys = tuple_(table.c.given, table.c.given_value, table.c.facet, table.c.value)
+        session.execute(delete(table).where(keys.in_(gone[start : start + 500]), table.c.n <= 0))
+
+
+COLUMNS = ("given", "given_value", "facet", "value", "n")
+
+
+def _upsert(connection: Connection) -> Any:
+    if connection.dialect.name == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert
+    else:
+        from sqlalchemy.dialects.sqlite import insert  # type: ignore[assignment]
+    statement = insert(T.__table__)  # type: ignore[attr-defined]
+    return statement.on_conflict_do_update(
+        index_elements=list(COLUMNS[:4]),
+        set_={"n": T.__table__.c.n + statement.excluded.n},  # type: ignore[attr-defined]
+    )
+
+
+# Each dimension's value: its table (s: statement, t: statement_treaty) and expression.
+EXPRESSIONS = {
+    "treaty": "t.treaty_slug",
+    "speaker": "s.speaker_slug",
+    "country": "s.country_code",
+    "article": "s.article_slug",
+    "said_on:year": "substr(s.said_on, 1, 4)",
+    "said_on:month": "CASE WHEN length(s.said_on) >= 7 THEN substr(s.said_on, 1, 7) ELSE '' END",
+}
+TREATIES = "s JOIN statement_treaty t ON t.statement_id = s.id"
+
+
+def rebuild_sql() -> Iterator[str]:
+    """The statements that fill the table from the statements, one per (context, facet)."""
+    yield "DELETE FROM statement_tally"
+    for given in ("", *GIVEN):
+        for facet in FACETS:
+            if facet == given:
+                continue
+            of = EXPRESSIONS[facet]
+            context = EXPRESSIONS[given] if given else "''"
+            tables = TREATIES if "treaty" in (given, facet) else "s"
+            grouped = f"{context}, {of}" if given else of
+            yield (
+                f"INSERT INTO statement_tally (given, given_value, facet, value, n) "
+                f"SELECT '{given}', {context}, '{facet}', {of}, count(*) "
+                f"FROM statement {tables} WHERE {of} IS NOT NULL AND {context} IS NOT NULL "
+                f"GROUP BY {grouped}"
+            )
+
+
+def rebuild(connection: Connection) -> None:
+    for sql in rebuild_sql():
+        connection.execute(text(sql))
+
+
+def counts(session: Session, rest: Mapping[str, Sequence[Any]], facet: str, limit: int | None
+           ) -> Sequence[Any] | None:  # fmt: skip
+    """(value, count) rows of one facet under the other filters `rest`, when they are none
+    or one tallied filter (else None: counted over the statements): most first (ties by
+    value) up to `limit`, or every value in value order when `limit` is None (a date
+    facet; '' first, the statements dated less precisely). Several values of a filter
+    add up where a statement has one value at most (not treaties: one about two would
+    count twice)."""
+    if facet not in FACETS or len(rest) > 1:
+        return None
+    given, values = next(iter(rest.items()), ("", ("",)))
+    if given and (given not in GIVEN or (given == "treaty" and len(values) > 1)):
+        return None
+    total = func.sum(T.n).label("n")
+    query = (
+        select(col(T.value), total)
+        .where(col(T.given) == given, col(T.given_value).in_(values), col(T.facet) == facet)
+        .group_by(col(T.value))
+        .having(total > 0)
+    )
+    if limit is None:
+        return session.execute(query.order_by(col(T.value))).all()
+    query = query.where(col(T.value) != "").order_by(total.desc(), col(T.value))
+    return session.execute(query.limit(limit)).all()
