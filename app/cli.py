@@ -3,6 +3,7 @@
 import argparse
 import os
 import sys
+import time
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -18,7 +19,9 @@ from app.db import exclusive, make_engine
 from app.importing.export import export_all
 from app.importing.loader import Counts, LoadError
 from app.importing.writer import load_paths
+from app.meta.service import bump_version
 from app.migrate import upgrade
+from app.statements import tallies
 
 
 def say(text: str, *, err: bool = False) -> None:
@@ -94,6 +97,19 @@ def db_upgrade(args: argparse.Namespace) -> int:
     return 0
 
 
+def db_tallies(_: argparse.Namespace) -> int:
+    """Rebuild the statement facet counts from the tables (kept by every write; this is
+    for a database changed behind the service's back), and bump the data version."""
+    engine = make_engine(get_settings().database_url)
+    upgrade(engine)
+    started = time.perf_counter()
+    with Session(engine) as session, session.begin():
+        tallies.rebuild(session.connection())
+        bump_version(session)
+    say(f"Facet counts rebuilt in {time.perf_counter() - started:.1f} s.")
+    return 0
+
+
 def load(args: argparse.Namespace) -> int:
     engine = make_engine(get_settings().database_url)
     upgrade(engine)
@@ -163,6 +179,8 @@ def parser() -> argparse.ArgumentParser:
     up = db_commands.add_parser("upgrade", help="apply pending migrations")
     up.add_argument("--seed", action="store_true", help="then load the seed data if empty")
     up.set_defaults(func=db_upgrade)
+    rebuild = db_commands.add_parser("tallies", help="rebuild the statement facet counts")
+    rebuild.set_defaults(func=db_tallies)
     loader = commands.add_parser("load", help="validate and load YAML files, all or nothing")
     loader.add_argument("paths", nargs="+", help="files like statements.yaml, or directories")
     loader.set_defaults(func=load)

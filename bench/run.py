@@ -86,10 +86,12 @@ def treaty_slugs(_: int) -> Path:
 
 # What each varied workload draws its %s from; its %d is a page size of 40 to 50.
 WORDS = {"by_id_varied": statement_ids, "list_varied": days, "search_varied": search_words,
-         "treaty_varied": treaty_slugs, "q_varied": search_words}  # fmt: skip
+         "treaty_varied": treaty_slugs, "q_varied": search_words,
+         "facets_varied": treaty_slugs}  # fmt: skip
 # The workloads that send a different URL each request: measured again with the response
 # cache off (`TREATYKB_RESPONSE_CACHE=false`), the reads themselves.
-COLD = ("by_id_varied", "list_varied", "treaty_varied", "q_varied", "search_varied")
+COLD = ("by_id_varied", "list_varied", "treaty_varied", "q_varied", "search_varied",
+        "facets_varied")  # fmt: skip
 
 
 def load(url: str, statements: int) -> dict[str, float]:
@@ -352,6 +354,8 @@ def workloads(db: Path, statements: int) -> dict[str, dict[str, str]]:
             "datasette": ds + sql("list_treaty_varied").replace("%", "%%") + "&treaty=%s&n=%d",
             "ceiling": "/sql/list_treaty_varied?treaty=%s&n=%d",
         },
+        # A treaty's page with its chart and menus: the four facets beside the page.
+        "facets_varied": {"ours": "/v1/statements?treaty=%s&limit=%d&" + FACETS},
         # The statements matching a different word each request, in id order, with the
         # total; Datasette's own full-text search of the same index (`_search`).
         "q_varied": {
@@ -455,6 +459,45 @@ def first_requests(base: str, db: Path | None = None) -> dict[str, Any]:
             "treaties": len(times)}  # fmt: skip
 
 
+FACETS = "facet=treaty,speaker,country,said_on:month"
+# One request each, four facets beside the page: no filter, one filter of each kind, and
+# combinations of two and three (bench/generate.py: gen-treaty-01 is the largest
+# generated treaty, sergei-lavrov a seed speaker of many statements).
+FACET_CASES = {
+    "none": "",
+    "speaker": "speaker=sergei-lavrov",
+    "speaker_rare": "speaker=gen-person-1999",
+    "country": "country=RU",
+    "countries": "country=RU,US",
+    "during": "during=2015-03",
+    "since": "since=2015-01-01",
+    "q": "q=verification",
+    "treaty_speaker": "treaty=gen-treaty-01&speaker=sergei-lavrov",
+    "treaty_range": "treaty=gen-treaty-01&since=2010-01-01&until=2012-12-31",
+    "speaker_country_since": "speaker=sergei-lavrov&country=RU&since=2010-01-01",
+    "two_treaties": "treaty=gen-treaty-01,gen-treaty-02",
+}
+
+
+def first_facets(base: str) -> dict[str, Any]:
+    """Single requests for the four facets beside a page, each URL once, of the server
+    with the response cache off: each treaty's (slowest and median) and FACET_CASES."""
+    with httpx.Client(base_url=base, timeout=120) as client:
+
+        def timed(query: str) -> float:
+            started = time.perf_counter()
+            client.get(f"/v1/statements?limit=50&{query}&{FACETS}").raise_for_status()
+            return (time.perf_counter() - started) * 1000
+
+        timed("treaty=no-such-treaty")  # the process's own first request
+        treaties = {slug: timed(f"treaty={slug}") for slug in treaty_slugs(0).read_text().split()}
+        cases = {name: timed(query) for name, query in FACET_CASES.items()}
+    slowest = max(treaties, key=treaties.__getitem__)
+    ordered = sorted(treaties.values())
+    return {"treaty_slowest": slowest, "treaty_max_ms": treaties[slowest],
+            "treaty_median_ms": ordered[len(ordered) // 2], "cases_ms": cases}  # fmt: skip
+
+
 def ours_extra(db: Path, args: argparse.Namespace, *, with_304: bool = True) -> dict[str, Any]:
     """The 304 revalidation (unless measured in rounds, `revalidation`) and the CSV
     export, from our service on port 8101."""
@@ -493,7 +536,8 @@ def serve_ours(url: str, db: Path, args: argparse.Namespace) -> dict[str, dict[s
     server = start_ours(url)
     cold = start_ours(url, 8105, TREATYKB_RESPONSE_CACHE="false")
     try:
-        first = {"first_requests": first_requests("http://127.0.0.1:8101")}
+        first = {"first_requests": first_requests("http://127.0.0.1:8101"),
+                 "first_facets": first_facets("http://127.0.0.1:8105")}  # fmt: skip
         uncached = {
             name: measure("http://127.0.0.1:8105", name, urls["ours"], args)
             for name, urls in workloads(db, args.statements).items()
@@ -553,6 +597,7 @@ def run_workloads(db: Path, args: argparse.Namespace) -> dict[str, dict[str, dic
     try:
         results["ours"]["first_requests"] = first_requests("http://127.0.0.1:8101", db)
         servers.append(start_ours(f"sqlite:///{db}", 8105, TREATYKB_RESPONSE_CACHE="false"))
+        results["ours"]["first_facets"] = first_facets("http://127.0.0.1:8105")
         servers.append(serve([datasette, str(db), "--port", "8102", *limits], 8102, env))
         if args.before:  # the earlier commit's service, as it shipped, on the same file
             before = {**env, "TREATYKB_DATABASE_URL": f"sqlite:///{db}", **SERVER_ENV}
@@ -667,6 +712,13 @@ def report(args: argparse.Namespace, loading: dict[str, float] | None, results: 
             say(f"First request of each of {first['treaties']} treaties' newest 50 ({label}, "
                 f"cache cold): slowest {first['max_ms']:.1f} ms ({first['slowest']}), "
                 f"median {first['median_ms']:.1f} ms")  # fmt: skip
+        facets = where.get("first_facets")
+        if facets:
+            cases = ", ".join(f"{k} {v:.0f}" for k, v in facets["cases_ms"].items())
+            say(f"Four facets beside a page, single requests, response cache off ({label}): "
+                f"each treaty's slowest {facets['treaty_max_ms']:.1f} ms "
+                f"({facets['treaty_slowest']}), median {facets['treaty_median_ms']:.1f} ms; "
+                f"ms by filters: {cases}")  # fmt: skip
     if hello:
         say(f"{'hello (ceiling)':<15}{hello:>9.0f}")
     bound = results.get("bound", {}).get("revalidate_304")

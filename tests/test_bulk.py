@@ -20,7 +20,7 @@ from app.importing.loader import SeedYamlLoader
 from app.importing.resources import BY_NAME, mirrored
 from app.importing.writer import delete_record, load_paths
 from app.migrate import migrate, upgrade
-from app.models import Statement, StatementTreaty
+from app.models import Statement, StatementTally, StatementTreaty
 
 
 @pytest.fixture
@@ -141,9 +141,10 @@ def test_the_change_feed_replays_into_a_mirror(
 def test_migrations_go_down_and_up_with_data(fresh_url: str) -> None:
     engine = make_engine(fresh_url)
     load_paths(engine, [SEED])  # seeded: timestamps, change log, competing values
-    # down through the filters' date-ordered indexes, the audit's fields, the speaker
-    # index, the statements' link copies, FTS5 hashsize, competing values, curation and search
-    for _ in range(8):
+    # down through the facet tallies, the filters' date-ordered indexes, the audit's fields,
+    # the speaker index, the statements' link copies, FTS5 hashsize, competing values,
+    # curation and search
+    for _ in range(9):
         migrate(engine, "-1", down=True)
     upgrade(engine)
     with Session(engine) as session:
@@ -164,6 +165,11 @@ def test_migrations_go_down_and_up_with_data(fresh_url: str) -> None:
         links = session.execute(dated).all()
         assert len(links) > 20
         assert all(copy == own for copy, own in links)
+        # ... and the facet counts from the statements there are.
+        everything = select(StatementTally.n).where(
+            StatementTally.given == "", StatementTally.facet == "said_on:year"
+        )
+        assert sum(session.execute(everything).scalars()) == 27
     counts = load_paths(engine, [SEED])
     # Only what the dropped tables held comes back: the records with competing values.
     assert all(c.created == 0 for c in counts.values())

@@ -432,3 +432,20 @@ def test_a_bulk_load_rebuilds_the_tallies_a_small_one_keeps(
     assert rebuilt
     assert _tally_rows(bulk) == kept
     bulk.dispose()
+
+
+def test_the_tallies_command_rebuilds_counts_changed_behind_the_service(
+    engine: Engine, empty_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    load_paths(engine, [SEED])
+    kept = _tally_rows(engine)
+    with engine.begin() as connection:  # a hand edit of the database, say
+        connection.exec_driver_sql("DELETE FROM statement_tally WHERE given = 'treaty'")
+    assert _tally_rows(engine) != kept
+    monkeypatch.setenv("TREATYKB_DATABASE_URL", empty_url)
+    get_settings.cache_clear()
+    try:
+        assert main(["db", "tallies"]) == 0
+    finally:
+        get_settings.cache_clear()
+    assert _tally_rows(engine) == kept

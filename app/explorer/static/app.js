@@ -142,6 +142,84 @@ function timeline(treaties, events) {
   return chart;
 }
 
+// --- statements per month: chart and facet menus -------------------------------------
+
+const MONTHS = ["January", "February", "March", "April", "May", "June", "July", "August",
+  "September", "October", "November", "December"];
+const monthLabel = (m) => `${MONTHS[Number(m.slice(5, 7)) - 1]} ${m.slice(0, 4)}`;
+const PALETTE = ["#1f5fbf", "#b35c00", "#2f7d4f", "#8e3b8e", "#5b6575", "#a33a3a"];
+const STACKS = { "": "nothing", treaty: "treaty", country: "speaker's country" };
+
+// A filtered view's hash: the current filters with `changes` applied ("" removes one).
+function viewHash(params, changes) {
+  const next = new URLSearchParams(params);
+  for (const [name, value] of Object.entries(changes)) {
+    if (value) next.set(name, value); else next.delete(name);
+  }
+  return `#/statements?${next}`;
+}
+
+// Counts per month of the filtered statements, split by the top values of `stack` (one
+// request each, the rest as "other"): [{label, color, counts: Map(month -> n)}].
+async function monthSeries(query, stack, facets) {
+  const months = facets["said_on:month"].values;
+  if (!stack) return [{ label: "statements", color: PALETTE[0], counts: new Map(months.map((v) => [v.value, v.count])) }];
+  const top = facets[stack].values.filter((v) => !v.selected).slice(0, PALETTE.length - 1);
+  const parts = await Promise.all(top.map((v) =>
+    api("/statements", { ...query, [stack]: v.value, facet: "said_on:month", limit: 1 })));
+  const series = top.map((v, i) => ({ label: v.label, color: PALETTE[i],
+    counts: new Map(parts[i].facets["said_on:month"].values.map((m) => [m.value, m.count])) }));
+  const other = new Map(months.map((m) => [m.value,
+    m.count - series.reduce((sum, s) => sum + (s.counts.get(m.value) || 0), 0)]));
+  if ([...other.values()].some((n) => n > 0)) series.push({ label: "other", color: PALETTE[PALETTE.length - 1], counts: other });
+  return series;
+}
+
+// A bar per month (stacked), each a link to the list of that month.
+function monthChart(months, series, params, title) {
+  const width = 900, height = 220, left = 40, bottom = 30, top = 10;
+  const most = Math.max(1, ...months.map((m) => m.count));
+  const step = (width - left - 10) / Math.max(months.length, 1);
+  const chart = svg("svg", { class: "chart", viewBox: `0 0 ${width} ${height}`, role: "group",
+    "aria-label": title });
+  const y = (n) => top + (height - top - bottom) * (1 - n / most);
+  chart.append(svg("line", { x1: left, x2: width - 10, y1: y(0), y2: y(0), stroke: "#aab3c0" }),
+    svg("text", { x: 4, y: y(most) + 10 }, document.createTextNode(most)),
+    svg("text", { x: 4, y: y(0) }, document.createTextNode("0")));
+  months.forEach((m, i) => {
+    const x = left + i * step;
+    let base = 0;
+    const name = `${monthLabel(m.value)}: ${m.count} statement${m.count === 1 ? "" : "s"}`;
+    const bars = series.map((s) => {
+      const n = s.counts.get(m.value) || 0;
+      const rect = svg("rect", { x: x + 1, y: y(base + n), width: Math.max(1, step - 2),
+        height: y(base) - y(base + n), fill: s.color });
+      base += n;
+      return rect;
+    });
+    chart.append(svg("a", { href: viewHash(params, { during: m.value }), class: "bar", "data-month": m.value,
+      "aria-label": name }, svg("title", {}, document.createTextNode(name)), bars));
+    if (months.length <= 24 || i % Math.ceil(months.length / 12) === 0) {
+      chart.append(svg("text", { x, y: height - 10 }, document.createTextNode(m.value)));
+    }
+  });
+  const legend = series.length > 1 ? h("ul", { class: "legend" }, series.map((s) =>
+    h("li", {}, h("span", { class: "swatch", style: `background:${s.color}` }), s.label))) : "";
+  return h("figure", { class: "chart-wrap" }, h("figcaption", {}, title), chart, legend);
+}
+
+// A facet's values as links that narrow the list (or widen it again, when selected).
+function facetMenu(name, title, answer, params) {
+  return h("section", { class: "facet", "aria-label": title }, h("h3", {}, title),
+    h("ul", {}, answer.values.map((v) => {
+      const held = (params.get(name) || "").split(",").filter(Boolean);
+      const next = v.selected ? held.filter((x) => x !== v.value) : [...held, v.value];
+      return h("li", {}, h("a", { href: viewHash(params, { [name]: next.join(",") }),
+        "aria-current": v.selected ? "true" : false, class: v.selected ? "selected" : "" },
+        v.label, " ", h("span", { class: "count" }, `(${v.count})`)));
+    }), answer.more ? h("li", { class: "muted" }, "…") : ""));
+}
+
 // --- pages -----------------------------------------------------------------------------
 
 async function homePage(params) {
@@ -164,9 +242,11 @@ async function homePage(params) {
 
 async function treatyPage(slug) {
   const t = await api(`/treaties/${slug}`);  // first: an unknown slug stops here
-  const [events, statements, articles] = await Promise.all([
+  const [events, statements, articles, counted] = await Promise.all([
     api(`/treaties/${slug}/events`, { limit: 500 }),
-    api(`/treaties/${slug}/statements`, { limit: 20 }), api(`/treaties/${slug}/articles`)]);
+    api(`/treaties/${slug}/statements`, { limit: 20 }), api(`/treaties/${slug}/articles`),
+    api("/statements", { treaty: slug, facet: FACETS, limit: 1 })]);
+  const series = await monthSeries({ treaty: slug }, "country", counted.facets);
   const status = await api(`/treaties/${slug}/status`);
   render(
     h("h1", {}, `${t.name} (${t.short_name})`),
@@ -196,6 +276,8 @@ async function treatyPage(slug) {
       h("time", { datetime: e.date }, e.date), ` — ${e.type.replace(/_/g, " ")}: ${e.description} `,
       sourceLinks(e.sources)))),
     h("h2", {}, "Statements"),
+    monthChart(counted.facets["said_on:month"].values, series, new URLSearchParams({ treaty: slug }),
+      `Statements on ${t.short_name} per month, by speaker's country`),
     statements.items.map((s) => statementItem(s)),
     h("p", {}, h("a", { href: `#/statements?treaty=${slug}` }, "All statements on this treaty")),
     h("h2", {}, "Articles"),
@@ -204,7 +286,8 @@ async function treatyPage(slug) {
     h("h2", {}, "Sources"), h("p", {}, sourceLinks(t.sources)));
 }
 
-const FILTERS = ["q", "treaty", "speaker", "country", "since", "until"];
+const FILTERS = ["q", "treaty", "speaker", "country", "since", "until", "during"];
+const FACETS = "treaty,speaker,country,said_on:month";
 
 async function statementsPage(params) {
   const [treaties, people] = await Promise.all([api("/treaties"), api("/people", { limit: 500 })]);
@@ -218,22 +301,40 @@ async function statementsPage(params) {
     field("country", "Country code", h("input", { name: "country", id: "f-country", maxlength: 2, value: params.get("country") ?? "" })),
     field("since", "Since", h("input", { name: "since", type: "date", id: "f-since", value: params.get("since") ?? "" })),
     field("until", "Until", h("input", { name: "until", type: "date", id: "f-until", value: params.get("until") ?? "" })),
+    field("stack", "Stack the chart by", h("select", { name: "stack", id: "f-stack" }, Object.entries(STACKS).map(([value, text]) =>
+      h("option", { value, selected: (params.get("stack") || "") === value }, text)))),
     h("button", { type: "submit" }, "Show"));
   form.addEventListener("submit", (event) => {
     event.preventDefault();
     const chosen = new URLSearchParams();
-    for (const name of FILTERS) if (form.elements[name].value) chosen.set(name, form.elements[name].value);
+    for (const name of [...FILTERS, "stack"]) {
+      const value = form.elements[name] ? form.elements[name].value : params.get(name);
+      if (value) chosen.set(name, value);
+    }
     location.hash = `#/statements?${chosen}`;
   });
   const list = h("div", { id: "results" });
   const more = h("button", { type: "button", hidden: true }, "Load more");
   const count = h("p", { class: "muted", id: "count" });
-  render(h("h1", {}, "Statements"), form, count, list, more);
   const query = Object.fromEntries(FILTERS.filter((n) => params.get(n)).map((n) => [n, params.get(n)]));
+  const counted = await api("/statements", { ...query, facet: FACETS, limit: 20 });
+  const stack = params.get("stack") || "";
+  const series = await monthSeries(query, stack, counted.facets);
+  const during = params.get("during");
+  render(h("h1", {}, "Statements"), form,
+    monthChart(counted.facets["said_on:month"].values, series, params,
+      `Statements per month${stack ? `, by ${STACKS[stack]}` : ""}`),
+    during ? h("p", {}, `During ${during.length === 7 ? monthLabel(during) : during} · `,
+      h("a", { href: viewHash(params, { during: "" }) }, "every month")) : "",
+    h("div", { class: "faceted" },
+      h("div", { class: "facets" },
+        facetMenu("treaty", "Treaty", counted.facets.treaty, params),
+        facetMenu("country", "Speaker's country", counted.facets.country, params),
+        facetMenu("speaker", "Speaker", counted.facets.speaker, params)),
+      h("div", {}, count, list, more)));
   // Search text without a country goes to /search for highlighted snippets.
-  const searching = query.q && !query.country;
-  let page = searching ? await api("/search", { ...query, type: "statement", limit: 20 })
-    : await api("/statements", { ...query, limit: 20 });
+  const searching = query.q && !query.country && !query.during;
+  let page = searching ? await api("/search", { ...query, type: "statement", limit: 20 }) : counted;
   const append = async (result) => {
     if (searching) {
       const full = await Promise.all(result.items.map((hit) => api(`/statements/${hit.key}`)));
