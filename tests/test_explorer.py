@@ -142,3 +142,48 @@ def test_person_and_article_pages_and_a_narrow_screen(page: object) -> None:
     playwright_api.expect(page.locator(".statement")).to_have_count(3)  # type: ignore[attr-defined]
     width = page.evaluate("document.documentElement.scrollWidth")  # type: ignore[attr-defined]
     assert width <= 375
+
+
+def test_statements_per_month_chart_and_facet_menus_filter_the_list(page: object) -> None:
+    """The chart's bars and the menus' values are links: each narrows the list to what it
+    counted, and the URL keeps the state."""
+    page.goto("/#/statements")  # type: ignore[attr-defined]
+    count = page.locator("#count")  # type: ignore[attr-defined]
+    playwright_api.expect(count).to_have_text("27 statements")
+    november = page.locator('svg.chart a.bar[data-month="2020-11"]')  # type: ignore[attr-defined]
+    label = november.get_attribute("aria-label")
+    assert label is not None
+    assert label.startswith("November 2020: ")
+    counted = int(label.split(": ")[1].split()[0])
+    november.click()
+    playwright_api.expect(count).to_have_text(f"{counted} statements")
+    assert "during=2020-11" in page.url  # type: ignore[attr-defined]
+    menu = page.locator('section.facet[data-facet="country"]')  # type: ignore[attr-defined]
+    china = menu.get_by_role("link", name="China")
+    chinese = int(china.inner_text().split("(")[1].rstrip(")"))
+    china.click()
+    playwright_api.expect(count).to_have_text(f"{chinese} statement{'s' if chinese != 1 else ''}")
+    assert "country=CN" in page.url  # type: ignore[attr-defined]
+    assert "during=2020-11" in page.url  # type: ignore[attr-defined]
+    selected = page.locator('section.facet[data-facet="country"] a[aria-current]')  # type: ignore[attr-defined]
+    playwright_api.expect(selected).to_contain_text("China")
+
+
+def test_the_chart_stacks_by_country_and_shows_on_a_treaty_page(page: object) -> None:
+    page.goto("/#/statements?stack=country")  # type: ignore[attr-defined]
+    legend = page.locator("ul.legend li")  # type: ignore[attr-defined]
+    playwright_api.expect(legend.first).to_be_visible()
+    assert "Russia" in " ".join(legend.all_inner_texts())
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.locator("main").screenshot(path=str(ARTIFACTS / "statements-per-month-by-country.png"))  # type: ignore[attr-defined]
+    page.goto("/#/treaties/new-start")  # type: ignore[attr-defined]
+    caption = page.locator("figure.chart-wrap figcaption")  # type: ignore[attr-defined]
+    playwright_api.expect(caption).to_have_text(
+        "Statements on New START per month, by speaker's country"
+    )
+    bars = page.locator("svg.chart a.bar")  # type: ignore[attr-defined]
+    total = sum(
+        int((bars.nth(i).get_attribute("aria-label") or "").split(": ")[1].split()[0])
+        for i in range(bars.count())
+    )
+    assert total == 12  # New START's statements in the seed, every one dated to a month

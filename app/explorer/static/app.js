@@ -148,7 +148,7 @@ const MONTHS = ["January", "February", "March", "April", "May", "June", "July", 
   "September", "October", "November", "December"];
 const monthLabel = (m) => `${MONTHS[Number(m.slice(5, 7)) - 1]} ${m.slice(0, 4)}`;
 const PALETTE = ["#1f5fbf", "#b35c00", "#2f7d4f", "#8e3b8e", "#5b6575", "#a33a3a"];
-const STACKS = { "": "nothing", treaty: "treaty", country: "speaker's country" };
+const STACKS = { "": "nothing", treaty: "treaty", country: "country" };
 
 // A filtered view's hash: the current filters with `changes` applied ("" removes one).
 function viewHash(params, changes) {
@@ -175,11 +175,26 @@ async function monthSeries(query, stack, facets) {
   return series;
 }
 
+// Every month from the first to the last counted, the empty ones at 0: a time axis.
+function everyMonth(counted) {
+  if (!counted.length) return [];
+  const byMonth = new Map(counted.map((m) => [m.value, m.count]));
+  const [first, last] = [counted[0].value, counted[counted.length - 1].value];
+  const months = [];
+  for (let y = Number(first.slice(0, 4)), m = Number(first.slice(5, 7)); ; m += 1) {
+    if (m > 12) { y += 1; m = 1; }
+    const value = `${y}-${String(m).padStart(2, "0")}`;
+    months.push({ value, count: byMonth.get(value) || 0 });
+    if (value >= last || months.length > 1200) return months;
+  }
+}
+
 // A bar per month (stacked), each a link to the list of that month.
-function monthChart(months, series, params, title) {
+function monthChart(counted, series, params, title) {
+  const months = everyMonth(counted);
   const width = 900, height = 220, left = 40, bottom = 30, top = 10;
   const most = Math.max(1, ...months.map((m) => m.count));
-  const step = (width - left - 10) / Math.max(months.length, 1);
+  const step = Math.min(48, (width - left - 10) / Math.max(months.length, 1));
   const chart = svg("svg", { class: "chart", viewBox: `0 0 ${width} ${height}`, role: "group",
     "aria-label": title });
   const y = (n) => top + (height - top - bottom) * (1 - n / most);
@@ -197,20 +212,22 @@ function monthChart(months, series, params, title) {
       base += n;
       return rect;
     });
-    chart.append(svg("a", { href: viewHash(params, { during: m.value }), class: "bar", "data-month": m.value,
-      "aria-label": name }, svg("title", {}, document.createTextNode(name)), bars));
-    if (months.length <= 24 || i % Math.ceil(months.length / 12) === 0) {
+    if (m.count) {
+      chart.append(svg("a", { href: viewHash(params, { during: m.value }), class: "bar", "data-month": m.value,
+        "aria-label": name }, svg("title", {}, document.createTextNode(name)), bars));
+    }
+    if (i % Math.ceil(months.length / 8) === 0) {
       chart.append(svg("text", { x, y: height - 10 }, document.createTextNode(m.value)));
     }
   });
   const legend = series.length > 1 ? h("ul", { class: "legend" }, series.map((s) =>
-    h("li", {}, h("span", { class: "swatch", style: `background:${s.color}` }), s.label))) : "";
+    h("li", {}, h("span", { class: `swatch s${PALETTE.indexOf(s.color)}` }), s.label))) : "";
   return h("figure", { class: "chart-wrap" }, h("figcaption", {}, title), chart, legend);
 }
 
 // A facet's values as links that narrow the list (or widen it again, when selected).
 function facetMenu(name, title, answer, params) {
-  return h("section", { class: "facet", "aria-label": title }, h("h3", {}, title),
+  return h("section", { class: "facet", "data-facet": name }, h("h3", {}, title),
     h("ul", {}, answer.values.map((v) => {
       const held = (params.get(name) || "").split(",").filter(Boolean);
       const next = v.selected ? held.filter((x) => x !== v.value) : [...held, v.value];
