@@ -129,12 +129,13 @@ function timeline(treaties, events) {
     const marks = events.filter((e) => e.treaty.slug === t.slug && MARKED.has(e.type)).map((e) =>
       svg("circle", { cx: x(e.date), cy: y + 9, r: 5, fill: "#fff", stroke: "#1d2430", "stroke-width": 2 },
         svg("title", {}, document.createTextNode(`${e.date} ${e.type.replace(/_/g, " ")}: ${e.description}`))));
-    const link = svg("a", { href: `#/treaties/${t.slug}`, class: "treaty-bar", "data-slug": t.slug,
-      "aria-label": `${t.short_name}: ${statusLabel(t.status)}` },
+    // Named by what it shows (the treaty, then its status), as a screen reader reads it.
+    const link = svg("a", { href: `#/treaties/${t.slug}`, class: "treaty-bar", "data-slug": t.slug },
       svg("rect", { x: 0, y: y - 6, width, height: row - 4, fill: "transparent" }),
-      svg("text", { x: 4, y: y + 13 }, document.createTextNode(t.short_name)), bars, marks,
+      svg("text", { x: 4, y: y + 13 }, document.createTextNode(t.short_name)), bars,
       svg("text", { x: 4, y: y + 30, class: "status" }, document.createTextNode(statusLabel(t.status))));
-    chart.append(link);
+    // The marks' titles are not the link's text: its name stays what it shows.
+    chart.append(link, svg("g", {}, marks));
   });
   const now = x(today.toISOString().slice(0, 10));
   chart.append(svg("line", { x1: now, x2: now, y1: 20, y2: height - 10, stroke: "var(--warn)", "stroke-dasharray": "4 3" }),
@@ -227,7 +228,7 @@ function monthChart(counted, series, params, title) {
 
 // A facet's values as links that narrow the list (or widen it again, when selected).
 function facetMenu(name, title, answer, params) {
-  return h("section", { class: "facet", "data-facet": name }, h("h3", {}, title),
+  return h("section", { class: "facet", "data-facet": name }, h("h2", {}, title),
     h("ul", {}, answer.values.map((v) => {
       const held = (params.get(name) || "").split(",").filter(Boolean);
       const next = v.selected ? held.filter((x) => x !== v.value) : [...held, v.value];
