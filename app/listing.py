@@ -157,8 +157,12 @@ def list_response(
     page: PageParams,
     schema: type[M],
     build: Callable[[Any], M],
+    facets: Callable[[], dict[str, dict[str, Any]]] | None = None,
 ) -> Page[M] | Response:
-    """A page of `query` as JSON, or every row after the cursor as CSV or NDJSON."""
+    """A page of `query` as JSON, or every row after the cursor as CSV or NDJSON; with
+    `facets`, their counts beside the page (or as the CSV or NDJSON answer)."""
+    if facets is not None and page.format != "json":
+        return _facet_table(facets(), page)
     if page.format != "json":
         if page.cursor:
             ordered_after(query, sort, page.cursor)  # a bad cursor is a 422 before streaming
@@ -166,8 +170,11 @@ def list_response(
         return stream(page, schema, items)
     part: Slice = fetch_page(session, query, sort, page)
     body = envelope(request, response, part, [build(row) for row in part.rows])
-    if page.fields:
-        return JSONResponse(narrowed(body, page.fields, schema), headers=dict(response.headers))
+    if page.fields or facets is not None:
+        data = narrowed(body, page.fields, schema) if page.fields else body.model_dump(mode="json")
+        if facets is not None:
+            data["facets"] = facets()
+        return JSONResponse(data, headers=dict(response.headers))
     return body
 
 

@@ -11,6 +11,8 @@ from app.db import SessionDep
 from app.json import JSONBytes, dumps
 from app.listing import list_response
 from app.pagination import Page, PageDep, Sort
+from app.reads import facets
+from app.reads.facets import Facet, FacetedPage
 from app.reads.spec import Given
 from app.statements.lists import reported_in
 from app.urls import UrlsDep, key_path
@@ -22,7 +24,7 @@ FiltersDep = Annotated[Given, Depends(ARTICLES.dependency())]
 SortDep = Annotated[Sort, Depends(service.sort_articles.dependency)]
 
 
-@router.get("", operation_id="articles-list", response_model=Page[ArticlePublic])
+@router.get("", operation_id="articles-list", response_model=FacetedPage[ArticlePublic])
 def list_articles(
     request: Request,
     response: Response,
@@ -31,12 +33,23 @@ def list_articles(
     page: PageDep,
     filters: FiltersDep,
     sort: SortDep,
+    faceted: Annotated[tuple[Facet, ...], Depends(facets.parameter(ARTICLES))],
 ) -> Page[ArticlePublic] | Response:
     """List articles, newest issue first; filter by treaty, author, publication or date."""
     plan = ARTICLES.plan(filters, sort)
     query = service.articles_query(session, plan)
     build = lambda a: article_public(a, urls)  # noqa: E731
-    return list_response(request, response, session, query, plan.sort, page, ArticlePublic, build)
+    return list_response(
+        request,
+        response,
+        session,
+        query,
+        plan.sort,
+        page,
+        ArticlePublic,
+        build,
+        facets=facets.counter(request, session, ARTICLES, filters, faceted),
+    )
 
 
 @router.get("/{slug}", operation_id="articles-get", response_model=ArticleDetail)

@@ -1,10 +1,13 @@
 """The articles list, declared once: its filters and sorts."""
 
-from app import models as m
-from app.reads.filters import dated, linked, one_of, search
-from app.reads.spec import ReadSpec
+from sqlmodel import col
 
-A = m.Article
+from app import models as m
+from app.reads.facets import Facet, date_facets, labelled
+from app.reads.filters import dated, linked, one_of, search
+from app.reads.spec import ReadSpec, Via
+
+A, AT, AA = m.Article, m.ArticleTreaty, m.ArticleAuthor
 
 ARTICLES = ReadSpec(
     name="articles",
@@ -32,5 +35,25 @@ ARTICLES = ReadSpec(
         one_of("publication", "Publication name(s).", "Arms Control Today", A.publication),
         *dated("published_on", "Issue date", ("2020-11-01", "2020-12-31")),
         search("article", "slug"),
+    ),  # fmt: skip
+    facets=(
+        Facet(
+            "treaty",
+            "treaty",
+            "treaty_slug",
+            "Articles per treaty covered.",
+            labelled(m.Treaty.slug, m.Treaty.short_name),
+            link=Via(AT, lambda: col(AT.article_slug) == A.slug, {}),
+        ),
+        Facet(
+            "author",
+            "author",
+            "slug",
+            "Articles per author.",
+            labelled(AA.slug, AA.name),
+            link=Via(AA, lambda: col(AA.article_slug) == A.slug, {}),
+        ),
+        Facet("publication", "publication", "publication", "Articles per publication."),
+        *date_facets("published_on", "Articles"),
     ),  # fmt: skip
 )

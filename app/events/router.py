@@ -9,6 +9,8 @@ from app.events import service
 from app.events.spec import EVENTS
 from app.listing import list_response
 from app.pagination import Page, PageDep, Sort
+from app.reads import facets
+from app.reads.facets import Facet, FacetedPage
 from app.reads.spec import Given
 from app.treaties import service as treaties
 from app.treaties.schemas import EventPublic, event_public
@@ -29,12 +31,23 @@ def _events(
     page: PageDep,
     filters: FiltersDep,
     sort: SortDep,
+    faceted: Annotated[tuple[Facet, ...], Depends(facets.parameter(EVENTS))],
 ) -> Page[EventPublic] | Response:
     plan = EVENTS.plan(filters, sort)
     query = service.events_query(session, plan)
     competing = treaties.competing_index(session, "events")
     build = lambda e: event_public(e, urls, competing.get(e.id))  # noqa: E731
-    return list_response(request, response, session, query, plan.sort, page, EventPublic, build)
+    return list_response(
+        request,
+        response,
+        session,
+        query,
+        plan.sort,
+        page,
+        EventPublic,
+        build,
+        facets=facets.counter(request, session, EVENTS, filters, faceted),
+    )
 
 
 router.add_api_route(
@@ -42,7 +55,7 @@ router.add_api_route(
     _events,
     methods=["GET"],
     operation_id="events-list",
-    response_model=Page[EventPublic],
+    response_model=FacetedPage[EventPublic],
     description="Dated events across treaties, oldest first; filter by treaty, type, "
     "country or date.",
 )
@@ -51,7 +64,7 @@ router.add_api_route(
     _events,
     methods=["GET"],
     operation_id="events-timeline",
-    response_model=Page[EventPublic],
+    response_model=FacetedPage[EventPublic],
     description="The timeline a chart is drawn from: every treaty's dated events in date "
     "order, each with its treaty, precision and sources (the same filters as /events).",
 )

@@ -1,6 +1,7 @@
 """The events list (and the timeline), declared once: its filters and sorts."""
 
 from app import models as m
+from app.reads.facets import Facet, date_facets, labelled
 from app.reads.filters import dated, one_of, search
 from app.reads.spec import ReadSpec
 
@@ -19,4 +20,22 @@ EVENTS = ReadSpec(
         *dated("date", "Dated", ("2019-01-01", "2021-12-31")),
         search("event", "id"),
     ),
+    facets=(
+        Facet(
+            "treaty",
+            "treaty",
+            "treaty_slug",
+            "Events per treaty.",
+            labelled(m.Treaty.slug, m.Treaty.short_name),
+        ),
+        Facet("type", "type", "type", "Events per type."),
+        Facet(
+            "country",
+            "country",
+            "country_code",
+            "Events per state acting.",
+            labelled(m.Country.code, m.Country.name),
+        ),
+        *date_facets("date", "Events"),
+    ),  # fmt: skip
 )

@@ -12,6 +12,8 @@ from app.pagination import Page, PageDep, Sort
 from app.people import service
 from app.people.schemas import PersonDetail, PersonPublic, person_detail, person_public
 from app.people.spec import PEOPLE
+from app.reads import facets
+from app.reads.facets import Facet, FacetedPage
 from app.reads.spec import Given
 from app.statements.lists import statement_list
 from app.statements.schemas import StatementPublic
@@ -24,7 +26,7 @@ router = APIRouter(prefix="/people", tags=["people"])
 Slug = Annotated[str, Depends(canonical_only(service.canonical_slug, "person", "sergei-lavrov"))]
 
 
-@router.get("", operation_id="people-list", response_model=Page[PersonPublic])
+@router.get("", operation_id="people-list", response_model=FacetedPage[PersonPublic])
 def list_people(
     request: Request,
     response: Response,
@@ -33,12 +35,23 @@ def list_people(
     page: PageDep,
     sort: Annotated[Sort, Depends(service.sort_people.dependency)],
     filters: Annotated[Given, Depends(PEOPLE.dependency())],
+    faceted: Annotated[tuple[Facet, ...], Depends(facets.parameter(PEOPLE))],
 ) -> Page[PersonPublic] | Response:
     """List officials; filter by country, organisation, or (part of) a name or spelling."""
     plan = PEOPLE.plan(filters, sort)
     query = service.people_query(session, plan)
     build = lambda p: person_public(p, urls)  # noqa: E731
-    return list_response(request, response, session, query, plan.sort, page, PersonPublic, build)
+    return list_response(
+        request,
+        response,
+        session,
+        query,
+        plan.sort,
+        page,
+        PersonPublic,
+        build,
+        facets=facets.counter(request, session, PEOPLE, filters, faceted),
+    )
 
 
 @router.get("/{slug}", operation_id="people-get")

@@ -1,6 +1,7 @@
 """The people list, declared once: its filters and sorts."""
 
 from app import models as m
+from app.reads.facets import Facet, labelled
 from app.reads.filters import linked, one_of, search
 from app.reads.spec import ReadSpec
 
@@ -23,5 +24,14 @@ PEOPLE = ReadSpec(
             m.Position.organization,
         ),
         search("person", "slug", "Part of a name or of any alternative spelling.", "Sergey"),
+    ),  # fmt: skip
+    facets=(
+        Facet(
+            "country",
+            "country",
+            "country_code",
+            "People per country.",
+            labelled(m.Country.code, m.Country.name),
+        ),
     ),  # fmt: skip
 )

@@ -23,7 +23,7 @@ from starlette.requests import Request
 from app.errors import InvalidParameter
 from app.filters import values as split_values
 from app.pagination import Page, T
-from app.reads.spec import Given, ReadSpec, Where
+from app.reads.spec import Given, ReadSpec, Via, Where
 
 FACET_VALUES = 50  # key values given per facet, most frequent first (`more` says if cut)
 
@@ -71,15 +71,15 @@ Labels = Callable[[Session, Sequence[str]], Mapping[str, str]]
 @dataclass(frozen=True)
 class Facet:
     """A count by the values of `column` (a name in the read's columns, or a link's
-    target) that the filter `filter` selects. `link` names the spec's `via` whose table
-    holds the column; `precision` makes it a date facet."""
+    target) that the filter `filter` selects. `link` is the link table that holds the
+    column; `precision` makes it a date facet."""
 
     name: str
     filter: str
     column: Any
     description: str
     labels: Labels | None = None
-    link: str | None = None
+    link: Via | None = None
     precision: str | None = None
 
     @property
@@ -131,6 +131,15 @@ def parameter(spec: ReadSpec) -> Callable[..., Awaitable[tuple[Facet, ...]]]:
     return facets
 
 
+def counter(
+    request: Request, session: Session, spec: ReadSpec, given: Given, facets: Sequence[Facet]
+) -> Callable[[], dict[str, dict[str, Any]]] | None:
+    """What a list calls for the counts the request asked for, if it asked."""
+    if not facets:
+        return None
+    return lambda: answers(request, session, spec, given, facets)
+
+
 def chosen(spec: ReadSpec, names: Iterable[str]) -> tuple[Facet, ...]:
     """The facets a request names, in its order, once each; a 422 for an unknown one."""
     by_name = {facet.name: facet for facet in spec.facets}
@@ -149,19 +158,22 @@ def _bucket(date: Any, precision: str) -> Any:
 def count_query(spec: ReadSpec, given: Given, facet: Facet, dialect: str) -> Select[Any]:
     """Counts by the facet's values under the other filters: from the link that a given
     filter names (its index holds the order columns) or the facet's own link, joined to
-    the resource's rows only when a filter or the facet reads them."""
+    the resource's rows only when a filter or the facet reads them (or the link holds
+    no copies of the columns the filters test)."""
     rest = {name: values for name, values in given.items() if name != facet.filter}
     by_name = spec.by_name
     via = next((v for name, v in spec.via.items() if name in rest), None)
-    link = spec.via[facet.link] if facet.link else None
-    table = via or link
-    own_rows = any(by_name[name].own_row for name in rest) or (
-        facet.link is None and facet.column not in (table.columns if table else {})
+    table = via or facet.link
+    copies = table.columns if table is not None else {}
+    own_rows = (
+        (facet.link is None and facet.column not in copies)
+        or bool(rest)
+        and (any(by_name[name].own_row for name in rest) or set(copies) != set(spec.columns))
     )
-    columns = table.columns if table is not None and (via or not own_rows) else spec.columns
+    columns = copies if table is not None and (via or not own_rows) else spec.columns
     where = Where(columns, dialect, via is not None)
-    if link is not None:
-        value = getattr(link.model, facet.column)
+    if facet.link is not None:
+        value = getattr(facet.link.model, facet.column)
     elif facet.dated:
         value = _bucket(columns[facet.column], facet.precision or "day")
     else:
@@ -173,6 +185,8 @@ def count_query(spec: ReadSpec, given: Given, facet: Facet, dialect: str) -> Sel
         query = query.select_from(table.model)
         if own_rows:
             query = query.join(spec.model, table.on())
+    if via is not None and facet.link is not None and facet.link is not via:
+        query = query.join(facet.link.model, facet.link.on())
     conditions = [by_name[name].condition(where, values) for name, values in rest.items()]
     if not facet.dated:
         conditions.append(value.is_not(None))  # a record with no value is in no bucket

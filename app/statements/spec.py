@@ -52,6 +52,11 @@ ARTICLE = one_of("article", "Reporting article slug(s).",
                  "act-2020-12-new-start-deal-to-wait-for-biden", S.article_slug,
                  index="ix_statement_article_said_on_id", orders="said_on")  # fmt: skip
 
+# The treaty link, read in date order from its own index (the `said_on` copy).
+BY_TREATY = Via(
+    ST, lambda: col(ST.statement_id) == S.id, {"said_on": ST.said_on, "id": ST.statement_id}
+)
+
 STATEMENTS = ReadSpec(
     name="statements",
     model=S,
@@ -66,13 +71,7 @@ STATEMENTS = ReadSpec(
         *dated("said_on", "Said", ("2020-11-01", "2020-12-31"), "ix_statement_said_on_id"),
         search("statement", "id"),
     ),
-    via={
-        "treaty": Via(
-            ST,
-            lambda: col(ST.statement_id) == S.id,
-            {"said_on": ST.said_on, "id": ST.statement_id},
-        )
-    },
+    via={"treaty": BY_TREATY},
     facets=(
         Facet(
             "treaty",
@@ -80,7 +79,7 @@ STATEMENTS = ReadSpec(
             "treaty_slug",
             "Statements per treaty (one about two treaties counts under each).",
             labelled(m.Treaty.slug, m.Treaty.short_name),
-            link="treaty",
+            link=BY_TREATY,
         ),
         Facet(
             "speaker",
