@@ -98,12 +98,12 @@ def dated(column: str, noun: str, examples: tuple[str, str], index: str | None =
 
     return (
         Filter("since", "day", f"{noun} on or after. {OVERLAP}", examples[0], since, index,
-               column, own_row=False, prepare=_bounds),
+               column, own_row=False, prepare=_bounds, arity=len(PRECISIONS)),
         Filter("until", "day", f"{noun} on or before. {OVERLAP}", examples[1], until, index,
                column, own_row=False, prepare=lambda d: (d.isoformat(),)),
         Filter("during", "keys", f"{noun} within the year, month or day (repeat for any of "
                f"several). {WITHIN}", examples[0][:7], during, index, column, own_row=False,
-               prepare=_periods),
+               prepare=_periods, arity=2),
     )  # fmt: skip
 
 

@@ -68,6 +68,7 @@ class Filter:
     compiled: bool = True
     normalize: Callable[[str], str] = str.strip
     prepare: Callable[[Any], tuple[Any, ...]] | None = None  # the value -> condition values
+    arity: int = 1  # condition values one value given makes (a period: its two bounds)
 
 
 @dataclass(frozen=True)
@@ -181,7 +182,9 @@ class Plan:
     def index_ordered(self) -> bool:
         first = self.requested.order[0][0].key
         by_name = self.spec.by_name
-        return all(len(v) == 1 and by_name[n].orders == first for n, v in self.given.items())
+        return all(
+            len(v) == by_name[n].arity and by_name[n].orders == first for n, v in self.given.items()
+        )
 
     @cached_property
     def via(self) -> Via | None:
