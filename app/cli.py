@@ -157,6 +157,15 @@ def _migrated() -> Engine:
     return engine
 
 
+def _db_commands(db: argparse.ArgumentParser) -> None:
+    db_commands = db.add_subparsers(dest="db_command", required=True)
+    up = db_commands.add_parser("upgrade", help="apply pending migrations")
+    up.add_argument("--seed", action="store_true", help="then load the seed data if empty")
+    up.set_defaults(func=db_upgrade)
+    rebuild = db_commands.add_parser("tallies", help="rebuild the statement facet counts")
+    rebuild.set_defaults(func=db_tallies)
+
+
 def parser() -> argparse.ArgumentParser:
     root = argparse.ArgumentParser(
         prog="treatykb",
@@ -174,13 +183,7 @@ def parser() -> argparse.ArgumentParser:
         help="serve only (when a separate `treatykb db upgrade --seed` prepares the database)",
     )
     run.set_defaults(func=serve)
-    db = commands.add_parser("db", help="database schema")
-    db_commands = db.add_subparsers(dest="db_command", required=True)
-    up = db_commands.add_parser("upgrade", help="apply pending migrations")
-    up.add_argument("--seed", action="store_true", help="then load the seed data if empty")
-    up.set_defaults(func=db_upgrade)
-    rebuild = db_commands.add_parser("tallies", help="rebuild the statement facet counts")
-    rebuild.set_defaults(func=db_tallies)
+    _db_commands(commands.add_parser("db", help="database schema"))
     loader = commands.add_parser("load", help="validate and load YAML files, all or nothing")
     loader.add_argument("paths", nargs="+", help="files like statements.yaml, or directories")
     loader.set_defaults(func=load)

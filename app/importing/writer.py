@@ -339,16 +339,13 @@ def _write_rows(
     stored: set[Any],
 ) -> list[tuple[Record | None, Record]]:
     """One chunk: new rows in one executemany, changed rows one by one, one change-log batch,
-    and the search documents of resources indexed straight from their records. Only keys
-    already `stored` are read back to compare (none, when a load fills an empty table).
-    Gives each record written, with what it replaced (None: created)."""
+    search documents; each record written, with what it replaced (None: created). Only
+    keys already `stored` are read back to compare (none, when filling an empty table)."""
     keys = [resource.key_in(item.data) for item in chunk]
     existing = _existing(session, resource, [key for key in keys if _flat(key) in stored])
     created: list[Item] = []
-    written: list[Item] = []
-    replaced: list[Any] = []
+    written: list[tuple[Item, Record | None]] = []
     log: list[tuple[Any, ...]] = []
-    changes: list[tuple[Record | None, Record]] = []
     stamp = _stamp(session)
     for item, key in zip(chunk, keys, strict=True):
         before = existing.get(key)
@@ -361,17 +358,16 @@ def _write_rows(
         else:
             resource.update_row(session, item.record)
             updated.add(key)
-            replaced.append(key[0])
             tally.updated += 1
         old = before.model_dump(mode="json") if before is not None else None
         log.append(_change(stamp, actor, resource, key, old, item.data))
-        written.append(item)
-        changes.append((before, item.record))
+        written.append((item, before))
         changed.add(key)
     resource.insert_rows(session, created, dt.datetime.now(dt.UTC))
     _log(session, log)
-    _index_written(session, resource, written, replaced)
-    return changes
+    replaced = [resource.key_in(item.data)[0] for item, before in written if before is not None]
+    _index_written(session, resource, [item for item, _ in written], replaced)
+    return [(before, item.record) for item, before in written]
 
 
 def _index_written(
