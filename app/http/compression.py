@@ -46,8 +46,27 @@ class Compression:
 
 def encoding(headers: list[tuple[bytes, bytes]]) -> str:
     """The coding of the answer: "br" or "gzip" when Accept-Encoding takes it (brotli
-    first: smaller at the same cost), else "" (none). A coding weighted `q=0` is refused."""
-    value = next((value for name, value in headers if name == b"accept-encoding"), b"")
+    first: smaller at the same cost), else "" (none). A coding weighted `q=0` is refused.
+    Read on every request (the kept answers' key): each header value is parsed once."""
+    value = None
+    for name, given in headers:
+        if name == b"accept-encoding":
+            value = given
+            break
+    if value is None:
+        return ""
+    found = _CHOSEN.get(value)
+    if found is None:
+        if len(_CHOSEN) > 256:
+            _CHOSEN.clear()  # any header a client sends is a key: keep it small
+        found = _CHOSEN[value] = _choose(value)
+    return found
+
+
+_CHOSEN: dict[bytes, str] = {}
+
+
+def _choose(value: bytes) -> str:
     taken = set()
     for item in value.decode("latin-1").lower().split(","):
         coding, _, params = item.partition(";")
