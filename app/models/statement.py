@@ -79,6 +79,10 @@ class StatementTally(SQLModel, table=True):
     the one write path, in the same transaction (app/statements/tallies.py)."""
 
     __tablename__ = "statement_tally"
+    # A context's most frequent values read backwards: a menu's top 50 read, not sorted.
+    __table_args__ = (
+        Index("ix_statement_tally_top", "given", "given_value", "facet", "n", "value"),
+    )
     given: str = Field(primary_key=True, max_length=16)
     given_value: str = Field(primary_key=True)
     facet: str = Field(primary_key=True, max_length=16)

@@ -160,14 +160,16 @@ def counts(session: Session, rest: Mapping[str, Sequence[Any]], facet: str, limi
             return None
     if given and (given not in GIVEN or (given == "treaty" and len(values) > 1)):
         return None
+    where = (col(T.given) == given, col(T.given_value).in_(values), col(T.facet) == facet)
+    if len(values) == 1:  # one context: its rows as kept, the top ones read from the index
+        query = select(col(T.value), col(T.n)).where(*where, col(T.n) > 0)
+        if limit is None:
+            return session.execute(query.order_by(col(T.value))).all()
+        query = query.where(col(T.value) != "").order_by(col(T.n).desc(), col(T.value))
+        return session.execute(query.limit(limit)).all()
     total = func.sum(T.n).label("n")
-    query = (
-        select(col(T.value), total)
-        .where(col(T.given) == given, col(T.given_value).in_(values), col(T.facet) == facet)
-        .group_by(col(T.value))
-        .having(total > 0)
-    )
+    summed = select(col(T.value), total).where(*where).group_by(col(T.value)).having(total > 0)
     if limit is None:
-        return session.execute(query.order_by(col(T.value))).all()
-    query = query.where(col(T.value) != "").order_by(total.desc(), col(T.value))
-    return session.execute(query.limit(limit)).all()
+        return session.execute(summed.order_by(col(T.value))).all()
+    summed = summed.where(col(T.value) != "").order_by(total.desc(), col(T.value))
+    return session.execute(summed.limit(limit)).all()

@@ -36,6 +36,11 @@ def upgrade() -> None:
         sa.Column("n", sa.Integer(), nullable=False),
         sa.PrimaryKeyConstraint("given", "given_value", "facet", "value"),
     )
+    op.create_index(
+        "ix_statement_tally_top",
+        "statement_tally",
+        ["given", "given_value", "facet", "n", "value"],
+    )
     for sql in rebuild_sql():
         op.execute(sql)
 
