@@ -693,7 +693,11 @@ def report(args: argparse.Namespace, loading: dict[str, float] | None, results: 
         pg_cold = postgres.get("uncached", {}).get(name, {})
         errors = ours["errors"] + other.get("errors", 0) + pg.get("errors", 0)
         errors += cold.get("errors", 0) + pg_cold.get("errors", 0)
-        errors += before.get(name, {}).get("errors", 0)
+        # An earlier commit may not serve a newer workload (a 422 each): its column says "-".
+        then = before.get(name, {})
+        then_rps = (
+            f"{then['rps']:>8.0f}" if then.get("rps") and not then.get("errors") else f"{'-':>8}"
+        )
         mine = cold.get("rps") or ours["rps"]  # what a reader of varied URLs gets
 
         def ratio(a: float | None, b: float | None, fmt: str = "{:.1f}") -> str:
@@ -705,7 +709,7 @@ def report(args: argparse.Namespace, loading: dict[str, float] | None, results: 
             f"{top.get('rps', 0):>9.0f}{ratio(mine, top.get('rps'), '{:.0%}'):>7}"
             f"{pg.get('rps', 0):>8.0f}{pg_cold.get('rps', 0):>8.0f}"
             f"{ratio(pg_cold.get('rps') or pg.get('rps'), mine, '{:.2f}'):>10}"
-            f"{before.get(name, {}).get('rps', 0):>8.0f}{errors:>8}")  # fmt: skip
+            f"{then_rps}{errors:>8}")  # fmt: skip
     for label, where in (("SQLite", results["ours"]), ("PostgreSQL", postgres)):
         first = where.get("first_requests")
         if first:
