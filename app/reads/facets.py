@@ -13,6 +13,7 @@ and the total of the list it links to are the same number.
 from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Annotated, Any, Protocol
+from urllib.parse import urlencode
 
 from fastapi import Query
 from pydantic import BaseModel, Field
@@ -249,18 +250,23 @@ def _with_urls(
     answer: dict[str, Any], facet: Facet, spec: ReadSpec, request: Request
 ) -> dict[str, Any]:
     """Each value with `selected` (the filter holds it) and `url`: the list with the value
-    added to the facet's filter (or taken out, when selected), from its first page."""
+    added to the facet's filter (or taken out, when selected), from its first page. The
+    rest of the query is encoded once per facet (per value, Starlette's URL editing was
+    70 % of a four-facet answer's time)."""
     normalize = spec.by_name[facet.filter].normalize
     held = [normalize(v) for v in split_values(request.query_params.getlist(facet.filter))]
-    first = request.url.remove_query_params(["cursor", facet.filter])
+    others = [(k, v) for k, v in request.query_params.multi_items()
+              if k not in ("cursor", facet.filter)]  # fmt: skip
+    path = str(request.url.replace(query=""))
+    rest = urlencode(others)
+    first = f"{path}?{rest}" if rest else path
+    joined = f"{first}&" if rest else f"{path}?"
     for item in answer["values"]:
         value = item["value"]
         selected = value in held
         kept = [v for v in held if v != value] if selected else [*held, value]
         item["selected"] = selected
-        item["url"] = str(
-            first.include_query_params(**{facet.filter: ",".join(kept)}) if kept else first
-        )
+        item["url"] = joined + urlencode({facet.filter: ",".join(kept)}) if kept else first
     return answer
 
 
