@@ -14,10 +14,11 @@ from collections import Counter
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from typing import Any
 
-from sqlalchemy import Connection, delete, func, select, text, tuple_
+from sqlalchemy import Connection, bindparam, delete, func, select, text, tuple_
 from sqlmodel import Session, col
 
 from app import models as m
+from app.db import Prepared
 from app.importing.records import StatementRecord
 
 T = m.StatementTally
@@ -160,16 +161,37 @@ def counts(session: Session, rest: Mapping[str, Sequence[Any]], facet: str, limi
             return None
     if given and (given not in GIVEN or (given == "treaty" and len(values) > 1)):
         return None
-    where = (col(T.given) == given, col(T.given_value).in_(values), col(T.facet) == facet)
     if len(values) == 1:  # one context: its rows as kept, the top ones read from the index
-        query = select(col(T.value), col(T.n)).where(*where, col(T.n) > 0)
-        if limit is None:
-            return session.execute(query.order_by(col(T.value))).all()
-        query = query.where(col(T.value) != "").order_by(col(T.n).desc(), col(T.value))
-        return session.execute(query.limit(limit)).all()
+        bound = {"given": given, "given_value": values[0], "facet": facet, "limit": limit}
+        return _one_context(session, limit is None).rows(session.connection(), bound)
+    where = (col(T.given) == given, col(T.given_value).in_(values), col(T.facet) == facet)
     total = func.sum(T.n).label("n")
     summed = select(col(T.value), total).where(*where).group_by(col(T.value)).having(total > 0)
     if limit is None:
         return session.execute(summed.order_by(col(T.value))).all()
     summed = summed.where(col(T.value) != "").order_by(total.desc(), col(T.value))
     return session.execute(summed.limit(limit)).all()
+
+
+_COMPILED: dict[tuple[str, bool], Prepared] = {}
+
+
+def _one_context(session: Session, dated: bool) -> Prepared:
+    """One context's rows of a facet, compiled once per database and kind: a treaty's
+    page asks for four of them, on every request."""
+    dialect = session.get_bind().dialect
+    found = _COMPILED.get((dialect.name, dated))
+    if found is None:
+        query = select(col(T.value), col(T.n)).where(
+            col(T.given) == bindparam("given"),
+            col(T.given_value) == bindparam("given_value"),
+            col(T.facet) == bindparam("facet"),
+            col(T.n) > 0,
+        )
+        if dated:
+            query = query.order_by(col(T.value))
+        else:
+            query = query.where(col(T.value) != "").order_by(col(T.n).desc(), col(T.value))
+            query = query.limit(bindparam("limit"))
+        found = _COMPILED[(dialect.name, dated)] = Prepared(query, dialect)
+    return found
