@@ -39,7 +39,6 @@ ARTICLES = ReadSpec(
     facets=(
         Facet(
             "treaty",
-            "treaty",
             "treaty_slug",
             "Articles per treaty covered.",
             labelled(m.Treaty.slug, m.Treaty.short_name),
@@ -47,13 +46,12 @@ ARTICLES = ReadSpec(
         ),
         Facet(
             "author",
-            "author",
             "slug",
             "Articles per author.",
             labelled(AA.slug, AA.name),
             link=Via(AA, lambda: col(AA.article_slug) == A.slug, {}),
         ),
-        Facet("publication", "publication", "publication", "Articles per publication."),
+        Facet("publication", "publication", "Articles per publication."),
         *date_facets("published_on", "Articles"),
     ),  # fmt: skip
 )

@@ -23,14 +23,12 @@ EVENTS = ReadSpec(
     facets=(
         Facet(
             "treaty",
-            "treaty",
             "treaty_slug",
             "Events per treaty.",
             labelled(m.Treaty.slug, m.Treaty.short_name),
         ),
-        Facet("type", "type", "type", "Events per type."),
+        Facet("type", "type", "Events per type."),
         Facet(
-            "country",
             "country",
             "country_code",
             "Events per state acting.",

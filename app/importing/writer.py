@@ -211,10 +211,7 @@ def _write_chunks(
                 progress(resource.name, tally.created + tally.updated + tally.unchanged)
     if problems:
         raise LoadError(problems)
-    _finish(session, resources, chunks, changed, updated)
-    for resource in rebuilt:
-        if changed[resource.name] and resource.rebuild:
-            resource.rebuild(session.connection())
+    _finish(session, resources, chunks, changed, updated, rebuilt)
     return counts
 
 
@@ -233,15 +230,20 @@ def _finish(
     chunks: Chunks,
     changed: dict[str, set[Key]],
     updated: dict[str, set[Key]],
+    rebuilt: list[Resource],
 ) -> None:
-    """After every record is in: the links written once their targets are, the planner's
-    statistics, the search index and the data version."""
+    """After every record is in: the links written once their targets are, the counts
+    rebuilt from the tables, the planner's statistics, the search index and the data
+    version."""
     for resource in resources:
         deferred = (resource.links or resource.write_children) and not _links_inline(resource.name)
         if changed[resource.name] and deferred:
             for chunk in chunks(resource.name):
                 _write_links(session, resource, chunk, changed[resource.name],
                              updated[resource.name])  # fmt: skip
+    for resource in rebuilt:
+        if changed[resource.name] and resource.rebuild:
+            resource.rebuild(session.connection())
     touched = [(BY_NAME[name], key) for name, keys in changed.items() for key in keys]
     if len(touched) >= ANALYZE_EVERY:
         for resource in resources:

@@ -28,7 +28,6 @@ PEOPLE = ReadSpec(
     facets=(
         Facet(
             "country",
-            "country",
             "country_code",
             "People per country.",
             labelled(m.Country.code, m.Country.name),

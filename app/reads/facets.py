@@ -10,6 +10,7 @@ comes with the URL of the list narrowed to it (the key filter, or `during`), so 
 and the total of the list it links to are the same number.
 """
 
+import calendar
 from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Annotated, Any, Protocol
@@ -38,8 +39,8 @@ class FacetValue(BaseModel):
     count: int = Field(description="Records matching the list's other filters with this value.")
     selected: bool = Field(description="Whether the list is narrowed to this value now.")
     url: str = Field(
-        description="The list with this value added to its filter (taken out, "
-        "when selected), from the first page."
+        description="The list with this value added to its filter (a period replaces the "
+        "one held; taken out, when selected), from the first page."
     )
 
 
@@ -72,11 +73,11 @@ Labels = Callable[[Session, Sequence[str]], Mapping[str, str]]
 @dataclass(frozen=True)
 class Facet:
     """A count by the values of `column` (a name in the read's columns, or a link's
-    target) that the filter `filter` selects. `link` is the link table that holds the
-    column; `precision` makes it a date facet."""
+    target). A key facet is named for the filter that selects its values; `precision`
+    makes it a date facet, whose periods `during` selects. `link` is the link table that
+    holds the column."""
 
     name: str
-    filter: str
     column: Any
     description: str
     labels: Labels | None = None
@@ -87,12 +88,16 @@ class Facet:
     def dated(self) -> bool:
         return self.precision is not None
 
+    @property
+    def filter(self) -> str:
+        """The filter a value's URL sets, and that the counts leave out."""
+        return "during" if self.dated else self.name
+
 
 def date_facets(column: str, noun: str) -> tuple[Facet, ...]:
     return tuple(
         Facet(
             f"{column}:{precision}",
-            "during",
             column,
             f"{noun} per {precision}: records dated less precisely count as unknown.",
             precision=precision,
@@ -156,12 +161,11 @@ def _bucket(date: Any, precision: str) -> Any:
     return case((func.length(date) >= length, func.substr(date, 1, length)), else_=None)
 
 
-def count_query(spec: ReadSpec, given: Given, facet: Facet, dialect: str) -> Select[Any]:
-    """Counts by the facet's values under the other filters: from the link that a given
+def count_query(spec: ReadSpec, rest: Given, facet: Facet, dialect: str) -> Select[Any]:
+    """Counts by the facet's values under the other filters `rest`: from the link that a given
     filter names (its index holds the order columns) or the facet's own link, joined to
     the resource's rows only when a filter or the facet reads them (or the link holds
     no copies of the columns the filters test)."""
-    rest = {name: values for name, values in given.items() if name != facet.filter}
     by_name = spec.by_name
     via = next((v for name, v in spec.via.items() if name in rest), None)
     table = via or facet.link
@@ -211,7 +215,7 @@ def _rows(session: Session, spec: ReadSpec, given: Given, facet: Facet) -> Seque
         kept = spec.tallies(session, rest, facet.name, limit)
         if kept is not None:
             return [(value or None, count) for value, count in kept]  # '': no date bucket
-    query = count_query(spec, given, facet, session.get_bind().dialect.name)
+    query = count_query(spec, rest, facet, session.get_bind().dialect.name)
     if facet.dated:
         return session.execute(query.order_by(query.selected_columns.value)).all()
     ranked = query.order_by(func.count().desc(), query.selected_columns.value)
@@ -235,14 +239,10 @@ def counted(session: Session, spec: ReadSpec, given: Given, facet: Facet) -> dic
     return {"values": values, "more": len(rows) > FACET_VALUES}
 
 
-MONTHS = ("January", "February", "March", "April", "May", "June", "July", "August",
-          "September", "October", "November", "December")  # fmt: skip
-
-
 def date_label(value: str) -> str:
     """ "2020-11" is "November 2020"; a year or a day is itself."""
     if len(value) == LENGTHS["month"]:
-        return f"{MONTHS[int(value[5:7]) - 1]} {value[:4]}"
+        return f"{calendar.month_name[int(value[5:7])]} {value[:4]}"
     return value
 
 
@@ -251,9 +251,8 @@ def _with_urls(
 ) -> dict[str, Any]:
     """Each value with `selected` (the filter holds it) and `url`: the list with the value
     added to the facet's filter (a period instead of the one held), or taken out when
-    selected, from its first page. The
-    rest of the query is encoded once per facet (per value, Starlette's URL editing was
-    70 % of a four-facet answer's time)."""
+    selected, from its first page. The rest of the query is encoded once per facet (per
+    value, Starlette's URL editing was 70 % of a four-facet answer's time)."""
     normalize = spec.by_name[facet.filter].normalize
     held = [normalize(v) for v in split_values(request.query_params.getlist(facet.filter))]
     others = [(k, v) for k, v in request.query_params.multi_items()

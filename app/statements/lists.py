@@ -97,8 +97,7 @@ def statement_list(
         page_rows=lambda exact: compiled.page_rows(
             session, chosen.counted(exact), read.base, page, read.COLUMNS.index),
         count=lambda: compiled.count_rows(session, chosen),
-        facets=(lambda: facets.answers(request, session, STATEMENTS, filters, faceted))
-        if faceted else None,
+        facets=facets.counter(request, session, STATEMENTS, filters, faceted),
     )  # fmt: skip
     return rows_response(request, response, session, read_rows, page, StatementPublic)
 

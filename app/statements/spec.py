@@ -75,7 +75,6 @@ STATEMENTS = ReadSpec(
     facets=(
         Facet(
             "treaty",
-            "treaty",
             "treaty_slug",
             "Statements per treaty (one about two treaties counts under each).",
             labelled(m.Treaty.slug, m.Treaty.short_name),
@@ -83,20 +82,17 @@ STATEMENTS = ReadSpec(
         ),
         Facet(
             "speaker",
-            "speaker",
             "speaker_slug",
             "Statements per speaker.",
             labelled(m.Person.slug, m.Person.name),
         ),
         Facet(
             "country",
-            "country",
             "country_code",
             "Statements per speaker's country at the time.",
             labelled(m.Country.code, m.Country.name),
         ),
         Facet(
-            "article",
             "article",
             "article_slug",
             "Statements per reporting article.",

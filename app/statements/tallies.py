@@ -22,10 +22,10 @@ from app.db import Prepared
 from app.importing.records import StatementRecord
 
 T = m.StatementTally
-# The contexts kept: the key filters, and the periods `during` names (a year or month).
-GIVEN = ("treaty", "speaker", "country", "article", "said_on:year", "said_on:month")
+# The facets kept, and the contexts they are kept in besides all statements: the key
+# filters and the periods `during` names (a year or month), the same dimensions.
+FACETS = GIVEN = ("treaty", "speaker", "country", "article", "said_on:year", "said_on:month")
 PERIODS = {4: "said_on:year", 7: "said_on:month"}  # a `during` value's length -> context
-FACETS = ("treaty", "speaker", "country", "article", "said_on:year", "said_on:month")
 Key = tuple[str, str, str, str]  # given, given value, facet, value
 
 

@@ -148,7 +148,7 @@ function timeline(treaties, events) {
 const MONTHS = ["January", "February", "March", "April", "May", "June", "July", "August",
   "September", "October", "November", "December"];
 const monthLabel = (m) => `${MONTHS[Number(m.slice(5, 7)) - 1]} ${m.slice(0, 4)}`;
-const PALETTE = ["#1f5fbf", "#b35c00", "#2f7d4f", "#8e3b8e", "#5b6575", "#a33a3a"];
+const SHADES = 6;  // series colours: classes s0-s5 in style.css, the last for "other"
 const STACKS = { "": "nothing", treaty: "treaty", country: "country" };
 
 // A filtered view's hash: the current filters with `changes` applied ("" removes one).
@@ -161,18 +161,18 @@ function viewHash(params, changes) {
 }
 
 // Counts per month of the filtered statements, split by the top values of `stack` (one
-// request each, the rest as "other"): [{label, color, counts: Map(month -> n)}].
+// request each, the rest as "other"): [{label, shade, counts: Map(month -> n)}].
 async function monthSeries(query, stack, facets) {
   const months = facets["said_on:month"].values;
-  if (!stack) return [{ label: "statements", color: PALETTE[0], counts: new Map(months.map((v) => [v.value, v.count])) }];
-  const top = facets[stack].values.filter((v) => !v.selected).slice(0, PALETTE.length - 1);
+  if (!stack) return [{ label: "statements", shade: 0, counts: new Map(months.map((v) => [v.value, v.count])) }];
+  const top = facets[stack].values.filter((v) => !v.selected).slice(0, SHADES - 1);
   const parts = await Promise.all(top.map((v) =>
     api("/statements", { ...query, [stack]: v.value, facet: "said_on:month", limit: 1 })));
-  const series = top.map((v, i) => ({ label: v.label, color: PALETTE[i],
+  const series = top.map((v, i) => ({ label: v.label, shade: i,
     counts: new Map(parts[i].facets["said_on:month"].values.map((m) => [m.value, m.count])) }));
   const other = new Map(months.map((m) => [m.value,
     m.count - series.reduce((sum, s) => sum + (s.counts.get(m.value) || 0), 0)]));
-  if ([...other.values()].some((n) => n > 0)) series.push({ label: "other", color: PALETTE[PALETTE.length - 1], counts: other });
+  if ([...other.values()].some((n) => n > 0)) series.push({ label: "other", shade: SHADES - 1, counts: other });
   return series;
 }
 
@@ -209,7 +209,7 @@ function monthChart(counted, series, params, title) {
     const bars = series.map((s) => {
       const n = s.counts.get(m.value) || 0;
       const rect = svg("rect", { x: x + 1, y: y(base + n), width: Math.max(1, step - 2),
-        height: y(base) - y(base + n), fill: s.color });
+        height: y(base) - y(base + n), class: `s${s.shade}` });
       base += n;
       return rect;
     });
@@ -222,7 +222,7 @@ function monthChart(counted, series, params, title) {
     }
   });
   const legend = series.length > 1 ? h("ul", { class: "legend" }, series.map((s) =>
-    h("li", {}, h("span", { class: `swatch s${PALETTE.indexOf(s.color)}` }), s.label))) : "";
+    h("li", {}, h("span", { class: `swatch s${s.shade}` }), s.label))) : "";
   return h("figure", { class: "chart-wrap" }, h("figcaption", {}, title), chart, legend);
 }
 
