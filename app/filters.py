@@ -6,12 +6,15 @@ since=2020-11-15 (it may have been said that late) but not since=2020-12-01.
 """
 
 import datetime as dt
+import re
+from collections.abc import Sequence
 from typing import Annotated, Any
 
 from fastapi import Query
 from sqlalchemy import ColumnElement, and_, or_
 
-from app.dates import Day, Precision, truncate
+from app.dates import Day, Precision, period, truncate
+from app.errors import InvalidParameter
 
 OnQuery = Annotated[
     Day | None,
@@ -53,3 +56,27 @@ def overlapping_from(column: Any, bounds: dict[Precision, Any]) -> ColumnElement
 def on_or_before(column: Any, day: Any) -> ColumnElement[bool]:
     # "2020-11" <= "2020-11-15" as text: a coarse date's string sorts before its days.
     return column <= (day.isoformat() if isinstance(day, dt.date) else day)  # type: ignore[no-any-return]
+
+
+def period_bounds(values: tuple[str, ...]) -> tuple[str, ...]:
+    """Each period given (a year, month or day) as the bounds of its dates as text: a date
+    within "2020-11" is at least "2020-11" and below "2020-11~" ('~' sorts after '-' and
+    every digit)."""
+    for value in values:
+        if not PERIOD.fullmatch(value):
+            raise InvalidParameter(f"during={value!r} is not a year, month or day (2020, "
+                                   "2020-11 or 2020-11-21).")  # fmt: skip
+        try:
+            period(value)
+        except ValueError:
+            raise InvalidParameter(f"during={value!r} is not a real date.") from None
+    return tuple(bound for value in values for bound in (value, value + "~"))
+
+
+PERIOD = re.compile(r"\d{4}(-\d{2}(-\d{2})?)?")
+
+
+def within(column: Any, bounds: Sequence[Any]) -> ColumnElement[bool]:
+    """`column` within any of the periods `period_bounds` gave (`during`)."""
+    pairs = zip(bounds[::2], bounds[1::2], strict=True)
+    return or_(*(and_(column >= low, column < high) for low, high in pairs))

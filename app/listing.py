@@ -162,7 +162,7 @@ def list_response(
     """A page of `query` as JSON, or every row after the cursor as CSV or NDJSON; with
     `facets`, their counts beside the page (or as the CSV or NDJSON answer)."""
     if facets is not None and page.format != "json":
-        return _facet_table(facets(), page)
+        return facet_table(facets(), page)
     if page.format != "json":
         if page.cursor:
             ordered_after(query, sort, page.cursor)  # a bad cursor is a 422 before streaming
@@ -324,7 +324,7 @@ def rows_response(
 ) -> Response:
     """`list_response` for a list read as plain rows: a JSON page, or a stream."""
     if read.facets is not None and page.format != "json":
-        return _facet_table(read.facets(), page)
+        return facet_table(read.facets(), page)
     columns = check_fields(schema, page.fields)
     if page.format != "json":
         return _rows_stream(request, read, page, columns_of(schema), columns)
@@ -348,7 +348,7 @@ def rows_response(
 FACET_COLUMNS = ["facet", "value", "label", "count"]
 
 
-def _facet_table(answers: Mapping[str, dict[str, Any]], page: PageParams) -> Response:
+def facet_table(answers: Mapping[str, dict[str, Any]], page: PageParams) -> Response:
     """The counts as a table, one row per facet value: CSV or NDJSON."""
     if page.fields or page.cursor:
         raise InvalidParameter("With facet, a CSV or NDJSON answer is the counts: "

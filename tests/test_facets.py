@@ -17,6 +17,7 @@ from app.articles.spec import ARTICLES
 from app.events.spec import EVENTS
 from app.people.spec import PEOPLE
 from app.reads.facets import LENGTHS
+from app.search.service import SEARCH
 from app.statements.spec import STATEMENTS
 
 __all__ = ["rows_client"]  # the fixture, shared with tests/test_reads.py
@@ -147,3 +148,56 @@ def test_every_facet_of_every_list_counts_what_its_links_list(
         if facet.dated:
             unknown = answer[f"unknown_{facet.precision}"]
             assert sum(v["count"] for v in answer["values"]) + unknown == body["total"]
+
+
+SEARCHES = [{"q": "treaty"}, {"q": "treaty", "type": "statement"}, {"q": "new OR treaty"},
+            {"q": "treaty", "treaty": "open-skies"}, {"q": "treaty", "during": "2020"},
+            {"q": "treaty OR missile", "speaker": "sergei-ryabkov"}]  # fmt: skip
+
+
+@pytest.mark.parametrize("params", SEARCHES, ids=lambda p: "&".join(map(str, p.values())))
+def test_search_facets_count_what_their_links_find(
+    client: TestClient, params: dict[str, str]
+) -> None:
+    """On /v1/search, under its filters: each value's count is the total its URL finds
+    (a value held is counted as if it were not), every match has one type, and a date
+    facet's periods and unknowns add up to the matches."""
+    names = [facet.name for facet in SEARCH.facets]
+    body = client.get("/v1/search", params={**params, "facet": names, "limit": 1}).json()
+    assert body["total"] > 0
+    assert list(body["facets"]) == names
+    for name, answer in body["facets"].items():
+        own = "during" if ":" in name else name
+        alone = {k: v for k, v in params.items() if k != own}
+        total = client.get("/v1/search", params={**alone, "limit": 1}).json()["total"]
+        held = sum(item["count"] for item in answer["values"] if item["selected"])
+        for item in answer["values"]:
+            assert item["selected"] == (params.get(own) == item["value"])
+            if item["selected"]:  # its URL widens the search to the value's alternatives
+                assert client.get(item["url"]).json()["total"] == total
+                continue
+            joined = 0 if ":" in name else held  # a key joins the one held; a period replaces
+            assert client.get(item["url"]).json()["total"] == item["count"] + joined, item
+        counts = sum(item["count"] for item in answer["values"])
+        if name == "type":
+            assert counts == total
+        elif ":" in name:
+            assert counts + answer[f"unknown_{name.partition(':')[2]}"] == total
+
+
+def test_search_facets_as_a_table_and_their_422s(client: TestClient) -> None:
+    listed = client.get("/v1/search?q=treaty&facet=type,treaty").json()["facets"]
+    table = client.get("/v1/search?q=treaty&facet=type,treaty&format=csv")
+    assert table.headers["content-type"].startswith("text/csv")
+    rows = [(r["facet"], r["value"], int(r["count"]))
+            for r in csv.DictReader(io.StringIO(table.text))]  # fmt: skip
+    assert rows == [
+        (name, v["value"], v["count"]) for name, a in listed.items() for v in a["values"]
+    ]
+    for url, named in (("/v1/search?q=treaty&facet=country", "country"),
+                       ("/v1/search?q=treaty&during=2020-13", "2020-13"),
+                       ("/v1/search?q=treaty&format=csv", "facet")):  # fmt: skip
+        answer = client.get(url)
+        assert answer.status_code == 422
+        assert answer.headers["content-type"] == "application/problem+json"
+        assert named in answer.json()["detail"]

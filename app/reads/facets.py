@@ -116,7 +116,17 @@ def labelled(key: Any, label: Any) -> Labels:
     return read
 
 
-def parameter(spec: ReadSpec) -> Callable[..., Awaitable[tuple[Facet, ...]]]:
+class Declares(Protocol):
+    """What declares facets: a list's read spec, or search's."""
+
+    @property
+    def name(self) -> str: ...
+
+    @property
+    def facets(self) -> tuple[Facet, ...]: ...
+
+
+def parameter(spec: Declares) -> Callable[..., Awaitable[tuple[Facet, ...]]]:
     """A FastAPI dependency: the `facet` query parameter of a list, documented with the
     facets its spec declares."""
     listed = "; ".join(f"`{facet.name}`: {facet.description}" for facet in spec.facets)
@@ -146,7 +156,7 @@ def counter(
     return lambda: answers(request, session, spec, given, facets)
 
 
-def chosen(spec: ReadSpec, names: Iterable[str]) -> tuple[Facet, ...]:
+def chosen(spec: Declares, names: Iterable[str]) -> tuple[Facet, ...]:
     """The facets a request names, in its order, once each; a 422 for an unknown one."""
     by_name = {facet.name: facet for facet in spec.facets}
     unknown = [name for name in names if name not in by_name]
@@ -156,7 +166,8 @@ def chosen(spec: ReadSpec, names: Iterable[str]) -> tuple[Facet, ...]:
     return tuple(by_name[name] for name in dict.fromkeys(names))
 
 
-def _bucket(date: Any, precision: str) -> Any:
+def bucket(date: Any, precision: str) -> Any:
+    """The period of `precision` a date (as text) is within, NULL when it is less precise."""
     length = LENGTHS[precision]
     return case((func.length(date) >= length, func.substr(date, 1, length)), else_=None)
 
@@ -180,7 +191,7 @@ def count_query(spec: ReadSpec, rest: Given, facet: Facet, dialect: str) -> Sele
     if facet.link is not None:
         value = getattr(facet.link.model, facet.column)
     elif facet.dated:
-        value = _bucket(columns[facet.column], facet.precision or "day")
+        value = bucket(columns[facet.column], facet.precision or "day")
     else:
         value = getattr(spec.model, facet.column)
     query = select(value.label("value"), func.count().label("count"))
@@ -222,10 +233,10 @@ def _rows(session: Session, spec: ReadSpec, given: Given, facet: Facet) -> Seque
     return session.execute(ranked.limit(limit)).all()
 
 
-def counted(session: Session, spec: ReadSpec, given: Given, facet: Facet) -> dict[str, Any]:
-    """One facet's answer: its values (value, label, count) and whether more were left
-    out, and for a date facet how many records are dated less precisely."""
-    rows = _rows(session, spec, given, facet)
+def counted(session: Session, facet: Facet, rows: Sequence[Any]) -> dict[str, Any]:
+    """One facet's answer from its (value, count) rows (most first, or a date facet's in
+    date order, None for the less precise): its values (value, label, count) and whether
+    more were left out, and for a date facet how many records are dated less precisely."""
     if facet.dated:
         unknown = sum(count for value, count in rows if value is None)
         known = [(value, count) for value, count in rows if value is not None]
@@ -247,13 +258,12 @@ def date_label(value: str) -> str:
 
 
 def _with_urls(
-    answer: dict[str, Any], facet: Facet, spec: ReadSpec, request: Request
+    answer: dict[str, Any], facet: Facet, normalize: Callable[[str], str], request: Request
 ) -> dict[str, Any]:
     """Each value with `selected` (the filter holds it) and `url`: the list with the value
     added to the facet's filter (a period instead of the one held), or taken out when
     selected, from its first page. The rest of the query is encoded once per facet (per
     value, Starlette's URL editing was 70 % of a four-facet answer's time)."""
-    normalize = spec.by_name[facet.filter].normalize
     held = [normalize(v) for v in split_values(request.query_params.getlist(facet.filter))]
     others = [(k, v) for k, v in request.query_params.multi_items()
               if k not in ("cursor", facet.filter)]  # fmt: skip
@@ -269,15 +279,33 @@ def _with_urls(
         else:  # a key joins those held (any of them)
             kept = [v for v in held if v != value] if selected else [*held, value]
         item["selected"] = selected
-        item["url"] = joined + urlencode({facet.filter: ",".join(kept)}) if kept else first
+        item["url"] = joined + urlencode([(facet.filter, v) for v in kept]) if kept else first
     return answer
+
+
+def answer(
+    request: Request,
+    session: Session,
+    facet: Facet,
+    rows: Sequence[Any],
+    normalize: Callable[[str], str] = str.strip,
+) -> dict[str, Any]:
+    """A facet's answer from its rows, each value with its URL (`normalize` reads the
+    values the request holds as the filter does)."""
+    return _with_urls(counted(session, facet, rows), facet, normalize, request)
 
 
 def answers(
     request: Request, session: Session, spec: ReadSpec, given: Given, facets: Sequence[Facet]
 ) -> dict[str, dict[str, Any]]:
-    """The counts of every facet asked for, by name, each value with its URL."""
+    """A list's counts of every facet asked for, by name."""
     return {
-        facet.name: _with_urls(counted(session, spec, given, facet), facet, spec, request)
+        facet.name: answer(
+            request,
+            session,
+            facet,
+            _rows(session, spec, given, facet),
+            spec.by_name[facet.filter].normalize,
+        )  # fmt: skip
         for facet in facets
     }

@@ -7,16 +7,14 @@ is during 2020 and 2020-11, and during no day). Several values of one filter are
 """
 
 import datetime as dt
-import re
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, or_, select
+from sqlalchemy import ColumnElement, select
 from sqlmodel import col
 
-from app.dates import period, truncate
-from app.errors import InvalidParameter
-from app.filters import PRECISIONS, on_or_before, overlapping_from
+from app.dates import truncate
+from app.filters import PRECISIONS, on_or_before, overlapping_from, period_bounds, within
 from app.reads.spec import Filter, Where, unindexed
 from app.search.query import HELP as SEARCH_HELP
 from app.search.service import matching_keys
@@ -59,24 +57,6 @@ def _bounds(day: dt.date) -> tuple[str, ...]:
     return tuple(truncate(day, precision) for precision in PRECISIONS)
 
 
-def _periods(values: tuple[str, ...]) -> tuple[str, ...]:
-    """Each period given (a year, month or day) as the bounds of its dates as text: a date
-    within "2020-11" is at least "2020-11" and below "2020-11~" ('~' sorts after '-' and
-    every digit)."""
-    for value in values:
-        if not PERIOD.fullmatch(value):
-            raise InvalidParameter(f"during={value!r} is not a year, month or day (2020, "
-                                   "2020-11 or 2020-11-21).")  # fmt: skip
-        try:
-            period(value)
-        except ValueError:
-            raise InvalidParameter(f"during={value!r} is not a real date.") from None
-    return tuple(bound for value in values for bound in (value, value + "~"))
-
-
-PERIOD = re.compile(r"\d{4}(-\d{2}(-\d{2})?)?")
-
-
 def dated(column: str, noun: str, examples: tuple[str, str], index: str | None = None
           ) -> tuple[Filter, Filter, Filter]:  # fmt: skip
     """`since`, `until` and `during` on the date in `column` (one of the read's order
@@ -92,9 +72,7 @@ def dated(column: str, noun: str, examples: tuple[str, str], index: str | None =
         return on_or_before(tested(where), day[0])
 
     def during(where: Where, bounds: Sequence[Any]) -> ColumnElement[bool]:
-        date = tested(where)
-        pairs = zip(bounds[::2], bounds[1::2], strict=True)
-        return or_(*(and_(date >= low, date < high) for low, high in pairs))
+        return within(tested(where), bounds)
 
     return (
         Filter("since", "day", f"{noun} on or after. {OVERLAP}", examples[0], since, index,
@@ -103,7 +81,7 @@ def dated(column: str, noun: str, examples: tuple[str, str], index: str | None =
                column, own_row=False, prepare=lambda d: (d.isoformat(),)),
         Filter("during", "keys", f"{noun} within the year, month or day (repeat for any of "
                f"several). {WITHIN}", examples[0][:7], during, index, column, own_row=False,
-               prepare=_periods, arity=2),
+               prepare=period_bounds, arity=2),
     )  # fmt: skip
 
 

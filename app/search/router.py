@@ -1,18 +1,20 @@
 """GET /v1/search: one ranked list across statements, articles, treaties, people, events."""
 
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Query, Request, Response
+from fastapi import APIRouter, Depends, Query, Request, Response
 from pydantic import BaseModel, Field
 from sqlmodel import Session
 
 from app.dates import Day
 from app.db import off_loop
 from app.errors import InvalidParameter
-from app.filters import values
+from app.filters import period_bounds, values
 from app.json import dumps
-from app.listing import KeptPage, kept_page
+from app.listing import KeptPage, facet_table, kept_page
 from app.pagination import PageDep, PageParams, counted_by, next_link
+from app.reads import facets
+from app.reads.facets import Facet, FacetCounts
 from app.search import service
 from app.search.query import HELP
 from app.urls import Urls, UrlsDep
@@ -41,6 +43,9 @@ class SearchPage(BaseModel):
     items: list[SearchHit] = Field(description="Matches, best first.")
     total: int = Field(description="How many records match (capped as documented).")
     next: str | None = Field(description="URL of the next page; null on the last.")
+    facets: dict[str, FacetCounts] | None = Field(
+        None, description="The counts `facet` asked for, by facet name; absent without it."
+    )
 
 
 def _url(urls: Urls, kind: str, key: str) -> str:
@@ -66,21 +71,57 @@ async def run_search(
     speaker: Annotated[list[str] | None, Query(description="Speaker person slug(s).")] = None,
     since: Annotated[Day | None, Query(description="Dated on or after (overlap).")] = None,
     until: Annotated[Day | None, Query(description="Dated on or before (overlap).")] = None,
+    during: Annotated[
+        list[str] | None,
+        Query(
+            description="Dated within the year, month or day (any of several); a record "
+            "dated less precisely does not match.",
+            examples=["2020-11"],
+        ),
+    ] = None,  # fmt: skip
+    faceted: Annotated[tuple[Facet, ...], Depends(facets.parameter(service.SEARCH))] = (),
 ) -> Response:
-    """Search every record type at once, best match first, with highlighted snippets."""
-    if page.format != "json" or page.fields:
-        raise InvalidParameter("Search results come as JSON pages; drop format= and fields=.")
+    """Search every record type at once, best match first, with highlighted snippets;
+    with `facet`, the matches counted by type, treaty, speaker or period beside them."""
     filters = service.SearchFilters(
         types=type or (),
         treaties=values(treaty),
         speakers=values(speaker),
         since=since,
         until=until,
+        during=period_bounds(tuple(values(during))),
     )
+    if page.fields or (page.format != "json" and not faceted):
+        raise InvalidParameter("Search results come as JSON pages, facet counts also as CSV "
+                               "or NDJSON: drop fields=, or format= without facet=.")  # fmt: skip
+    if page.format != "json":
+        return facet_table(await off_loop(request, _counts, request, q, filters, faceted), page)
     # Ranking every match is the cost of a search, and a frontend sends the same few
     # searches over and over: the page is kept per data version with every answer
     # (app/cache.py), and identical searches arriving together are ranked once.
-    return kept_page(await off_loop(request, _page, request, urls, q, filters, page))
+    return kept_page(await off_loop(request, _page, request, urls, q, filters, page, faceted))
+
+
+def _counts(
+    request: Request, q: str, filters: service.SearchFilters, faceted: tuple[Facet, ...]
+) -> dict[str, dict[str, Any]]:
+    with Session(request.app.state.engine) as session:
+        return _answers(request, session, q, filters, faceted)
+
+
+def _answers(
+    request: Request,
+    session: Session,
+    q: str,
+    filters: service.SearchFilters,
+    faceted: tuple[Facet, ...],
+) -> dict[str, dict[str, Any]]:
+    return {
+        facet.name: facets.answer(
+            request, session, facet, service.facet_rows(session, q, filters, facet)
+        )
+        for facet in faceted
+    }
 
 
 def _page(
@@ -89,6 +130,7 @@ def _page(
     q: str,
     filters: service.SearchFilters,
     page: PageParams,
+    faceted: tuple[Facet, ...] = (),
 ) -> KeptPage:
     """One ranked page, in a session of its own: requests that share the ranking may
     finish (and close theirs) before it does."""
@@ -96,7 +138,9 @@ def _page(
         hits, total, cursor = service.search(
             session, q, filters, limit=page.limit, cursor=page.cursor, counts=counted_by(request)
         )
+        counts = _answers(request, session, q, filters, faceted) if faceted else None
     next_url = str(request.url.include_query_params(cursor=cursor)) if cursor else None
     items = [{**vars(hit), "url": _url(urls, hit.type, hit.key)} for hit in hits]
-    body = dumps({"items": items, "total": total, "next": next_url})
+    answer = {"items": items, "total": total, "next": next_url}
+    body = dumps(answer if counts is None else {**answer, "facets": counts})
     return body, next_link(next_url) if next_url else None

@@ -5,8 +5,9 @@ import binascii
 import datetime as dt
 import html
 import json
-from collections.abc import Hashable, Sequence
-from dataclasses import dataclass
+from collections import Counter
+from collections.abc import Hashable, Mapping, Sequence
+from dataclasses import dataclass, replace
 from typing import Any
 
 from sqlalchemy import (
@@ -28,8 +29,9 @@ from sqlmodel import Session
 
 from app import models as m
 from app.errors import InvalidParameter
-from app.filters import on_or_after, on_or_before
+from app.filters import on_or_after, on_or_before, within
 from app.pagination import VersionMemo
+from app.reads.facets import FACET_VALUES, Facet, bucket, date_facets, labelled
 from app.search.query import Query, parse, to_fts5, to_tsquery
 
 TYPES = ("statement", "article", "treaty", "person", "event")
@@ -46,6 +48,7 @@ class SearchFilters:
     speakers: Sequence[str] = ()
     since: dt.date | None = None
     until: dt.date | None = None
+    during: Sequence[str] = ()  # bounds of periods (app/filters.py period_bounds)
 
 
 @dataclass
@@ -75,7 +78,7 @@ def _matches(dialect: str, query: Query) -> tuple[Select[Any], Any, Any]:
 
 
 def _narrowed(f: SearchFilters) -> bool:
-    return bool(f.types or f.treaties or f.speakers or f.since or f.until)
+    return bool(f.types or f.treaties or f.speakers or f.since or f.until or f.during)
 
 
 def _fts_match(query: Query) -> Any:
@@ -93,6 +96,8 @@ def _filtered(query: Select[Any], f: SearchFilters) -> Select[Any]:
         query = query.where(on_or_after(DOC.c.date, f.since))
     if f.until:
         query = query.where(on_or_before(DOC.c.date, f.until))
+    if f.during:
+        query = query.where(within(DOC.c.date, f.during))
     return query
 
 
@@ -200,3 +205,63 @@ def matching_keys(dialect: str, kind: str, text: str) -> Select[Any]:
     """Keys of records of one type that match `text`: the `q=` filter of list endpoints."""
     matched, _score, _snippet = _matches(dialect, parse(text))
     return matched.where(DOC.c.type == kind).with_only_columns(DOC.c.key)
+
+
+KINDS = {"statement": "Statements", "article": "Articles", "treaty": "Treaties",
+         "person": "People", "event": "Events"}  # fmt: skip
+
+
+@dataclass(frozen=True)
+class Faceted:
+    name: str
+    facets: tuple[Facet, ...]
+
+
+# Search's facets, counted over every match under the other filters. A document's
+# `treaties` are its slugs, space-separated: counted per slug.
+SEARCH = Faceted(
+    "search",
+    (
+        Facet("type", "type", "Matches per record type.", lambda _s, _v: KINDS),
+        Facet(
+            "treaty",
+            "treaties",
+            "Matches per treaty (one about two counts under each).",
+            labelled(m.Treaty.slug, m.Treaty.short_name),
+        ),  # fmt: skip
+        Facet(
+            "speaker",
+            "speaker",
+            "Matches per speaker (their statements, and their own record).",
+            labelled(m.Person.slug, m.Person.name),
+        ),  # fmt: skip
+        *date_facets("date", "Matches"),
+    ),
+)
+FILTERS = {"type": "types", "treaty": "treaties", "speaker": "speakers", "during": "during"}
+
+
+def facet_rows(session: Session, text: str, filters: SearchFilters, facet: Facet) -> list[Any]:
+    """A facet's (value, count) rows over the matches under the filters but its own: most
+    first (ties by value) and one more than shown, or a date facet's in date order."""
+    matched, _score, _snippet = _matches(session.get_bind().dialect.name, parse(text))
+    others: dict[str, Any] = {FILTERS[facet.filter]: ()}
+    found = _filtered(matched, replace(filters, **others))
+    column = DOC.c[facet.column]
+    value = bucket(column, facet.precision or "day") if facet.dated else column
+    grouped = found.with_only_columns(value.label("value"), func.count()).group_by(value)
+    if facet.dated:
+        return list(session.execute(grouped.order_by(value)).all())
+    rows: Mapping[str, int] = dict(session.execute(grouped.where(column.is_not(None))).all())
+    if facet.column == "treaties":
+        rows = _per_slug(rows)
+    ranked = sorted(rows.items(), key=lambda row: (-row[1], row[0]))
+    return ranked[: FACET_VALUES + 1]
+
+
+def _per_slug(rows: Mapping[str, int]) -> Counter[str]:
+    counts: Counter[str] = Counter()
+    for padded, n in rows.items():
+        for slug in padded.split():
+            counts[slug] += n
+    return counts
