@@ -3,6 +3,7 @@ each facet's counts are those of the matching rows (the facet's own filter excep
 and the URL of each value lists exactly that many."""
 
 import csv
+import datetime as dt
 import io
 from collections import Counter
 from typing import Any
@@ -70,6 +71,26 @@ def test_facet_counts_are_the_plain_count_of_the_matching_rows(
         else:
             ranked = [(-item["count"], item["value"]) for item in got["values"]]
             assert ranked == sorted(ranked)  # most first, ties by value
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(bound=st.sampled_from(["since", "until"]),
+       day=st.dates(dt.date(2018, 12, 31), dt.date(2022, 1, 1)))  # fmt: skip
+def test_a_range_alone_counts_as_the_rows_it_overlaps(
+    rows_client: Rows, bound: str, day: dt.date
+) -> None:
+    """`since` or `until` alone (kept counts of the periods beyond the day's month, and the
+    rest of its year counted): every facet is the plain count of the rows overlapping."""
+    client, rows = rows_client
+    params = {bound: day.isoformat()}
+    body = client.get("/v1/statements", params={**params, "facet": FACETS}).json()
+    for name in FACETS:
+        expected = _expected(rows, params, name)
+        got = body["facets"][name]
+        unknown = expected.pop(None, 0)
+        assert {item["value"]: item["count"] for item in got["values"]} == dict(expected), name
+        if name.startswith("said_on:"):
+            assert got[f"unknown_{name.partition(':')[2]}"] == unknown, name
 
 
 @settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.too_slow])

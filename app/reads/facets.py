@@ -209,12 +209,16 @@ def count_query(spec: ReadSpec, rest: Given, facet: Facet, dialect: str) -> Sele
     return query.where(*conditions).group_by(value)
 
 
+Exact = Callable[[Given], Sequence[Any]]
+
+
 class Tallies(Protocol):
-    def __call__(self, session: Session, rest: Given, facet: str, limit: int | None
-                 ) -> Sequence[Any] | None:  # fmt: skip
+    def __call__(self, session: Session, rest: Given, facet: str, limit: int | None,
+                 exact: Exact) -> Sequence[Any] | None:  # fmt: skip
         """A facet's (value, count) rows under the other filters `rest` from counts kept
-        by the write path, or None where none are kept for them: most first up to
-        `limit`, or all in value order (None: a date facet, its '' the less precise)."""
+        by the write path (with what `exact` counts over the records under other filters,
+        in no order), or None where none are kept for them: most first up to `limit`, or
+        all in value order (None: a date facet, its '' the less precise)."""
 
 
 def _rows(session: Session, spec: ReadSpec, given: Given, facet: Facet) -> Sequence[Any]:
@@ -222,11 +226,16 @@ def _rows(session: Session, spec: ReadSpec, given: Given, facet: Facet) -> Seque
     filters, else counted over the records (the same rows, property-tested)."""
     rest = {name: values for name, values in given.items() if name != facet.filter}
     limit = None if facet.dated else FACET_VALUES + 1
+    dialect = session.get_bind().dialect.name
     if spec.tallies is not None:
-        kept = spec.tallies(session, rest, facet.name, limit)
+
+        def exact(other: Given) -> Sequence[Any]:
+            return session.execute(count_query(spec, other, facet, dialect)).all()
+
+        kept = spec.tallies(session, rest, facet.name, limit, exact)
         if kept is not None:
             return [(value or None, count) for value, count in kept]  # '': no date bucket
-    query = count_query(spec, rest, facet, session.get_bind().dialect.name)
+    query = count_query(spec, rest, facet, dialect)
     if facet.dated:
         return session.execute(query.order_by(query.selected_columns.value)).all()
     ranked = query.order_by(func.count().desc(), query.selected_columns.value)

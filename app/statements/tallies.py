@@ -14,12 +14,13 @@ from collections import Counter
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from typing import Any
 
-from sqlalchemy import Connection, bindparam, delete, func, select, text, tuple_
+from sqlalchemy import Connection, bindparam, delete, func, select, text, tuple_, union_all
 from sqlmodel import Session, col
 
 from app import models as m
 from app.db import Prepared
 from app.importing.records import StatementRecord
+from app.reads.facets import Exact
 
 T = m.StatementTally
 # The facets kept, and the contexts they are kept in besides all statements: the key
@@ -142,17 +143,19 @@ def rebuild(connection: Connection) -> None:
         connection.execute(text(sql))
 
 
-def counts(session: Session, rest: Mapping[str, Sequence[Any]], facet: str, limit: int | None
-           ) -> Sequence[Any] | None:  # fmt: skip
+def counts(session: Session, rest: Mapping[str, Sequence[Any]], facet: str, limit: int | None,
+           exact: Exact) -> Sequence[Any] | None:  # fmt: skip
     """(value, count) rows of one facet under the other filters `rest`, when they are none
-    or one tallied filter (else None: counted over the statements): most first (ties by
-    value) up to `limit`, or every value in value order when `limit` is None (a date
-    facet; '' first, the statements dated less precisely). Several values of a filter
-    add up where a statement has one value at most (not treaties: one about two would
-    count twice)."""
+    or one tallied filter, or `since` or `until` alone (else None: counted over the
+    statements): most first (ties by value) up to `limit`, or every value in value order
+    when `limit` is None (a date facet; '' first, the statements dated less precisely).
+    Several values of a filter add up where a statement has one value at most (not
+    treaties: one about two would count twice)."""
     if facet not in FACETS or len(rest) > 1:
         return None
     given, values = next(iter(rest.items()), ("", ("",)))
+    if given in ("since", "until"):
+        return ranged(session, given == "since", values[0], facet, limit, exact)
     if given == "during":  # periods of one length: the context of their precision
         values = values[::2]  # the filter's values are (period, its upper bound) pairs
         lengths = {len(value) for value in values}
@@ -195,3 +198,64 @@ def _one_context(session: Session, dated: bool) -> Prepared:
             query = query.limit(bindparam("limit"))
         found = _COMPILED[(dialect.name, dated)] = Prepared(query, dialect)
     return found
+
+
+def ranged(session: Session, after: bool, day: str, facet: str, limit: int | None,
+           exact: Exact) -> list[tuple[str, int]]:  # fmt: skip
+    """A facet under `since` (`after`) or `until` a day: the kept counts of the years
+    beyond the day's year and of the months beyond its month in that year, and, counted
+    over the records, the rest of the day's year the range overlaps: the statements dated
+    only to its year, only to its month, or to a day of its month on the range's side."""
+    year, month = day[:4], day[:7]
+    edge = (day, month + "~") if after else (month + "-", day + "~")
+    # Bounds of `during` (app/filters.py): [year, year-) holds just "2020", as the rest.
+    residue = exact({"during": (year, year + "-", month, month + "-", *edge)})
+    if facet.startswith("said_on:"):
+        return _dates_ranged(session, after, year, month, facet, residue)
+    tally = T.__table__  # type: ignore[attr-defined]
+    years = (tally.c.given == "said_on:year",
+             tally.c.given_value > year if after else tally.c.given_value < year)  # fmt: skip
+    months = (
+        tally.c.given == "said_on:month",
+        *((tally.c.given_value > month, tally.c.given_value < year + "~") if after
+          else (tally.c.given_value >= year, tally.c.given_value < month)),
+    )  # fmt: skip
+    kept = union_all(*(select(tally.c.value, tally.c.n).where(tally.c.facet == facet, *periods)
+                       for periods in (years, months))).subquery()  # fmt: skip
+    summed: Counter[str] = Counter(
+        dict(session.execute(select(kept.c.value, func.sum(kept.c.n)).group_by(kept.c.value)).all())
+    )
+    summed.update({value: n for value, n in residue if value is not None})
+    ranked = sorted(((v, n) for v, n in summed.items() if n > 0 and v), key=lambda r: (-r[1], r[0]))
+    return ranked[:limit]
+
+
+def _dates_ranged(session: Session, after: bool, year: str, month: str, facet: str,
+                  residue: Sequence[Any]) -> list[tuple[str, int]]:  # fmt: skip
+    """A date facet under `since` or `until`: the periods beyond the day's year and month
+    as all statements' counts keep them, the day's year as its months beyond the day's
+    month and the residue, and as unknown (''), the statements dated only to a year
+    beyond, or to the day's year (in the residue)."""
+    context = _one_context(session, True)
+    bound = {"given": "", "given_value": ""}
+    years, months = (
+        {value: n for value, n in context.rows(session.connection(), {**bound, "facet": name})}  # noqa: C416 (rows are Rows)
+        for name in ("said_on:year", "said_on:month")
+    )  # fmt: skip
+    months.pop("", None)  # all years' together: the years beyond's are years less months
+
+    def beyond(value: str, edge: str) -> bool:
+        return value > edge if after else value < edge
+
+    later_years = {y: n for y, n in years.items() if beyond(y, year)}
+    in_year = {m: n for m, n in months.items() if m[:4] == year and beyond(m, month)}
+    found: Counter[str] = Counter()
+    if facet == "said_on:year":
+        found.update(later_years)
+        found[year] += sum(in_year.values())
+    else:
+        found.update({m: n for m, n in months.items() if beyond(m, month)})
+        months_beyond = sum(n for m, n in months.items() if beyond(m[:4], year))
+        found[""] += sum(later_years.values()) - months_beyond
+    found.update({value or "": n for value, n in residue})
+    return sorted((v, n) for v, n in found.items() if n > 0)
