@@ -471,6 +471,8 @@ FACET_CASES = {
     "countries": "country=RU,US",
     "during": "during=2015-03",
     "since": "since=2015-01-01",
+    "since_mid_month": "since=2012-06-17",
+    "until": "until=2012-06-17",
     "q": "q=verification",
     "treaty_speaker": "treaty=gen-treaty-01&speaker=sergei-lavrov",
     "treaty_range": "treaty=gen-treaty-01&since=2010-01-01&until=2012-12-31",

@@ -11,10 +11,11 @@ and the total of the list it links to are the same number.
 """
 
 import calendar
+import re
 from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Annotated, Any, Protocol
-from urllib.parse import urlencode
+from urllib.parse import quote_plus, urlencode
 
 from fastapi import Query
 from pydantic import BaseModel, Field
@@ -24,7 +25,7 @@ from starlette.requests import Request
 
 from app.errors import InvalidParameter
 from app.filters import values as split_values
-from app.pagination import Page, T
+from app.pagination import Page, T, VersionMemo, version_memo
 from app.reads.spec import Given, ReadSpec, Via, Where
 
 FACET_VALUES = 50  # key values given per facet, most frequent first (`more` says if cut)
@@ -242,7 +243,12 @@ def _rows(session: Session, spec: ReadSpec, given: Given, facet: Facet) -> Seque
     return session.execute(ranked.limit(limit)).all()
 
 
-def counted(session: Session, facet: Facet, rows: Sequence[Any]) -> dict[str, Any]:
+Memo = tuple[VersionMemo, int]  # the app's memo and the request's data version
+
+
+def counted(
+    session: Session, facet: Facet, rows: Sequence[Any], memo: Memo | None = None
+) -> dict[str, Any]:
     """One facet's answer from its (value, count) rows (most first, or a date facet's in
     date order, None for the less precise): its values (value, label, count) and whether
     more were left out, and for a date facet how many records are dated less precisely."""
@@ -254,9 +260,30 @@ def counted(session: Session, facet: Facet, rows: Sequence[Any]) -> dict[str, An
         return {"values": values, "more": len(known) > len(shown),
                 f"unknown_{facet.precision}": unknown}  # fmt: skip
     top = rows[:FACET_VALUES]
-    labels = facet.labels(session, [v for v, _ in top]) if facet.labels else {}
+    labels = _labels(session, facet, [v for v, _ in top], memo) if facet.labels else {}
     values = [{"value": v, "label": labels.get(v, v), "count": c} for v, c in top]
     return {"values": values, "more": len(rows) > FACET_VALUES}
+
+
+def _labels(
+    session: Session, facet: Facet, values: list[str], memo: Memo | None
+) -> Mapping[str, str]:
+    """The values' labels, kept per data version: the speakers of one treaty's page are
+    mostly those of the last one's."""
+    assert facet.labels is not None
+    if memo is None:
+        return facet.labels(session, values)
+    kept, version = memo
+    found = {
+        v: label for v in values if (label := kept.get((version, facet.labels, v))) is not None
+    }
+    missing = [v for v in values if v not in found]
+    if missing:
+        read = facet.labels(session, missing)
+        for value in missing:
+            found[value] = read.get(value, value)
+            kept.put((version, facet.labels, value), found[value])
+    return found
 
 
 def date_label(value: str) -> str:
@@ -273,6 +300,7 @@ def _with_urls(
     added to the facet's filter (a period instead of the one held), or taken out when
     selected, from its first page. The rest of the query is encoded once per facet (per
     value, Starlette's URL editing was 70 % of a four-facet answer's time)."""
+    name = quote_plus(facet.filter)
     held = [normalize(v) for v in split_values(request.query_params.getlist(facet.filter))]
     others = [(k, v) for k, v in request.query_params.multi_items()
               if k not in ("cursor", facet.filter)]  # fmt: skip
@@ -280,16 +308,25 @@ def _with_urls(
     rest = urlencode(others)
     first = f"{path}?{rest}" if rest else path
     joined = f"{first}&" if rest else f"{path}?"
+    # A key joins those held (any of them); a period replaces the one held (a day within
+    # 2020 narrows it).
+    adding = joined + "".join(f"{name}={_quoted(v)}&" for v in held if not facet.dated)
     for item in answer["values"]:
         value = item["value"]
-        selected = value in held
-        if facet.dated:  # a period replaces the one held: a day within 2020 narrows it
-            kept = [] if selected else [value]
-        else:  # a key joins those held (any of them)
-            kept = [v for v in held if v != value] if selected else [*held, value]
-        item["selected"] = selected
-        item["url"] = joined + urlencode([(facet.filter, v) for v in kept]) if kept else first
+        item["selected"] = selected = value in held
+        if not selected:
+            item["url"] = f"{adding}{name}={_quoted(value)}"
+            continue
+        kept = [] if facet.dated else [v for v in held if v != value]
+        item["url"] = joined + "&".join(f"{name}={_quoted(v)}" for v in kept) if kept else first
     return answer
+
+
+URL_SAFE = re.compile(r"[A-Za-z0-9_.\-~]*")  # slugs, codes, periods: as they are in a URL
+
+
+def _quoted(value: str) -> str:
+    return value if URL_SAFE.fullmatch(value) else quote_plus(value)
 
 
 def answer(
@@ -301,7 +338,8 @@ def answer(
 ) -> dict[str, Any]:
     """A facet's answer from its rows, each value with its URL (`normalize` reads the
     values the request holds as the filter does)."""
-    return _with_urls(counted(session, facet, rows), facet, normalize, request)
+    answered = counted(session, facet, rows, version_memo(request))
+    return _with_urls(answered, facet, normalize, request)
 
 
 def answers(
