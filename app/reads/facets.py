@@ -177,22 +177,18 @@ def count_query(spec: ReadSpec, rest: Given, facet: Facet, dialect: str) -> Sele
     """Counts by the facet's values under the other filters `rest`: from the link that a given
     filter names (its index holds the order columns) or the facet's own link, joined to
     the resource's rows only when a filter or the facet reads them (or the link holds
-    no copies of the columns the filters test)."""
+    no copies of the columns the filters test). PostgreSQL 15 cannot skip-scan a link's
+    (key, date) index for a date range alone: there, the resource's rows are read first."""
     by_name = spec.by_name
     via = next((v for name, v in spec.via.items() if name in rest), None)
     table = via or facet.link
     copies = table.columns if table is not None else {}
-    # PostgreSQL 15 cannot skip-scan a link's (key, date) index for a date range alone:
-    # there, the dates are sought in the resource's own index and the link joined to them.
     skip_scan = dialect == "sqlite" or via is not None
+    reads_rows = any(by_name[name].own_row for name in rest) or set(copies) != set(spec.columns)
     own_rows = (
         (facet.link is None and facet.column not in copies)
         or bool(rest)
-        and (
-            any(by_name[name].own_row for name in rest)
-            or set(copies) != set(spec.columns)
-            or not skip_scan
-        )
+        and (reads_rows or not skip_scan)
     )
     columns = copies if table is not None and (via or not own_rows) else spec.columns
     where = Where(columns, dialect, via is not None)

@@ -15,11 +15,13 @@ from app.listing import KeptPage, facet_table, kept_page
 from app.pagination import PageDep, PageParams, counted_by, next_link
 from app.reads import facets
 from app.reads.facets import Facet, FacetCounts
+from app.reads.filters import WITHIN
 from app.search import service
 from app.search.query import HELP
 from app.urls import Urls, UrlsDep
 
 router = APIRouter(tags=["search"])
+DURING = f"Dated within the year, month or day (repeat for any of several). {WITHIN}"
 Kind = Literal["statement", "article", "treaty", "person", "event"]
 
 
@@ -71,14 +73,7 @@ async def run_search(
     speaker: Annotated[list[str] | None, Query(description="Speaker person slug(s).")] = None,
     since: Annotated[Day | None, Query(description="Dated on or after (overlap).")] = None,
     until: Annotated[Day | None, Query(description="Dated on or before (overlap).")] = None,
-    during: Annotated[
-        list[str] | None,
-        Query(
-            description="Dated within the year, month or day (any of several); a record "
-            "dated less precisely does not match.",
-            examples=["2020-11"],
-        ),
-    ] = None,  # fmt: skip
+    during: Annotated[list[str] | None, Query(description=DURING, examples=["2020-11"])] = None,
     faceted: Annotated[tuple[Facet, ...], Depends(facets.parameter(service.SEARCH))] = (),
 ) -> Response:
     """Search every record type at once, best match first, with highlighted snippets;
