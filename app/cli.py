@@ -18,6 +18,7 @@ from app.curation import tokens
 from app.db import exclusive, make_engine
 from app.importing.export import export_all
 from app.importing.loader import Counts, LoadError
+from app.importing.progress import Bars, Lines, Progress
 from app.importing.writer import load_paths
 from app.meta.service import bump_version
 from app.migrate import upgrade
@@ -34,21 +35,26 @@ def _print_counts(counts: dict[str, Counts]) -> None:
         say(f"{name:<14}{c.created:>9}{c.updated:>9}{c.unchanged:>11}")
 
 
-def _progress(name: str, done: int) -> None:
-    # Chunks are 1,000 records; report every 10,000 so a large load shows it is moving.
-    if done and done % 10_000 == 0:
-        say(f"  {name}: {done:,} records written", err=True)
+def _progress(quiet: bool) -> Progress:
+    """Bars on a terminal, a line every few seconds otherwise (a log), nothing if quiet."""
+    if quiet:
+        return Progress()
+    return Bars() if sys.stderr.isatty() else Lines(sys.stderr)
 
 
-def _load(engine: Engine, paths: list[Path], workers: int = 1) -> int:
+def _load(engine: Engine, paths: list[Path], workers: int = 1, quiet: bool = True) -> int:
+    progress = _progress(quiet)
     try:
-        counts = load_paths(engine, paths, progress=_progress, workers=workers)
+        counts = load_paths(engine, paths, progress=progress, workers=workers)
     except LoadError as exc:
+        progress.finish()
         say(f"Nothing was loaded: {len(exc.problems)} problem(s).", err=True)
         for problem in exc.problems:
             say(f"  {problem}", err=True)
         return 1
     _print_counts(counts)
+    if not quiet:
+        say(progress.summary(), err=True)
     return 0
 
 
@@ -115,7 +121,8 @@ def load(args: argparse.Namespace) -> int:
     upgrade(engine)
     # A large NDJSON file is validated on every core this process may use.
     cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
-    return _load(engine, [Path(p) for p in args.paths], workers=cores or 1)
+    paths = [Path(p) for p in args.paths]
+    return _load(engine, paths, workers=cores or 1, quiet=args.quiet)
 
 
 def export(args: argparse.Namespace) -> int:
@@ -186,6 +193,7 @@ def parser() -> argparse.ArgumentParser:
     _db_commands(commands.add_parser("db", help="database schema"))
     loader = commands.add_parser("load", help="validate and load YAML files, all or nothing")
     loader.add_argument("paths", nargs="+", help="files like statements.yaml, or directories")
+    loader.add_argument("--quiet", action="store_true", help="no progress, only the counts")
     loader.set_defaults(func=load)
     exporter = commands.add_parser("export", help="write every record as YAML seed files")
     exporter.add_argument("directory")

@@ -2,6 +2,7 @@
 
 import datetime as dt
 import gc
+import io
 import json
 import re
 import shutil
@@ -12,6 +13,7 @@ import pytest
 import yaml
 from conftest import SEED, Databases
 from fastapi.testclient import TestClient
+from rich.console import Console
 from sqlalchemy import Engine, event, func, select, text
 from sqlmodel import Session
 
@@ -23,6 +25,7 @@ from app.importing import bundles, writer
 from app.importing.bundles import Spool, spool_paths
 from app.importing.export import export_all
 from app.importing.loader import LoadError
+from app.importing.progress import Bars
 from app.importing.writer import collection_paused, load_paths
 
 
@@ -374,18 +377,34 @@ def test_a_large_ndjson_file_validated_in_parts_spools_what_one_process_would(
     assert _spooled([path, path], workers=2)[1] == _spooled([path, path], workers=1)[1] != []
 
 
-def test_the_cli_loads_a_large_ndjson_file_in_parts(
-    engine: Engine, empty_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+def test_the_cli_loads_a_large_ndjson_file_in_parts_reporting_each_phase(
+    engine: Engine,
+    empty_url: str,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
 ) -> None:
     monkeypatch.setattr(bundles, "PART_BYTES", 1)
     monkeypatch.setenv("TREATYKB_DATABASE_URL", empty_url)
     get_settings.cache_clear()
     path = _statements_ndjson(tmp_path / "many.ndjson", _generated(writer.REFRESH_AFTER))
     try:
-        assert main(["load", str(SEED)]) == 0
+        assert main(["load", "--quiet", str(SEED)]) == 0
+        assert capsys.readouterr().err == ""
         assert main(["load", str(path)]) == 0
     finally:
         get_settings.cache_clear()
+    # Not a terminal: a line as each phase starts and ends, with what it did, then the times.
+    said = capsys.readouterr().err.splitlines()
+    size = f"{path.stat().st_size / 2**20:,.1f} MiB"
+    assert said[0] == f"validate: started ({size})"
+    assert re.fullmatch(rf"validate: done, {re.escape(size)} in \d+\.\d s", said[1])
+    assert said[2] == f"write: started ({writer.REFRESH_AFTER:,} records)"
+    assert re.fullmatch(rf"write: done, {writer.REFRESH_AFTER:,} records in \d+\.\d s", said[3])
+    phases = ["index", "index", "statistics", "statistics"]
+    assert [line.split(":")[0] for line in said[4:8]] == phases
+    assert re.fullmatch(r"Done in [\d.]+ s: validate [\d.]+ s, write [\d.]+ s, index [\d.]+ s, "
+                        r"statistics [\d.]+ s\.", said[-1])  # fmt: skip
     assert count(engine, m.Statement) == 27 + writer.REFRESH_AFTER
     with Session(engine) as session:
         said = session.execute(select(m.Statement.text).where(m.Statement.id == "generated-00777"))
@@ -449,3 +468,16 @@ def test_the_tallies_command_rebuilds_counts_changed_behind_the_service(
     finally:
         get_settings.cache_clear()
     assert _tally_rows(engine) == kept
+
+
+def test_a_terminal_gets_a_bar_per_phase(engine: Engine) -> None:
+    """On a terminal, `treatykb load` draws a bar for each phase, with what it did."""
+    screen = io.StringIO()
+    bars = Bars(Console(file=screen, force_terminal=True, width=120))
+    counts = load_paths(engine, [SEED], progress=bars)
+    drawn = screen.getvalue()
+    for phase in ("validate", "write", "index"):
+        assert phase in drawn
+    records = sum(c.created + c.updated + c.unchanged for c in counts.values())
+    assert f"{records}/{records} records" in drawn
+    assert list(bars.times) == ["validate", "write", "index"]  # the seed: no statistics

@@ -4,6 +4,7 @@ to the writer in chunks. Memory holds one chunk, never the bundle.
 """
 
 import csv
+import functools
 import io
 import itertools
 import json
@@ -11,7 +12,7 @@ import multiprocessing
 import tempfile
 import typing
 import zipfile
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import IO, Any
 
@@ -29,6 +30,7 @@ from app.importing.loader import (
     _field_path,
     _raw_key,
 )
+from app.importing.progress import Progress
 from app.importing.resources import BY_NAME, RESOURCES, Resource
 
 CHUNK = 1000
@@ -126,9 +128,18 @@ def _line(line_of: LineOf | int | None, loc: tuple[Any, ...] = ()) -> int | None
     return line_of(loc) if callable(line_of) else line_of
 
 
-def spool_ndjson(spool: Spool, lines: Iterable[bytes | str], label: str, first: int = 1) -> None:
-    """Lines of {"resource": "statements", "record": {...}}; the first is line `first`."""
+def spool_ndjson(
+    spool: Spool, lines: Iterable[bytes | str], label: str, first: int = 1,
+    read: Callable[[int], None] | None = None,
+) -> None:  # fmt: skip
+    """Lines of {"resource": "statements", "record": {...}}; the first is line `first`.
+    `read` hears of the bytes read, every READ_EVERY lines."""
+    size = 0
     for index, line in enumerate(lines, start=first):
+        size += len(line)
+        if read is not None and index % READ_EVERY == 0:
+            read(size)
+            size = 0
         if not line.strip():
             continue
         try:
@@ -141,6 +152,11 @@ def spool_ndjson(spool: Spool, lines: Iterable[bytes | str], label: str, first: 
             spool.problem(Problem(label, index, None, None, message, index))
             continue
         spool.add(str(entry["resource"]), entry["record"], label, index, index)
+    if read is not None:
+        read(size)
+
+
+READ_EVERY = 5_000
 
 
 def _list_fields(resource: Resource) -> dict[str, bool]:
@@ -205,37 +221,71 @@ def _files(paths: list[Path]) -> Iterator[Path]:
             yield path
 
 
-def spool_paths(spool: Spool, paths: list[Path], *, workers: int = 1) -> None:
+def spool_paths(
+    spool: Spool, paths: list[Path], *, workers: int = 1, progress: Progress | None = None
+) -> None:
     """Files and directories as the CLI takes them: <resource>.yaml|json|ndjson|csv or a zip.
-    With `workers` > 1, a large NDJSON file is validated in parts, a process each."""
-    for path in _files(paths):
-        label = str(path)
-        if path.suffix == ".zip":
-            with zipfile.ZipFile(path) as archive:
-                spool_zip(spool, archive)
-            continue
-        if path.suffix == ".ndjson" and path.stem not in BY_NAME:
-            parts = min(workers, path.stat().st_size // PART_BYTES)
-            if parts < 2 or not spool_in_parts(spool, path, label, parts):
-                with path.open("rb") as lines:
-                    spool_ndjson(spool, lines, label)
-            continue
-        resource = BY_NAME.get(path.stem)
-        if resource is None or path.suffix not in SUFFIXES:
-            known = ", ".join(f"{r.name}.yaml" for r in RESOURCES)
-            spool.problem(Problem(label, None, None, None, f"unknown resource; use {known}"))
-            continue
-        try:
-            with path.open(encoding="utf-8", newline="") as text:
-                _spool_text(spool, resource, text, label, path.suffix)
-        except (OSError, yaml.YAMLError, ValueError) as exc:
-            spool.problem(Problem(label, None, None, None, f"cannot read: {exc}"))
+    With `workers` > 1, a large NDJSON file is validated in parts, a process each.
+    `progress` hears of the bytes validated."""
+    files = list(_files(paths))
+    progress = progress or Progress()
+    progress.phase("validate", sum(p.stat().st_size for p in files if p.is_file()), "bytes")
+    done = 0
+    for path in files:
+        _spool_path(spool, path, workers, functools.partial(Validated, progress, done))
+        done += path.stat().st_size if path.is_file() else 0
+        progress.advance(done)
+
+
+class Validated:
+    """The bytes validated so far, this process's and its forked parts' (a counter they
+    share, made before they are forked)."""
+
+    shared: Any = None  # multiprocessing's Value while the parts of a file are validated
+
+    def __init__(self, progress: Progress, base: int) -> None:
+        self.progress, self.base = progress, base
+
+    def __call__(self, size: int) -> None:
+        self.base += size
+        self.progress.advance(self.base + (self.shared.value if self.shared else 0))
+
+    @classmethod
+    def by_part(cls, size: int) -> None:
+        with cls.shared.get_lock():
+            cls.shared.value += size
+
+
+def _spool_path(spool: Spool, path: Path, workers: int, read: Callable[[], Validated]) -> None:
+    label = str(path)
+    if path.suffix == ".zip":
+        with zipfile.ZipFile(path) as archive:
+            spool_zip(spool, archive)
+        return
+    if path.suffix == ".ndjson" and path.stem not in BY_NAME:
+        parts = min(workers, path.stat().st_size // PART_BYTES)
+        if parts < 2 or not spool_in_parts(spool, path, label, parts, read()):
+            with path.open("rb") as lines:
+                spool_ndjson(spool, lines, label, read=read())
+        return
+    resource = BY_NAME.get(path.stem)
+    if resource is None or path.suffix not in SUFFIXES:
+        known = ", ".join(f"{r.name}.yaml" for r in RESOURCES)
+        spool.problem(Problem(label, None, None, None, f"unknown resource; use {known}"))
+        return
+    try:
+        with path.open(encoding="utf-8", newline="") as text:
+            _spool_text(spool, resource, text, label, path.suffix)
+    except (OSError, yaml.YAMLError, ValueError) as exc:
+        spool.problem(Problem(label, None, None, None, f"cannot read: {exc}"))
 
 
 PART_BYTES = 16 << 20  # the least NDJSON worth a process of its own
 
 
-def spool_in_parts(spool: Spool, path: Path, label: str, parts: int) -> bool:
+def spool_in_parts(
+    spool: Spool, path: Path, label: str, parts: int, read: Validated | None = None
+) -> bool:
     """Validate an NDJSON file in `parts` byte ranges at once, this process taking the
     first and a forked child each of the others, then append the parts in order: what
     validating it line by line would spool. False (nothing spooled) when any part found
@@ -244,6 +294,7 @@ def spool_in_parts(spool: Spool, path: Path, label: str, parts: int) -> bool:
     (A million statements: validation is a fifth of a load, on one core.)"""
     if "fork" not in multiprocessing.get_all_start_methods():
         return False
+    read = read or Validated(Progress(), 0)
     size = path.stat().st_size
     with path.open("rb") as file:
         cuts = [0]
@@ -253,15 +304,11 @@ def spool_in_parts(spool: Spool, path: Path, label: str, parts: int) -> bool:
             cuts.append(max(file.tell(), cuts[-1]))
         cuts.append(size)
     with tempfile.TemporaryDirectory(prefix="treatykb-spool-") as directory:
-        jobs = [
+        jobs: list[Job] = [
             (path, label, start, end, Path(directory) / str(n))
             for n, (start, end) in enumerate(itertools.pairwise(cuts))
         ]
-        # Forked before the pool starts its threads; a child reads the file, writes its
-        # folder and leaves by os._exit (no finalizer touches the parent's connections).
-        with multiprocessing.get_context("fork").Pool(parts - 1) as pool:
-            others = pool.starmap_async(_spool_part, jobs[1:])
-            done = [_spool_part(*jobs[0]), *others.get()]
+        done = _validated_in_parts(jobs, read)
         if any(part.problems for part in done) or _keys_overlap([spool, *done]):
             for part in done:
                 part.close()
@@ -269,6 +316,28 @@ def spool_in_parts(spool: Spool, path: Path, label: str, parts: int) -> bool:
         for part in done:
             spool.take(part)  # its files are open: they outlive the directory's names
     return True
+
+
+Job = tuple[Path, str, int, int, Path]  # a file, its label, a part's bytes, its folder
+
+
+def _validated_in_parts(jobs: list[Job], read: Validated) -> list["_Part"]:
+    """The first part validated here, each other by a forked child (forked before the
+    pool starts its threads; a child reads the file, writes its folder and leaves by
+    os._exit: no finalizer touches the parent's connections), the bytes each has read
+    counted as they go."""
+    fork = multiprocessing.get_context("fork")
+    Validated.shared = fork.Value("q", 0)
+    try:
+        with fork.Pool(len(jobs) - 1) as pool:
+            others = pool.starmap_async(_spool_part, jobs[1:])
+            first = _spool_part(*jobs[0], read=read)
+            while not others.ready():
+                others.wait(0.5)
+                read(0)
+            return [first, *others.get()]
+    finally:
+        Validated.shared = None
 
 
 def _keys_overlap(spools: list[Spool]) -> bool:
@@ -294,13 +363,14 @@ class _Part(Spool):
         self.files = {name: [(self.directory / name).open("rb")] for name in names}
 
 
-def _spool_part(path: Path, label: str, start: int, end: int, folder: Path) -> _Part:
+def _spool_part(path: Path, label: str, start: int, end: int, folder: Path,
+                read: Callable[[int], None] = Validated.by_part) -> _Part:  # fmt: skip
     """Bytes [start, end) of an NDJSON file (whole lines) spooled into `folder`."""
     folder.mkdir()
     part = _Part(folder)
     with path.open("rb") as file:
         first = 1 + sum(chunk.count(b"\n") for chunk in _read(file, start))
-        spool_ndjson(part, _lines_until(file, start, end), label, first)
+        spool_ndjson(part, _lines_until(file, start, end), label, first, read)
     for files in part.files.values():
         files[0].flush()  # a child leaves by os._exit, which flushes nothing
     return part

@@ -28,6 +28,7 @@ from app.importing.loader import (
     Problem,
     check_references,
 )
+from app.importing.progress import Progress
 from app.importing.records import Record, Ref, targets_of
 from app.importing.resources import BY_NAME, RESOURCES, Key, Resource, existing_keys, ordered
 from app.meta.service import bump_version
@@ -88,7 +89,6 @@ def _existing(session: Session, resource: Resource, keys: list[Key]) -> dict[Key
 
 
 Chunks = Callable[[str], Iterable[list[Item]]]
-Progress = Callable[[str, int], None]
 
 
 def write_batch(session: Session, batch: Batch, *, actor: str = "cli") -> dict[str, Counts]:
@@ -190,6 +190,7 @@ def _write_chunks(
     known = _known_keys(stored, resources, chunks, keys)
     problems: list[Problem] = []
     counts: dict[str, Counts] = {}
+    written_so_far = 0
     changed: dict[str, set[Key]] = {res.name: set() for res in resources}
     updated: dict[str, set[Key]] = {res.name: set() for res in resources}
     rebuilt = _rebuilt(resources, keys)
@@ -207,11 +208,12 @@ def _write_chunks(
                 _write_links(session, resource, chunk, changed[resource.name],
                              updated[resource.name])  # fmt: skip
             _keep_plans_current(session, resource, len(changed[resource.name]), len(chunk))
+            written_so_far += len(chunk)
             if progress:
-                progress(resource.name, tally.created + tally.updated + tally.unchanged)
+                progress.advance(written_so_far)
     if problems:
         raise LoadError(problems)
-    _finish(session, resources, chunks, changed, updated, rebuilt)
+    _finish(session, resources, chunks, changed, updated, rebuilt, progress)
     return counts
 
 
@@ -231,26 +233,32 @@ def _finish(
     changed: dict[str, set[Key]],
     updated: dict[str, set[Key]],
     rebuilt: list[Resource],
+    progress: Progress | None = None,
 ) -> None:
-    """After every record is in: the links written once their targets are, the counts
-    rebuilt from the tables, the planner's statistics, the search index and the data
-    version."""
+    """After every record is in: the links written once their targets are, then (the
+    index phase) the counts rebuilt from the tables, the planner's statistics, the search
+    index and the data version."""
     for resource in resources:
         deferred = (resource.links or resource.write_children) and not _links_inline(resource.name)
         if changed[resource.name] and deferred:
             for chunk in chunks(resource.name):
                 _write_links(session, resource, chunk, changed[resource.name],
                              updated[resource.name])  # fmt: skip
+    progress = progress or Progress()
+    progress.phase("index", unit="steps")
     for resource in rebuilt:
         if changed[resource.name] and resource.rebuild:
             resource.rebuild(session.connection())
+            progress.advance(progress.done + 1)
     touched = [(BY_NAME[name], key) for name, keys in changed.items() for key in keys]
     if len(touched) >= ANALYZE_EVERY:
         for resource in resources:
             _analyze(session, resource)
+        progress.advance(progress.done + 1)
     if touched:
         _reindex(session, touched, from_records_done=True)
         bump_version(session)
+        progress.advance(progress.done + 1)
 
 
 ANALYZE_EVERY = 50_000
@@ -476,12 +484,15 @@ def load_paths(
     workers: int = 1,
 ) -> dict[str, Counts]:
     """Validate every record of the files (spooled, so any size; a large NDJSON file in
-    parts, `workers` processes at once), then write all or nothing."""
+    parts, `workers` processes at once), then write all or nothing; each phase reported
+    to `progress`."""
+    progress = progress or Progress()
     spool = Spool()
     try:
         with collection_paused():
-            spool_paths(spool, paths, workers=workers)
+            spool_paths(spool, paths, workers=workers, progress=progress)
             spool.raise_problems()
+            progress.phase("write", sum(map(len, spool.keys.values())))
             with Session(engine) as session, session.begin(), _bulk_cache(session):
                 counts = write_chunks(
                     session,
@@ -494,7 +505,10 @@ def load_paths(
     finally:
         spool.close()
     if sum(c.created + c.updated for c in counts.values()) >= REFRESH_AFTER:
+        progress.phase("statistics", unit="steps")
         _refresh_statistics(engine)  # the planner's row estimates, after a bulk load
+        progress.advance(1)
+    progress.finish()
     return counts
 
 
