@@ -2,9 +2,11 @@
 
 import io
 import json
+import time
 import zipfile
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 import yaml
@@ -14,6 +16,7 @@ from sqlalchemy import Engine
 from sqlmodel import Session, col, select
 from test_curation import NEW, Curator
 
+from app.curation import jobs
 from app.db import make_engine
 from app.importing.export import export_all
 from app.importing.loader import SeedYamlLoader
@@ -141,10 +144,10 @@ def test_the_change_feed_replays_into_a_mirror(
 def test_migrations_go_down_and_up_with_data(fresh_url: str) -> None:
     engine = make_engine(fresh_url)
     load_paths(engine, [SEED])  # seeded: timestamps, change log, competing values
-    # down through the facet tallies, the filters' date-ordered indexes, the audit's fields,
-    # the speaker index, the statements' link copies, FTS5 hashsize, competing values,
-    # curation and search
-    for _ in range(9):
+    # down through the import jobs, the facet tallies, the filters' date-ordered indexes,
+    # the audit's fields, the speaker index, the statements' link copies, FTS5 hashsize,
+    # competing values, curation and search
+    for _ in range(10):
         migrate(engine, "-1", down=True)
     upgrade(engine)
     with Session(engine) as session:
@@ -264,3 +267,69 @@ def test_ndjson_export_round_trips_through_the_import(
     )  # fmt: skip
     assert response.status_code == 200
     assert exported(target.client) == exported(curator.client)
+
+
+def _finished(curator: Curator, url: str) -> dict[str, Any]:
+    """The job at `url`, once it is no longer running."""
+    for _ in range(600):
+        job = curator.client.get(url, headers={"Authorization": f"Bearer {curator.editor}"})
+        assert job.status_code == 200
+        assert job.headers["cache-control"] == "no-store"
+        assert "etag" not in job.headers  # its progress moves while the data version stands
+        if job.json()["state"] != "running":
+            return dict(job.json())
+        time.sleep(0.05)
+    raise AssertionError(f"{url} still running")
+
+
+def _ndjson(records: list[dict[str, Any]]) -> bytes:
+    return b"".join(json.dumps({"resource": "statements", "record": r}).encode() + b"\n"
+                    for r in records)  # fmt: skip
+
+
+def test_a_large_import_is_answered_at_once_with_a_job_that_ends_with_the_counts(
+    curator: Curator, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    body = _ndjson([NEW, NEW | {"id": "second-one"}])
+    monkeypatch.setattr(jobs, "IMPORT_ASYNC_BYTES", len(body))  # "large": this one, and up
+    answer = curator.send("POST", "/imports", curator.editor, content=body,
+                          headers={"Content-Type": "application/x-ndjson"})  # fmt: skip
+    assert answer.status_code == 202
+    assert answer.json()["state"] in ("running", "done")
+    job = _finished(curator, answer.headers["location"])
+    assert job["state"] == "done"
+    assert job["counts"]["statements"] == {"created": 2, "updated": 0, "unchanged": 0}
+    assert (job["phase"], job["errors"], job["detail"]) == ("index", None, None)
+    assert job["finished_at"] is not None
+    assert curator.client.get("/v1/statements/second-one").status_code == 200
+    small = curator.send("POST", "/imports", curator.editor, json={"statements": [NEW]})
+    assert small.status_code == 200  # under the threshold: the counts in the answer
+    assert small.json()["counts"]["statements"]["unchanged"] == 1
+
+
+def test_a_job_with_a_bad_row_fails_naming_it_and_writes_nothing(curator: Curator) -> None:
+    before = exported(curator.client)
+    body = _ndjson([NEW, NEW | {"id": "bad-one", "said_on": "2021-13"}])
+    answer = curator.send("POST", "/imports", curator.editor, content=body, headers={
+        "Content-Type": "application/x-ndjson", "Prefer": "respond-async"})  # fmt: skip
+    assert answer.status_code == 202
+    assert answer.headers["preference-applied"] == "respond-async"
+    job = _finished(curator, answer.headers["location"])
+    assert (job["state"], job["phase"], job["counts"]) == ("failed", "validate", None)
+    [error] = job["errors"]
+    assert (error["file"], error["line"], error["key"], error["field"]) == (
+        "bundle.ndjson", 2, "bad-one", "said_on")  # fmt: skip
+    assert "2021-13" in job["detail"]
+    assert exported(curator.client) == before
+
+
+def test_a_job_is_an_editors_and_an_unknown_one_is_a_404(curator: Curator) -> None:
+    answer = curator.send("POST", "/imports", curator.editor, json={"statements": [NEW]},
+                          headers={"Prefer": "respond-async"})  # fmt: skip
+    url = answer.headers["location"]
+    assert curator.client.get(url).status_code == 401
+    _finished(curator, url)
+    missing = curator.send("GET", "/imports/0123456789abcdef", curator.editor)
+    assert missing.status_code == 404
+    assert missing.headers["content-type"] == "application/problem+json"
+    assert "0123456789abcdef" in missing.json()["detail"]

@@ -1,26 +1,31 @@
 """Bulk curation: an import that validates everything and writes all or nothing, and an
 export in exactly the seed-file format, so the two round-trip."""
 
+import datetime as dt
+import functools
 import io
 import json
 import tempfile
 import zipfile
 from pathlib import Path
-from typing import IO, Annotated, Any
+from typing import IO, Annotated, Any, Literal
 
-from fastapi import APIRouter, Query, Request, Response
-from fastapi.responses import StreamingResponse
+from fastapi import APIRouter, Header, Query, Request, Response
+from fastapi import Path as InPath
+from fastapi.responses import JSONResponse, StreamingResponse
 from pydantic import BaseModel, Field
 from sqlmodel import Session
 from starlette.concurrency import run_in_threadpool
 
+from app.curation import jobs
 from app.curation.auth import EditorDep
 from app.curation.service import problems_error
-from app.errors import WRITE_RESPONSES, AppError, InvalidParameter
+from app.errors import WRITE_RESPONSES, AppError, InvalidParameter, NotFound
 from app.importing.bundles import Spool, spool_ndjson, spool_zip
 from app.importing.export import export_all, iter_records
 from app.importing.lines import NotAList, json_bundle_records
 from app.importing.loader import Counts, LoadError, Problem
+from app.importing.progress import Progress
 from app.importing.resources import BY_NAME
 from app.importing.writer import collection_paused, write_chunks
 
@@ -85,40 +90,127 @@ IMPORT_BODY = {
 }
 
 
-@router.post("/imports", operation_id="records-import", openapi_extra=IMPORT_BODY)
+class ImportJobPublic(BaseModel):
+    id: str = Field(description="The job's identifier: GET /v1/imports/{id}.")
+    state: Literal["running", "done", "failed"] = Field(
+        description="done: everything written (or, dry_run, counted); failed: nothing written."
+    )
+    phase: str | None = Field(
+        description="validate (unit bytes), write (records), index or statistics (steps): "
+        "the phase it is in, or ended in."
+    )
+    done: int = Field(description="How much of the phase is done, in `unit`.")
+    total: int | None = Field(description="The phase's total in `unit`, when known.")
+    unit: str = Field(description="bytes, records or steps.")
+    dry_run: bool = Field(description="True when nothing is to be written.")
+    counts: dict[str, ImportCounts] | None = Field(description="Counts per resource, when done.")
+    detail: str | None = Field(description="Why it failed.")
+    errors: list[dict[str, Any]] | None = Field(
+        description="The problems that failed it: file, record, line, key, field, message."
+    )
+    created_at: dt.datetime = Field(description="When the import was sent.")
+    finished_at: dt.datetime | None = Field(description="When it was done, or failed.")
+
+
+ASYNC: dict[int | str, dict[str, Any]] = {
+    202: {"model": ImportJobPublic, "description": "Loading in the background: the job."}
+}
+
+
+@router.post("/imports", operation_id="records-import", openapi_extra=IMPORT_BODY,
+             response_model=ImportResult, responses=ASYNC)  # fmt: skip
 async def import_bundle(
     request: Request,
     token: EditorDep,
     dry_run: Annotated[
         bool, Query(description="Validate and count what would change; write nothing.")
     ] = False,
-) -> ImportResult:
+    prefer: Annotated[
+        str | None,
+        Header(description="`respond-async`: answer 202 with a job at once, whatever the size."),
+    ] = None,
+) -> ImportResult | Response:
     """Import a bundle (editor): every record checked first, then all written, or nothing.
 
     JSON `{"statements": [...], ...}` as in seed_data/; NDJSON lines
     `{"resource": ..., "record": {...}}`; or a zip of `<resource>.yaml|json|ndjson|csv`
     files (an export, or a spreadsheet's CSV per resource). NDJSON and zip bodies are
-    spooled to disk and validated record by record, so a bundle can exceed memory.
+    spooled to disk and validated record by record, so a bundle can exceed memory. A body
+    of 8 MiB or more (or any, with `Prefer: respond-async`) is answered 202 at once, with
+    the job whose URL `Location` gives: GET it for the phase, the counts or the problems.
     """
     kind = request.headers.get("content-type", "application/json").split(";")[0].strip()
-    spool = Spool()
+    if kind not in KINDS:
+        raise UnsupportedMedia(f"Send {' or '.join(KINDS)}, not {kind}.")
+    body = tempfile.TemporaryFile()
     try:
-        with tempfile.TemporaryFile() as body:
-            async for chunk in request.stream():
-                body.write(chunk)
-            body.seek(0)
-            await run_in_threadpool(_spool_body, spool, body, kind)
-        spool.raise_problems()
-        engine = request.app.state.engine
-        counts = await run_in_threadpool(_write, engine, spool, token.name, dry_run)
+        async for chunk in request.stream():
+            body.write(chunk)
+        size, _ = body.tell(), body.seek(0)
+    except BaseException:
+        body.close()
+        raise
+    engine = request.app.state.engine
+    load = functools.partial(_load, engine=engine, kind=kind, actor=token.name, dry_run=dry_run)
+    if size >= jobs.IMPORT_ASYNC_BYTES or "respond-async" in (prefer or ""):
+        job = await run_in_threadpool(jobs.start, engine, body, token.name, dry_run, load)
+        return _job_response(request, job.id, 202, {"Preference-Applied": "respond-async"})
+    try:
+        counts = await run_in_threadpool(load, body, Progress())
     except LoadError as exc:
         raise problems_error(exc) from exc
     finally:
-        spool.close()
+        body.close()
     return ImportResult(
         dry_run=dry_run,
         counts={name: ImportCounts(**vars(c)) for name, c in counts.items()},
     )
+
+
+@router.get("/imports/{job_id}", operation_id="records-import-job",
+            response_model=ImportJobPublic)  # fmt: skip
+def import_job(
+    request: Request,
+    job_id: Annotated[str, InPath(description="The id a 202 from POST /v1/imports gave.")],
+    _token: EditorDep,
+) -> JSONResponse:
+    """Where a background import is (editor): its phase and progress, then its counts, or
+    the problems that stopped it with nothing written."""
+    return _job_response(request, job_id, 200)
+
+
+def _job_response(
+    request: Request, job_id: str, status: int, headers: dict[str, str] | None = None
+) -> JSONResponse:
+    with Session(request.app.state.engine) as session:
+        job = jobs.current(session, job_id)
+    if job is None:
+        raise NotFound("import job", job_id)
+    url = str(request.url_for("import_job", job_id=job_id))
+    body = ImportJobPublic.model_validate(job).model_dump(mode="json")
+    return JSONResponse(body, status, {"Location": url, "Cache-Control": "no-store",
+                                       **(headers or {})})  # fmt: skip
+
+
+KINDS = ("application/json", "application/x-ndjson", "application/zip")
+
+
+def _load(
+    body: IO[bytes], progress: Progress, *, engine: Any, kind: str, actor: str, dry_run: bool
+) -> dict[str, Counts]:
+    """Validate a bundle's body (spooled to disk as it goes), then write it all or
+    nothing; each phase reported to `progress`."""
+    spool = Spool()
+    try:
+        progress.phase("validate", body.seek(0, io.SEEK_END), "bytes")
+        body.seek(0)
+        _spool_body(spool, body, kind)
+        progress.advance(progress.total or 0)
+        spool.raise_problems()
+        progress.phase("write", sum(map(len, spool.keys.values())))
+        return _write(engine, spool, actor, dry_run, progress)
+    finally:
+        spool.close()
 
 
 def _spool_body(spool: Spool, body: IO[bytes], kind: str) -> None:
@@ -130,12 +222,8 @@ def _spool_body(spool: Spool, body: IO[bytes], kind: str) -> None:
                 spool_zip(spool, archive)
         except zipfile.BadZipFile as exc:
             raise InvalidParameter(f"The body is not a readable zip: {exc}.") from exc
-    elif kind == "application/json":
+    else:  # application/json: the route took no other KINDS
         _spool_json(spool, body)
-    else:
-        raise UnsupportedMedia(
-            f"Send application/json, application/x-ndjson or application/zip, not {kind}."
-        )
 
 
 def _spool_json(spool: Spool, body: IO[bytes]) -> None:
@@ -156,11 +244,14 @@ def _spool_json(spool: Spool, body: IO[bytes]) -> None:
         raise InvalidParameter(f"The body is not JSON: {exc}.") from exc
 
 
-def _write(engine: Any, spool: Spool, actor: str, dry_run: bool) -> dict[str, Counts]:
+def _write(
+    engine: Any, spool: Spool, actor: str, dry_run: bool, progress: Progress
+) -> dict[str, Counts]:
     with collection_paused(), Session(engine) as session:
         counts = write_chunks(
-            session, list(spool.files), spool.chunks, actor=actor, keys=spool.keys
-        )
+            session, list(spool.files), spool.chunks, actor=actor, keys=spool.keys,
+            progress=progress,
+        )  # fmt: skip
         if dry_run:
             session.rollback()
         else:

@@ -67,8 +67,9 @@ def validate(resource: Resource, data: Any) -> Record:
         raise InvalidParameter(detail or "Invalid record.", errors=errors) from exc
 
 
-def problems_error(exc: LoadError) -> InvalidParameter:
-    errors = [
+def problem_items(exc: LoadError) -> list[dict[str, Any]]:
+    """A load's problems as the `errors` of a 422 (and of a failed import job)."""
+    return [
         {
             "file": p.file,
             "record": p.record,
@@ -76,10 +77,13 @@ def problems_error(exc: LoadError) -> InvalidParameter:
             "key": p.key,
             "field": p.field,
             "message": p.message,
-        }
+        }  # fmt: skip
         for p in exc.problems
     ]
-    return InvalidParameter("; ".join(str(p) for p in exc.problems), errors=errors)
+
+
+def problems_error(exc: LoadError) -> InvalidParameter:
+    return InvalidParameter("; ".join(str(p) for p in exc.problems), errors=problem_items(exc))
 
 
 _SQLITE_WRITER = threading.Lock()

@@ -168,6 +168,11 @@ EMPTY: Message = {"type": "http.response.body", "body": b""}
 NONE: RawHeaders = []  # never changed: a request's headers are a new list
 
 
+# Answers under /v1 that the data version does not determine: an import job's progress
+# moves while the version stands still, so it gets no validators (and is never kept).
+UNVERSIONED = ("/v1/imports/",)
+
+
 class Edge:
     def __init__(self, app: ASGIApp, *, settings: Settings, metrics: Metrics, api: Any) -> None:
         self.app = app
@@ -320,7 +325,7 @@ class Edge:
         """A GET under /v1 learns the data version and its validators; a client whose copy
         is current gets a 304. Outside /v1, or with no version to be had, the app answers."""
         scope = x.scope
-        if scope["path"].startswith("/v1"):
+        if scope["path"].startswith("/v1") and not scope["path"].startswith(UNVERSIONED):
             x.current = self.versions.fresh() or await self.versions.get(scope["app"].state.engine)
         if x.current is None:
             await self._deadlined(scope, x.receive, x.reply)

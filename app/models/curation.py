@@ -33,3 +33,24 @@ class Change(SQLModel, table=True):
     operation: str = Field(max_length=10)
     before: str | None = None
     after: str | None = None
+
+
+class ImportJob(SQLModel, table=True):
+    """An import run in the background (app/curation/jobs.py): where it is, and how it
+    ended (the counts, or the problems that stopped it; JSON)."""
+
+    __tablename__ = "import_job"
+
+    id: str = Field(primary_key=True, max_length=32)
+    actor: str = Field(max_length=100)
+    dry_run: bool
+    state: str = Field(max_length=10)  # running, done, failed
+    phase: str | None = Field(default=None, max_length=16)
+    done: int = 0
+    total: int | None = None
+    unit: str = Field(default="bytes", max_length=10)
+    counts: str | None = None
+    detail: str | None = None
+    errors: str | None = None
+    created_at: dt.datetime
+    finished_at: dt.datetime | None = None
