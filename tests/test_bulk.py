@@ -23,7 +23,7 @@ from app.importing.loader import SeedYamlLoader
 from app.importing.resources import BY_NAME, mirrored
 from app.importing.writer import delete_record, load_paths
 from app.migrate import migrate, upgrade
-from app.models import Statement, StatementTally, StatementTreaty
+from app.models import Change, Statement, StatementTally, StatementTreaty
 
 
 @pytest.fixture
@@ -120,6 +120,14 @@ def test_the_change_feed_replays_into_a_mirror(
     mirror_url = databases.fresh()
     start = curator.client.get("/v1/changes", params={"sort": "-id", "limit": 1}).json()
     since = start["items"][0]["id"]
+    # An import's changes are compact (no `after` kept): the feed reads it back from the
+    # record's next change, or from the record.
+    imported = NEW | {"id": "imported-one"}
+    curator.send("POST", "/imports", curator.editor, json={"statements": [imported]})
+    curator.send("POST", "/imports", curator.editor,
+                 json={"statements": [imported | {"text": "Revised."}]})  # fmt: skip
+    curator.send("POST", "/imports", curator.editor,
+                 json={"statements": [imported | {"text": "Revised again."}]})  # fmt: skip
     curator.send("POST", "/records/statements", curator.editor, json=NEW)
     etag = curator.etag(f"/statements/{NEW['id']}")
     curator.send(
@@ -132,7 +140,16 @@ def test_the_change_feed_replays_into_a_mirror(
         headers={"If-Match": etag},
     )  # fmt: skip
     feed = curator.client.get("/v1/changes", params={"since": since}).json()["items"]
-    assert [c["operation"] for c in feed] == ["create", "update", "delete"]
+    operations = ["create", "update", "update", "create", "update", "delete"]
+    assert [c["operation"] for c in feed] == operations
+    texts = [c["after"]["text"] for c in feed[:3]]
+    assert texts == [imported["text"], "Revised.", "Revised again."]
+    assert feed[1]["before"] == feed[0]["after"]
+    engine = make_engine(curator.url)
+    with Session(engine) as session:
+        kept = session.execute(select(Change.after).where(Change.key == "imported-one"))
+        assert kept.scalars().all() == [None, None, None]
+    engine.dispose()
     mirror = make_engine(mirror_url)
     _replay(mirror, feed, tmp_path)
     export_all(mirror, tmp_path / "mirror")

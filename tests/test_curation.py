@@ -28,7 +28,7 @@ class Curator:
     """A client against a fresh database, holding editor and admin tokens."""
 
     def __init__(self, url: str, client: TestClient) -> None:
-        self.client = client
+        self.client, self.url = client, url
         engine = make_engine(url)
         with Session(engine) as session, session.begin():
             self.editor = create_token(session, name="editor", role=Role.editor)

@@ -8,11 +8,13 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Request, Response
 from pydantic import BaseModel, Field
 from sqlalchemy import ColumnElement, select
-from sqlmodel import col
+from sqlalchemy.orm import object_session
+from sqlmodel import Session, col
 
 from app import models as m
 from app.db import SessionDep, dialect_of
 from app.errors import InvalidParameter
+from app.importing.resources import BY_NAME
 from app.listing import list_response
 from app.pagination import Page, PageDep
 from app.reads.filters import one_of
@@ -79,8 +81,29 @@ def _public(change: m.Change) -> ChangePublic:
     return ChangePublic(
         **change.model_dump(exclude={"before", "after"}),
         before=json.loads(change.before) if change.before else None,
-        after=json.loads(change.after) if change.after else None,
+        after=_after_of(change),
     )
+
+
+def _after_of(change: m.Change) -> dict[str, Any] | None:
+    """The record after the change: as kept, or for a compact row (a load's; writer.py)
+    the `before` of the record's next change, or with none, the record as it is."""
+    if change.after or change.operation == "delete":
+        return json.loads(change.after) if change.after else None
+    session = object_session(change)
+    assert isinstance(session, Session)  # the page's (or a stream batch's) session
+    following = (
+        select(col(m.Change.before))
+        .where(col(m.Change.key) == change.key, col(m.Change.resource) == change.resource,
+               col(m.Change.id) > change.id)
+        .order_by(col(m.Change.id))
+        .limit(1)
+    )  # fmt: skip
+    kept = session.execute(following).first()
+    if kept is not None:
+        return json.loads(kept[0]) if kept[0] else None
+    record = BY_NAME[change.resource].read_one(session, tuple(change.key.split("/")))
+    return record.model_dump(mode="json") if record is not None else None
 
 
 @router.get("/changes", operation_id="records-changes", response_model=Page[ChangePublic])
