@@ -374,6 +374,17 @@ def test_a_large_ndjson_file_validated_in_parts_spools_what_one_process_would(
     assert expected[1] == f"{bad_path}: record 2801 (generated-00010), line 2801: duplicate key"
     assert _spooled([bad_path], workers=2)[1] == expected
     assert not bundles.spool_in_parts(Spool(), bad_path, str(bad_path), 2)
+    # A bad record alone is reported from its part: no second pass line by line.
+    one_bad = [*records[:2500], {**records[2500], "said_on": "soon"}, *records[2501:]]
+    one_bad_path = _statements_ndjson(tmp_path / "one-bad.ndjson", one_bad)
+    spool = Spool()
+    try:
+        assert bundles.spool_in_parts(spool, one_bad_path, str(one_bad_path), 3)
+        line_by_line = _spooled([one_bad_path], workers=1)[1]
+        assert [str(problem) for problem in spool.problems] == line_by_line
+        assert len(line_by_line) == 1
+    finally:
+        spool.close()
     assert _spooled([path, path], workers=2)[1] == _spooled([path, path], workers=1)[1] != []
 
 

@@ -109,8 +109,10 @@ class Spool:
             yield chunk
 
     def take(self, part: "Spool") -> None:
-        """Append a part's records (validated without problems, and with no key the
-        records so far hold) after these."""
+        """Append a part's records (with no key the records so far hold) after these, and
+        its problems after theirs: what one spool would hold after its lines."""
+        for problem in part.problems:
+            self.problem(problem)
         for name, files in part.files.items():
             self.files.setdefault(name, []).extend(files)
         for name, keys in part.keys.items():
@@ -287,11 +289,12 @@ def spool_in_parts(
     spool: Spool, path: Path, label: str, parts: int, read: Validated | None = None
 ) -> bool:
     """Validate an NDJSON file in `parts` byte ranges at once, this process taking the
-    first and a forked child each of the others, then append the parts in order: what
-    validating it line by line would spool. False (nothing spooled) when any part found
-    a problem or a key another part or an earlier file holds: the caller then validates
-    the file line by line, for the problems in the order and words it always reports.
-    (A million statements: validation is a fifth of a load, on one core.)"""
+    first and a forked child each of the others, then append the parts in order, their
+    problems too: what validating it line by line would spool. False (nothing spooled)
+    when a key is held by two parts (or by a part and an earlier file): the caller then
+    validates the file line by line, which reports the second as a duplicate. (A million
+    statements: validation is a fifth of a load, on one core; a bad record among them is
+    refused in that time, not in twice it.)"""
     if "fork" not in multiprocessing.get_all_start_methods():
         return False
     read = read or Validated(Progress(), 0)
@@ -309,7 +312,7 @@ def spool_in_parts(
             for n, (start, end) in enumerate(itertools.pairwise(cuts))
         ]
         done = _validated_in_parts(jobs, read)
-        if any(part.problems for part in done) or _keys_overlap([spool, *done]):
+        if _keys_overlap([spool, *done]):
             for part in done:
                 part.close()
             return False
