@@ -405,3 +405,25 @@ def test_documents_another_writer_commits_while_a_load_begins_are_indexed_once(
     engine.dispose()
     assert _hits(empty_url, "platypus") == ["statement:extra-ours"]
     assert _hits(empty_url, "echidna") == ["statement:extra-theirs"]
+
+
+def test_a_load_replacing_a_document_it_added_indexes_each_document_once(
+    empty_url: str,
+) -> None:
+    """Within one load, a document added (waiting for FTS5 by id, not by key) and then
+    replaced: what waits goes in before FTS5 forgets it, and each reaches the index once."""
+    engine = make_engine(empty_url)
+    load_paths(engine, [SEED])
+    first = _said("extra-first", "aardvark as first said")
+    revised = first.model_copy(update={"text": "axolotl as revised"})
+    other = _said("extra-other", "bandicoot said too")
+    with Session(engine) as session, session.begin():
+        with search_index.adds_deferred(session):
+            write_batch(session, Batch({"statements": [Item("one", 1, first)]}))
+            items = [Item("two", 1, revised), Item("two", 2, other)]
+            write_batch(session, Batch({"statements": items}))
+        _check_fts(session)
+    engine.dispose()
+    assert _hits(empty_url, "axolotl") == ["statement:extra-first"]
+    assert _hits(empty_url, "bandicoot") == ["statement:extra-other"]
+    assert _hits(empty_url, "aardvark") == []

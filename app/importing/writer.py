@@ -259,13 +259,15 @@ def _finish(
         if changed[resource.name] and resource.rebuild:
             resource.rebuild(session.connection())
             progress.advance(progress.done + 1)
-    touched = [(BY_NAME[name], key) for name, keys in changed.items() for key in keys]
-    if len(touched) >= ANALYZE_EVERY:
+    touched = sum(map(len, changed.values()))
+    if touched >= ANALYZE_EVERY:
         for resource in resources:
             _analyze(session, resource)
         progress.advance(progress.done + 1)
     if touched:
-        _reindex(session, touched, from_records_done=True)
+        renamed = [(BY_NAME["people"], key) for key in updated.get("people", ())]
+        written = ((BY_NAME[name], key) for name, keys in changed.items() for key in keys)
+        _reindex(session, written, from_records_done=True, renamed=renamed)
         bump_version(session)
         progress.advance(progress.done + 1)
 
@@ -311,6 +313,12 @@ def _analyze(session: Session, resource: Resource) -> None:
         session.execute(text(f"ANALYZE {table}"))
 
 
+@functools.cache
+def _referenced() -> frozenset[str]:
+    """The resources some record may point at (statements are not among them)."""
+    return frozenset(t for res in RESOURCES for t in targets_of(res.record))
+
+
 def _known_keys(
     stored: dict[str, set[Any]],
     resources: list[Resource],
@@ -334,7 +342,8 @@ def _known_keys(
                             Problem(item.file, item.index, label, None, "duplicate key")
                         )
                     bundle.add(key)
-        known[resource.name] = known[resource.name] | {_flat(key) for key in bundle}
+        if resource.name in _referenced():  # a million statements' keys: 40 MiB, unread
+            known[resource.name] = known[resource.name] | {_flat(key) for key in bundle}
         if resource.cited_as:  # an article is also a source
             known[resource.cited_as] = known[resource.cited_as] | {key[0] for key in bundle}
     if problems:
@@ -417,18 +426,25 @@ SEARCH_TYPES = {res.name: res.search_type for res in RESOURCES if res.search_typ
 
 
 def _reindex(
-    session: Session, changed: list[tuple[Resource, Key]], *, from_records_done: bool = False
+    session: Session,
+    changed: Iterable[tuple[Resource, Key]],
+    *,
+    from_records_done: bool = False,
+    renamed: list[tuple[Resource, Key]] | None = None,
 ) -> None:
     """Rebuild the search documents of changed records; with `from_records_done`, the kinds that
-    `_write_rows` already indexed from their records are left out (a renamed person's
-    statements are still rebuilt: their documents hold the name)."""
+    `_write_rows` already indexed from their records are left out. A statement's document
+    holds its speaker's names: the statements of `renamed` people (default: every person
+    changed) are rebuilt too. (A load names those it updated: the statements of the people
+    it created were indexed with their names, and rebuilding them all again was most of
+    a million statements' index phase.)"""
     keys: dict[str, list[str]] = {kind: [] for kind in SEARCH_TYPES.values()}
     for resource, key in changed:
         kind = SEARCH_TYPES.get(resource.name)
         if kind is not None and not (from_records_done and kind in search_index.FROM_RECORDS):
             keys[kind].append(key[0])
-    # A statement's document holds its speaker's names: renaming a person reindexes them.
-    keys["statement"] += search_index.statements_of(session, keys["person"])
+    people = keys["person"] if renamed is None else [key[0] for _, key in renamed]
+    keys["statement"] += search_index.statements_of(session, people)
     for kind, changed_keys in keys.items():
         search_index.reindex(session, kind, sorted(set(changed_keys)))
 

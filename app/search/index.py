@@ -207,7 +207,8 @@ def write(session: Session, kind: str, docs: list[Doc], *, replacing: Sequence[s
     if replacing:
         replaced = {"type": kind, "keys": list(replacing)}
         if fts:
-            if pending and not pending.get(kind, set()).isdisjoint(replacing):
+            waiting_after = session.info.get(_AFTER) is not None  # not by key: all of them
+            if pending and (waiting_after or not pending.get(kind, set()).isdisjoint(replacing)):
                 _add_pending(session)  # FTS5 can only forget what it was given
             session.execute(FTS_FORGET, replaced)
             if _AFTER in session.info:
@@ -222,14 +223,18 @@ def write(session: Session, kind: str, docs: list[Doc], *, replacing: Sequence[s
         insert_many(session, m.SearchDocument.__table__, ("type", *FIELD_NAMES), rows)  # type: ignore[attr-defined]
         keys = [doc["key"] for doc in docs]
         if fts and pending is not None:
-            pending.setdefault(kind, set()).update(keys)
-            if session.info[_AFTER] == _UNREAD:  # read under the write lock the insert took
+            waiting = pending.setdefault(kind, set())
+            if session.info[_AFTER] is None:  # by key (a million keys held: 100+ MiB)
+                waiting.update(keys)
+            elif session.info[_AFTER] == _UNREAD:  # read under the write lock the insert took
                 session.info[_AFTER] = session.execute(LAST_ID).scalar_one() - len(rows)
         elif fts:
             _fts_add(session, kind, keys)
 
 
-_PENDING = "search_fts_pending"  # session.info: kind -> keys whose FTS5 rows wait
+# session.info: kind -> keys whose FTS5 rows wait (kept only once they wait by key; until
+# then, those past _AFTER wait, and a forget first adds them all)
+_PENDING = "search_fts_pending"
 # session.info: every document past this id waits for FTS5. Read after the block's first
 # insert of documents, under the write lock it took: rows other writers committed before
 # are below it, ours after it. None once a document was deleted in the block (a new row
