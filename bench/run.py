@@ -118,6 +118,8 @@ def load(url: str, statements: int) -> dict[str, float]:
     loading = {"seconds": seconds, "rows_per_s": statements / seconds, "peak_mib": peak_mib,
                "at": time.strftime("%Y-%m-%dT%H:%M:%S")}  # fmt: skip
     if url.startswith("sqlite"):
+        stored = Path(url.removeprefix("sqlite:///"))
+        loading["bytes"] = sum(f.stat().st_size for f in stored.parent.glob(f"{stored.name}*"))
         loading["reference"] = reference_load(statements)
     _loading_file(url, statements).write_text(json.dumps(loading))
     return loading
@@ -134,7 +136,7 @@ REFERENCE_SQL = {
     " VALUES (?, ?, ?)",
     "statement_source": "INSERT INTO statement_source VALUES (?, ?)",
     "search_document": "INSERT INTO search_document (type, key, label, title, body, extra,"
-    " treaties, speaker, date) VALUES ('statement', ?, ?, ?, ?, '', ?, ?, ?)",
+    " treaties, speaker, date) VALUES ('statement', ?, '', ?, ?, '', ?, ?, ?)",
 }
 
 
@@ -179,17 +181,18 @@ def reference_load(statements: int) -> dict[str, float]:
                 rows["statement_treaty"] += [(r["id"], t, r["said_on"]) for t in r["treaties"]]
                 rows["statement_source"] += [(r["id"], s) for s in r["sources"]]
                 treaties = " " + " ".join(r["treaties"]) + " " if r["treaties"] else ""
-                rows["search_document"].append((r["id"], r["text"], names[r["speaker"]],
-                    r["text"], treaties, r["speaker"], r["said_on"]))  # fmt: skip
+                rows["search_document"].append((r["id"], names[r["speaker"]], r["text"],
+                    treaties, r["speaker"], r["said_on"]))  # fmt: skip
             for table, sql in REFERENCE_SQL.items():
                 connection.executemany(sql, rows[table])
     connection.execute("INSERT INTO search_fts(search_fts) VALUES ('rebuild')")
     connection.execute("COMMIT")
     connection.close()
     seconds = time.perf_counter() - started
+    size = sum(f.stat().st_size for f in WORK.glob(f"reference-{statements}.db*"))
     for done in WORK.glob(f"reference-{statements}.db*"):
         done.unlink()
-    return {"seconds": seconds, "rows_per_s": statements / seconds}
+    return {"seconds": seconds, "rows_per_s": statements / seconds, "bytes": size}
 
 
 def _loading_file(url: str, statements: int) -> Path:
@@ -757,6 +760,10 @@ def report(args: argparse.Namespace, loading: dict[str, float] | None, results: 
                 ref = load["reference"]["seconds"]
                 say(f"  stdlib executemany reference: {ref:.1f} s; ours / reference "
                     f"{load['seconds'] / ref:.2f}x")  # fmt: skip
+            if "bytes" in load and "bytes" in load.get("reference", {}):
+                ours, theirs = load["bytes"], load["reference"]["bytes"]
+                say(f"  database {ours / 2**20:,.0f} MiB, reference {theirs / 2**20:,.0f} MiB: "
+                    f"{ours / theirs:.2f}x")  # fmt: skip
 
 
 def smoke_check(ours: dict[str, dict[str, float]], floor: float) -> None:

@@ -17,7 +17,9 @@ class SearchDocument(SQLModel, table=True):
     id: int | None = Field(default=None, primary_key=True)
     type: str = Field(max_length=20, index=True)
     key: str = Field(max_length=120)
-    label: str = Field(default="", description="What a hit shows: a name, title or quote.")
+    label: str = Field(
+        default="", description="What a hit shows: a name or title; '' for the body."
+    )
     title: str = ""
     body: str = ""
     extra: str = ""

@@ -55,7 +55,7 @@ def statement_documents(session: Session, statements: Sequence[Doc]) -> list[Doc
     return [
         {
             "key": s["id"],
-            "label": s["text"],
+            "label": "",  # the body is the label: a million statements' text kept once
             "title": names.get(s["speaker"], "") if s.get("speaker") else "",
             "body": s["text"],
             "extra": " ".join(filter(None, [s.get("speaker_role"), s.get("venue")])),

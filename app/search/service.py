@@ -38,6 +38,8 @@ TYPES = ("statement", "article", "treaty", "person", "event")
 MARK_START, MARK_END = "\ue000", "\ue001"  # private-use markers, escaped-safe
 FTS = table("search_fts", column("rowid"))
 DOC = m.SearchDocument.__table__  # type: ignore[attr-defined]
+# What a hit shows: the document's label, or its body when it has none (a statement's).
+LABEL = func.coalesce(func.nullif(DOC.c.label, ""), DOC.c.body).label("label")
 HEADLINE = f"StartSel={MARK_START}, StopSel={MARK_END}, MaxWords=24, MinWords=12, MaxFragments=1"
 
 
@@ -179,7 +181,7 @@ def _page(found: Subquery, cursor: str | None, limit: int) -> Select[Any]:
         )
     top = best_first.limit(limit + 1).subquery()
     return (
-        select(DOC.c.id, DOC.c.type, DOC.c.key, DOC.c.label, DOC.c.date, top.c.score)
+        select(DOC.c.id, DOC.c.type, DOC.c.key, LABEL, DOC.c.date, top.c.score)
         .join(top, top.c.id == DOC.c.id)
         .order_by(top.c.score.desc(), DOC.c.id)
     )
