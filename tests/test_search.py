@@ -427,3 +427,13 @@ def test_a_load_replacing_a_document_it_added_indexes_each_document_once(
     assert _hits(empty_url, "axolotl") == ["statement:extra-first"]
     assert _hits(empty_url, "bandicoot") == ["statement:extra-other"]
     assert _hits(empty_url, "aardvark") == []
+
+
+def test_a_hit_is_labelled_with_its_quote_or_name(client: TestClient) -> None:
+    """A statement's hit shows its quote (kept once, as the document's body), a treaty's
+    its name."""
+    found = client.get("/v1/search", params={"q": '"dust settles"', "type": "statement"})
+    hit = found.json()["items"][0]
+    assert hit["label"] == client.get(hit["url"]).json()["text"]
+    treaty = client.get("/v1/search", params={"q": "open skies", "type": "treaty"}).json()
+    assert treaty["items"][0]["label"] == client.get(treaty["items"][0]["url"]).json()["name"]
