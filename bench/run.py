@@ -21,6 +21,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -94,7 +95,7 @@ COLD = ("by_id_varied", "list_varied", "treaty_varied", "q_varied", "search_vari
         "facets_varied")  # fmt: skip
 
 
-def load(url: str, statements: int) -> dict[str, float]:
+def load(url: str, statements: int, admin: str | None = None) -> dict[str, float]:
     """Build the database through the project's own loader; time it and its peak memory."""
     data = WORK / f"statements-{statements}.ndjson"
     if not data.exists():
@@ -121,47 +122,38 @@ def load(url: str, statements: int) -> dict[str, float]:
         stored = Path(url.removeprefix("sqlite:///"))
         loading["bytes"] = sum(f.stat().st_size for f in stored.parent.glob(f"{stored.name}*"))
         loading["reference"] = reference_load(statements)
+    elif admin is not None:
+        import psycopg
+
+        with psycopg.connect(url.replace("+psycopg", "")) as conn:
+            size = conn.execute("SELECT pg_database_size(current_database())").fetchone()
+        loading["bytes"] = size[0] if size else 0
+        loading["reference"] = reference_load_postgres(admin, statements)
     _loading_file(url, statements).write_text(json.dumps(loading))
     return loading
 
 
-REFERENCE_SQL = {
-    "treaty": "INSERT INTO treaty (slug, name, official_name, short_name, kind, summary,"
-    " created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-    "person": "INSERT INTO person (slug, name, country_code, created_at, updated_at)"
-    " VALUES (?, ?, ?, ?, ?)",
-    "statement": "INSERT INTO statement (id, text, speaker_slug, country_code, said_on,"
-    " treaty_slugs, source_slugs, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-    "statement_treaty": "INSERT INTO statement_treaty (statement_id, treaty_slug, said_on)"
-    " VALUES (?, ?, ?)",
-    "statement_source": "INSERT INTO statement_source VALUES (?, ?)",
-    "search_document": "INSERT INTO search_document (type, key, label, title, body, extra,"
-    " treaties, speaker, date) VALUES ('statement', ?, '', ?, ?, '', ?, ?, ?)",
-}
+# The tables the references fill, and the columns of the rows they are given.
+REFERENCE_COLUMNS = {
+    "treaty": ("slug", "name", "official_name", "short_name", "kind", "summary", "created_at",
+               "updated_at"),
+    "person": ("slug", "name", "country_code", "created_at", "updated_at"),
+    "statement": ("id", "text", "speaker_slug", "country_code", "said_on", "treaty_slugs",
+                  "source_slugs", "created_at", "updated_at"),
+    "statement_treaty": ("statement_id", "treaty_slug", "said_on"),
+    "statement_source": ("statement_id", "source_slug"),
+    "search_document": ("type", "key", "label", "title", "body", "extra", "treaties", "speaker",
+                        "date"),
+}  # fmt: skip
 
 
-def reference_load(statements: int) -> dict[str, float]:
-    """The stdlib path the loading floor is measured against, in the same run: the same
-    records into the same migrated schema (its indexes and foreign keys) with
-    sqlite3.executemany, 10,000 at a time, then the FTS5 index built in one statement. No
-    validation, no change log, no reference checks: what our loader adds to this is the
-    price of those."""
-    data = WORK / f"statements-{statements}.ndjson"
-    db = WORK / f"reference-{statements}.db"
-    for stale in WORK.glob(f"reference-{statements}.db*"):
-        stale.unlink()
-    env = {**os.environ, "TREATYKB_DATABASE_URL": f"sqlite:///{db}"}
-    treatykb = [sys.executable, "-m", "app.cli", "load", str(ROOT / "seed_data")]
-    subprocess.run(treatykb, env=env, check=True, capture_output=True)
-    started = time.perf_counter()
-    connection = sqlite3.connect(db, isolation_level=None)
-    connection.execute("PRAGMA foreign_keys=ON")
-    names = dict(connection.execute("SELECT slug, name FROM person"))
-    now = time.strftime("%Y-%m-%d %H:%M:%S.000000")
-    connection.execute("BEGIN")
+def _reference_rows(
+    data: Path, names: dict[str, str], now: str
+) -> Iterator[dict[str, list[tuple[Any, ...]]]]:
+    """The bundle's rows per table (REFERENCE_COLUMNS), 10,000 records at a time."""
     with data.open(encoding="utf-8") as lines:
         while batch := [json.loads(line) for line in itertools.islice(lines, 10_000)]:
-            rows: dict[str, list[tuple[Any, ...]]] = {table: [] for table in REFERENCE_SQL}
+            rows: dict[str, list[tuple[Any, ...]]] = {table: [] for table in REFERENCE_COLUMNS}
             for line in batch:
                 r = line["record"]
                 if line["resource"] == "treaties":
@@ -181,10 +173,39 @@ def reference_load(statements: int) -> dict[str, float]:
                 rows["statement_treaty"] += [(r["id"], t, r["said_on"]) for t in r["treaties"]]
                 rows["statement_source"] += [(r["id"], s) for s in r["sources"]]
                 treaties = " " + " ".join(r["treaties"]) + " " if r["treaties"] else ""
-                rows["search_document"].append((r["id"], names[r["speaker"]], r["text"],
-                    treaties, r["speaker"], r["said_on"]))  # fmt: skip
-            for table, sql in REFERENCE_SQL.items():
-                connection.executemany(sql, rows[table])
+                rows["search_document"].append(("statement", r["id"], "", names[r["speaker"]],
+                    r["text"], "", treaties, r["speaker"], r["said_on"]))  # fmt: skip
+            yield rows
+
+
+def _seeded(url: str) -> None:
+    env = {**os.environ, "TREATYKB_DATABASE_URL": url}
+    treatykb = [sys.executable, "-m", "app.cli", "load", "--quiet", str(ROOT / "seed_data")]
+    subprocess.run(treatykb, env=env, check=True, capture_output=True)
+
+
+def reference_load(statements: int) -> dict[str, float]:
+    """The stdlib path the loading floor is measured against, in the same run: the same
+    records into the same migrated schema (its indexes and foreign keys) with
+    sqlite3.executemany, 10,000 at a time, then the FTS5 index built in one statement. No
+    validation, no change log, no reference checks, no facet counts: what our loader adds
+    to this is the price of those."""
+    data = WORK / f"statements-{statements}.ndjson"
+    db = WORK / f"reference-{statements}.db"
+    for stale in WORK.glob(f"reference-{statements}.db*"):
+        stale.unlink()
+    _seeded(f"sqlite:///{db}")
+    started = time.perf_counter()
+    connection = sqlite3.connect(db, isolation_level=None)
+    connection.execute("PRAGMA foreign_keys=ON")
+    names = dict(connection.execute("SELECT slug, name FROM person"))
+    now = time.strftime("%Y-%m-%d %H:%M:%S.000000")
+    connection.execute("BEGIN")
+    for rows in _reference_rows(data, names, now):
+        for table, columns in REFERENCE_COLUMNS.items():
+            marks = ", ".join("?" * len(columns))
+            sql = f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({marks})"
+            connection.executemany(sql, rows[table])
     connection.execute("INSERT INTO search_fts(search_fts) VALUES ('rebuild')")
     connection.execute("COMMIT")
     connection.close()
@@ -193,6 +214,39 @@ def reference_load(statements: int) -> dict[str, float]:
     for done in WORK.glob(f"reference-{statements}.db*"):
         done.unlink()
     return {"seconds": seconds, "rows_per_s": statements / seconds, "bytes": size}
+
+
+def reference_load_postgres(admin: str, statements: int) -> dict[str, float]:
+    """PostgreSQL's reference, in the same run: the same rows COPYed (psycopg 3) into the
+    same migrated schema (its indexes, the search column's GIN, foreign keys) in one
+    transaction, then VACUUM (ANALYZE), as our load ends."""
+    import psycopg
+
+    name = f"reference_{statements}"
+    with psycopg.connect(admin, autocommit=True) as conn:
+        conn.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+        conn.execute(f"CREATE DATABASE {name}")
+    url = str(httpx.URL(admin).copy_with(path=f"/{name}"))
+    _seeded(url)
+    started = time.perf_counter()
+    with psycopg.connect(url) as conn:
+        names = dict(conn.execute("SELECT slug, name FROM person").fetchall())
+        now = time.strftime("%Y-%m-%d %H:%M:%S+00")
+        with conn.cursor() as cursor:
+            for rows in _reference_rows(WORK / f"statements-{statements}.ndjson", names, now):
+                for table, columns in REFERENCE_COLUMNS.items():
+                    with cursor.copy(f"COPY {table} ({', '.join(columns)}) FROM STDIN") as copy:
+                        for row in rows[table]:
+                            copy.write_row(row)
+        conn.commit()
+    with psycopg.connect(url, autocommit=True) as conn:
+        conn.execute("VACUUM (ANALYZE)")
+        size = conn.execute("SELECT pg_database_size(current_database())").fetchone()
+    seconds = time.perf_counter() - started
+    with psycopg.connect(admin, autocommit=True) as conn:
+        conn.execute(f"DROP DATABASE {name} WITH (FORCE)")
+    return {"seconds": seconds, "rows_per_s": statements / seconds,
+            "bytes": size[0] if size else 0}  # fmt: skip
 
 
 def _loading_file(url: str, statements: int) -> Path:
@@ -571,7 +625,7 @@ def postgres_database(args: argparse.Namespace) -> tuple[str, dict[str, float] |
             return url, earlier_loading(url, args.statements)
         conn.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
         conn.execute(f"CREATE DATABASE {name}")
-    return url, load(url, args.statements)
+    return url, load(url, args.statements, admin=args.postgres)
 
 
 SERVER_ENV = {
@@ -758,10 +812,12 @@ def report(args: argparse.Namespace, loading: dict[str, float] | None, results: 
                 f"peak {load['peak_mib']:.0f} MiB{when}")  # fmt: skip
             if "reference" in load:
                 ref = load["reference"]["seconds"]
-                say(f"  stdlib executemany reference: {ref:.1f} s; ours / reference "
+                how = "stdlib executemany" if label == "SQLite" else "COPY"
+                say(f"  {how} reference: {ref:.1f} s; ours / reference "
                     f"{load['seconds'] / ref:.2f}x")  # fmt: skip
-            if "bytes" in load and "bytes" in load.get("reference", {}):
-                ours, theirs = load["bytes"], load["reference"]["bytes"]
+            reference: Any = load.get("reference", {})
+            if "bytes" in load and "bytes" in reference:
+                ours, theirs = load["bytes"], reference["bytes"]
                 say(f"  database {ours / 2**20:,.0f} MiB, reference {theirs / 2**20:,.0f} MiB: "
                     f"{ours / theirs:.2f}x")  # fmt: skip
 

@@ -1,16 +1,21 @@
 """SQL injection payloads in every filter and path parameter are data, never SQL.
 
-Every GET operation in the OpenAPI document is called with each payload in each of its
-parameters in turn. The answers may be 200 (nothing matched), 308, 404 or 422, never a
-500; a payload never returns more rows than an impossible filter should; and afterwards
-the data is exactly as it was.
+Every GET operation in the OpenAPI document is called (with an editor's token where it
+takes one) with each payload in each of its parameters in turn. The answers may be 200
+(nothing matched), 308, 404 or 422, never a 500; a payload never returns more rows than an
+impossible filter should; and afterwards the data is exactly as it was.
 """
 
 import re
+from collections.abc import Callable
 from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
+from sqlmodel import Session
+
+from app.curation.tokens import Role, create_token
+from app.db import make_engine
 
 PAYLOADS = [
     "' OR '1'='1",
@@ -28,10 +33,11 @@ LEAKS = ("sqlite", "psycopg", "syntax error", "sqlalchemy", "operationalerror", 
 FIXED = {"slug": "new-start", "code": "RU", "resource": "statements"}
 
 
-def _operations(client: TestClient) -> list[tuple[str, list[dict[str, Any]]]]:
+def _operations(client: TestClient) -> list[tuple[str, list[dict[str, Any]], bool]]:
+    """Each GET under /v1: its path, parameters, and whether it takes a token."""
     document = client.get("/openapi.json").json()
     return [
-        (path, op.get("parameters", []))
+        (path, op.get("parameters", []), bool(op.get("security")))
         for path, ops in document["paths"].items()
         for method, op in ops.items()
         if method == "get" and path.startswith("/v1") and path != "/v1/export"
@@ -48,11 +54,20 @@ def _fill(path: str, params: list[dict[str, Any]], target: str | None, payload: 
     return path
 
 
-def test_every_parameter_treats_payloads_as_data(client: TestClient) -> None:
+def test_every_parameter_treats_payloads_as_data(
+    fresh_url: str, client_for: Callable[[str], TestClient]
+) -> None:
+    client = client_for(fresh_url)
+    engine = make_engine(fresh_url)
+    with Session(engine) as session, session.begin():
+        editor = {
+            "Authorization": f"Bearer {create_token(session, name='probe', role=Role.editor)}"
+        }
+    engine.dispose()
     before = client.get("/v1/meta").json()
     exported = client.get("/v1/statements?format=ndjson").text
     tried = 0
-    for path, params in _operations(client):
+    for path, params, secured in _operations(client):
         for param in params:
             if param["in"] not in ("path", "query") or param["name"] in ("format", "limit"):
                 continue
@@ -61,7 +76,8 @@ def test_every_parameter_treats_payloads_as_data(client: TestClient) -> None:
                     url, query = _fill(path, params, param["name"], payload), {}
                 else:
                     url, query = _fill(path, params, None, ""), {param["name"]: payload}
-                response = client.get(url, params=query, follow_redirects=False)
+                headers = editor if secured else {}
+                response = client.get(url, params=query, headers=headers, follow_redirects=False)
                 tried += 1
                 assert response.status_code in (200, 308, 404, 422), (url, query, response.text)
                 if response.status_code >= 400:
