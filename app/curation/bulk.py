@@ -207,7 +207,6 @@ def _load(
         _spool_body(spool, body, kind)
         progress.advance(progress.total or 0)
         spool.raise_problems()
-        progress.phase("write", sum(map(len, spool.keys.values())))
         return _write(engine, spool, actor, dry_run, progress)
     finally:
         spool.close()

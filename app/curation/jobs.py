@@ -22,7 +22,7 @@ from sqlalchemy import Engine, update
 from sqlmodel import Session, col
 
 from app import models as m
-from app.curation.service import problem_items
+from app.curation.service import problems_error
 from app.db import is_sqlite
 from app.errors import AppError
 from app.importing.loader import Counts, LoadError
@@ -85,11 +85,10 @@ def _run(engine: Engine, job_id: str, body: IO[bytes], load: Load, progress: Job
     try:
         counts = load(body, progress)
         ended = {"state": "done", "counts": json.dumps({k: vars(c) for k, c in counts.items()})}
-    except LoadError as exc:
-        ended["detail"] = "; ".join(str(p) for p in exc.problems)
-        ended["errors"] = json.dumps(problem_items(exc))
-    except AppError as exc:
-        ended["detail"] = exc.detail
+    except (LoadError, AppError) as exc:  # as the 422 of an import in one response says it
+        error = problems_error(exc) if isinstance(exc, LoadError) else exc
+        ended["detail"] = error.detail
+        ended["errors"] = json.dumps(error.errors) if error.errors else None
     except Exception as exc:
         ended["detail"] = f"The import failed: {type(exc).__name__}: {exc}"
     finally:

@@ -67,9 +67,8 @@ def validate(resource: Resource, data: Any) -> Record:
         raise InvalidParameter(detail or "Invalid record.", errors=errors) from exc
 
 
-def problem_items(exc: LoadError) -> list[dict[str, Any]]:
-    """A load's problems as the `errors` of a 422 (and of a failed import job)."""
-    return [
+def problems_error(exc: LoadError) -> InvalidParameter:
+    errors = [
         {
             "file": p.file,
             "record": p.record,
@@ -77,13 +76,10 @@ def problem_items(exc: LoadError) -> list[dict[str, Any]]:
             "key": p.key,
             "field": p.field,
             "message": p.message,
-        }  # fmt: skip
+        }
         for p in exc.problems
     ]
-
-
-def problems_error(exc: LoadError) -> InvalidParameter:
-    return InvalidParameter("; ".join(str(p) for p in exc.problems), errors=problem_items(exc))
+    return InvalidParameter("; ".join(str(p) for p in exc.problems), errors=errors)
 
 
 _SQLITE_WRITER = threading.Lock()

@@ -22,8 +22,6 @@ from rich.progress import (
 from rich.progress import Progress as RichProgress
 from rich.text import Text
 
-PHASES = ("validate", "write", "index", "statistics")
-
 
 class Progress:
     """A load's reports, kept: each phase's time, and how far the current one is."""

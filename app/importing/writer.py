@@ -122,6 +122,8 @@ def write_chunks(
     resource. Any problem raises LoadError, and the caller's transaction holds it all, so
     a bundle with one bad record writes nothing. FTS5 gets the documents in one go at the end.
     """
+    if progress:
+        progress.phase("write", sum(map(len, keys.values())) if keys is not None else None)
     with search_index.adds_deferred(session), _indexes_built_after(session, names, keys):
         return _write_chunks(session, names, chunks, actor, progress, keys)
 
@@ -529,7 +531,6 @@ def load_paths(
         with collection_paused():
             spool_paths(spool, paths, workers=workers, progress=progress)
             spool.raise_problems()
-            progress.phase("write", sum(map(len, spool.keys.values())))
             with Session(engine) as session, session.begin(), _bulk_cache(session):
                 counts = write_chunks(
                     session,
