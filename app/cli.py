@@ -53,6 +53,7 @@ def _load(engine: Engine, paths: list[Path], workers: int = 1, quiet: bool = Tru
             say(f"  {problem}", err=True)
         return 1
     _print_counts(counts)
+    say(f"Recorded as import {counts.import_id} (GET /v1/imports).")
     if not quiet:
         say(progress.summary(), err=True)
     return 0

@@ -1,5 +1,6 @@
 """Imports that are all or nothing, exports that round-trip, a feed a mirror can replay."""
 
+import hashlib
 import io
 import json
 import time
@@ -23,7 +24,7 @@ from app.importing.loader import SeedYamlLoader
 from app.importing.resources import BY_NAME, mirrored
 from app.importing.writer import delete_record, load_paths
 from app.migrate import migrate, upgrade
-from app.models import Change, Statement, StatementTally, StatementTreaty
+from app.models import Change, ImportEvent, Statement, StatementTally, StatementTreaty
 
 
 @pytest.fixture
@@ -48,6 +49,7 @@ def test_dry_run_counts_and_writes_nothing(curator: Curator) -> None:
             "people": {"created": 0, "updated": 0, "unchanged": 1},
             "statements": {"created": 1, "updated": 0, "unchanged": 0},
         },
+        "import_id": None,
     }
     assert curator.client.get(f"/v1/statements/{NEW['id']}").status_code == 404
 
@@ -161,10 +163,10 @@ def test_the_change_feed_replays_into_a_mirror(
 def test_migrations_go_down_and_up_with_data(fresh_url: str) -> None:
     engine = make_engine(fresh_url)
     load_paths(engine, [SEED])  # seeded: timestamps, change log, competing values
-    # down through the import jobs, the facet tallies, the filters' date-ordered indexes,
-    # the audit's fields, the speaker index, the statements' link copies, FTS5 hashsize,
-    # competing values, curation and search
-    for _ in range(10):
+    # down through the import events, the import jobs, the facet tallies, the filters'
+    # date-ordered indexes, the audit's fields, the speaker index, the statements' link
+    # copies, FTS5 hashsize, competing values, curation and search
+    for _ in range(11):
         migrate(engine, "-1", down=True)
     upgrade(engine)
     with Session(engine) as session:
@@ -318,6 +320,7 @@ def test_a_large_import_is_answered_at_once_with_a_job_that_ends_with_the_counts
     assert job["counts"]["statements"] == {"created": 2, "updated": 0, "unchanged": 0}
     assert (job["phase"], job["errors"], job["detail"]) == ("index", None, None)
     assert job["finished_at"] is not None
+    assert curator.client.get("/v1/imports").json()["items"][-1]["id"] == job["import_id"]
     assert curator.client.get("/v1/statements/second-one").status_code == 200
     small = curator.send("POST", "/imports", curator.editor, json={"statements": [NEW]})
     assert small.status_code == 200  # under the threshold: the counts in the answer
@@ -350,3 +353,44 @@ def test_a_job_is_an_editors_and_an_unknown_one_is_a_404(curator: Curator) -> No
     assert missing.status_code == 404
     assert missing.headers["content-type"] == "application/problem+json"
     assert "0123456789abcdef" in missing.json()["detail"]
+
+
+def test_each_import_is_one_event_naming_the_changes_it_wrote(curator: Curator) -> None:
+    body = _ndjson([NEW, NEW | {"id": "second-one"}])
+    ndjson = {"Content-Type": "application/x-ndjson"}
+    first = curator.send("POST", "/imports", curator.editor, content=body, headers=ndjson)
+    single = NEW | {"id": "third-one"}  # a write of one record, between the two imports
+    assert curator.send("POST", "/records/statements", curator.editor, json=single).is_success
+    again = curator.send("POST", "/imports", curator.editor, content=body, headers=ndjson)
+    events = curator.client.get("/v1/imports").json()["items"]
+    seeded, loaded, rerun = events  # the seed's load made the first
+    assert (seeded["actor"], seeded["counts"]["treaties"]["created"]) == ("cli", 3)
+    assert [loaded["id"], rerun["id"]] == [first.json()["import_id"], again.json()["import_id"]]
+    sha256 = hashlib.sha256(body).hexdigest()
+    assert (loaded["actor"], loaded["sha256"], rerun["sha256"]) == ("editor", sha256, sha256)
+    assert loaded["counts"] == {"statements": {"created": 2, "updated": 0, "unchanged": 0}}
+    assert rerun["counts"] == {"statements": {"created": 0, "updated": 0, "unchanged": 2}}
+    assert (rerun["first_change"], rerun["last_change"]) == (None, None)  # it changed nothing
+    feed = curator.client.get("/v1/changes", params={"import_id": loaded["id"]}).json()["items"]
+    assert [(c["key"], c["operation"], c["import_id"]) for c in feed] == [
+        (NEW["id"], "create", loaded["id"]), ("second-one", "create", loaded["id"])]  # fmt: skip
+    assert [feed[0]["id"], feed[-1]["id"]] == [loaded["first_change"], loaded["last_change"]]
+    everything = curator.client.get("/v1/changes", params={"since": loaded["first_change"] - 1})
+    assert [c["import_id"] for c in everything.json()["items"]] == [loaded["id"]] * 2 + [None]
+    bad = curator.client.get("/v1/changes", params={"import_id": "latest"})
+    assert (bad.status_code, "import_id" in bad.json()["detail"]) == (422, True)
+
+
+def test_a_load_from_files_is_an_event_with_their_hash(fresh_url: str, tmp_path: Path) -> None:
+    bundle = tmp_path / "bundle.ndjson"
+    bundle.write_bytes(_ndjson([NEW]))
+    engine = make_engine(fresh_url)
+    loaded = load_paths(engine, [bundle])
+    with Session(engine) as session:
+        event = session.get(ImportEvent, loaded.import_id)
+        kept = session.execute(select(Change.import_id).where(Change.key == NEW["id"]))
+        assert kept.scalars().all() == [loaded.import_id]
+    engine.dispose()
+    assert event is not None
+    assert event.sha256 == hashlib.sha256(bundle.read_bytes()).hexdigest()
+    assert json.loads(event.counts or "")["statements"]["created"] == 1

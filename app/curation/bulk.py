@@ -3,6 +3,7 @@ export in exactly the seed-file format, so the two round-trip."""
 
 import datetime as dt
 import functools
+import hashlib
 import io
 import json
 import tempfile
@@ -22,12 +23,13 @@ from app.curation.auth import EditorDep
 from app.curation.service import problems_error
 from app.errors import WRITE_RESPONSES, AppError, InvalidParameter, NotFound
 from app.importing.bundles import Spool, spool_ndjson, spool_zip
+from app.importing.events import Loaded
 from app.importing.export import export_all, iter_records
 from app.importing.lines import NotAList, json_bundle_records
-from app.importing.loader import Counts, LoadError, Problem
+from app.importing.loader import LoadError, Problem
 from app.importing.progress import Progress
 from app.importing.resources import BY_NAME
-from app.importing.writer import collection_paused, write_chunks
+from app.importing.writer import collection_paused, write_import
 
 router = APIRouter(tags=["records"], responses=WRITE_RESPONSES)
 
@@ -49,6 +51,9 @@ class ImportResult(BaseModel):
         description="True when nothing was written (dry_run=true): the counts say what would be."
     )
     counts: dict[str, ImportCounts] = Field(description="Counts per resource.")
+    import_id: int | None = Field(
+        description="The import event that records it (GET /v1/imports/events); null on a dry run."
+    )
 
 
 IMPORT_BODY = {
@@ -104,6 +109,9 @@ class ImportJobPublic(BaseModel):
     unit: str = Field(description="bytes, records or steps.")
     dry_run: bool = Field(description="True when nothing is to be written.")
     counts: dict[str, ImportCounts] | None = Field(description="Counts per resource, when done.")
+    import_id: int | None = Field(
+        description="The import event that records it, when done (null on a dry run)."
+    )
     detail: str | None = Field(description="Why it failed.")
     errors: list[dict[str, Any]] | None = Field(
         description="The problems that failed it: file, record, line, key, field, message."
@@ -142,28 +150,31 @@ async def import_bundle(
     kind = request.headers.get("content-type", "application/json").split(";")[0].strip()
     if kind not in KINDS:
         raise UnsupportedMedia(f"Send {' or '.join(KINDS)}, not {kind}.")
-    body = tempfile.TemporaryFile()
+    body, sha256 = tempfile.TemporaryFile(), hashlib.sha256()
     try:
         async for chunk in request.stream():
             body.write(chunk)
+            sha256.update(chunk)
         size, _ = body.tell(), body.seek(0)
     except BaseException:
         body.close()
         raise
     engine = request.app.state.engine
-    load = functools.partial(_load, engine=engine, kind=kind, actor=token.name, dry_run=dry_run)
+    load = functools.partial(_load, engine=engine, kind=kind, actor=token.name, dry_run=dry_run,
+                             sha256=sha256.hexdigest())  # fmt: skip
     if size >= jobs.IMPORT_ASYNC_BYTES or "respond-async" in (prefer or ""):
         job = await run_in_threadpool(jobs.start, engine, body, token.name, dry_run, load)
         return _job_response(request, job.id, 202, {"Preference-Applied": "respond-async"})
     try:
-        counts = await run_in_threadpool(load, body, Progress())
+        loaded = await run_in_threadpool(load, body, Progress())
     except LoadError as exc:
         raise problems_error(exc) from exc
     finally:
         body.close()
     return ImportResult(
         dry_run=dry_run,
-        counts={name: ImportCounts(**vars(c)) for name, c in counts.items()},
+        counts={name: ImportCounts(**vars(c)) for name, c in loaded.items()},
+        import_id=loaded.import_id,
     )
 
 
@@ -196,8 +207,15 @@ KINDS = ("application/json", "application/x-ndjson", "application/zip")
 
 
 def _load(
-    body: IO[bytes], progress: Progress, *, engine: Any, kind: str, actor: str, dry_run: bool
-) -> dict[str, Counts]:
+    body: IO[bytes],
+    progress: Progress,
+    *,
+    engine: Any,
+    kind: str,
+    actor: str,
+    dry_run: bool,
+    sha256: str,
+) -> Loaded:
     """Validate a bundle's body (spooled to disk as it goes), then write it all or
     nothing; each phase reported to `progress`."""
     spool = Spool()
@@ -207,7 +225,7 @@ def _load(
         _spool_body(spool, body, kind)
         progress.advance(progress.total or 0)
         spool.raise_problems()
-        return _write(engine, spool, actor, dry_run, progress)
+        return _write(engine, spool, actor, dry_run, sha256, progress)
     finally:
         spool.close()
 
@@ -244,18 +262,16 @@ def _spool_json(spool: Spool, body: IO[bytes]) -> None:
 
 
 def _write(
-    engine: Any, spool: Spool, actor: str, dry_run: bool, progress: Progress
-) -> dict[str, Counts]:
+    engine: Any, spool: Spool, actor: str, dry_run: bool, sha256: str, progress: Progress
+) -> Loaded:
     with collection_paused(), Session(engine) as session:
-        counts = write_chunks(
-            session, list(spool.files), spool.chunks, actor=actor, keys=spool.keys,
-            progress=progress,
-        )  # fmt: skip
+        loaded = write_import(session, spool, actor, sha256, progress)
         if dry_run:
             session.rollback()
+            loaded.import_id = None
         else:
             session.commit()
-    return counts
+    return loaded
 
 
 @router.get(

@@ -38,6 +38,22 @@ class ChangePublic(BaseModel):
     after: dict[str, Any] | None = Field(
         description="The record after the change, in the seed format; null for a delete."
     )
+    import_id: int | None = Field(
+        description="The bulk import that wrote it (GET /v1/imports); null for a write of "
+        "one record."
+    )
+
+
+class ImportEventPublic(BaseModel):
+    id: int = Field(description="Increases with every import; its changes: /changes?import_id=.")
+    imported_at: dt.datetime = Field(description="When the import began writing (UTC).")
+    actor: str = Field(description="The token name, or `cli` for `treatykb load`.")
+    sha256: str = Field(description="The SHA-256 of the bundle's bytes (the files in order).")
+    counts: dict[str, dict[str, int]] = Field(
+        description="Per resource: records created, updated and unchanged."
+    )
+    first_change: int | None = Field(description="The id of its first change; null if none.")
+    last_change: int | None = Field(description="The id of its last change; null if none.")
 
 
 def _after(raw: str) -> tuple[Any, ...]:
@@ -49,6 +65,22 @@ def _after(raw: str) -> tuple[Any, ...]:
     except ValueError as exc:
         raise InvalidParameter("since must be a change id or an ISO 8601 timestamp.") from exc
     return (moment if moment.tzinfo else moment.replace(tzinfo=dt.UTC),)
+
+
+def _import_id(raw: str) -> tuple[Any, ...]:
+    if not raw.isdigit():
+        raise InvalidParameter("import_id must be an import event's id (GET /v1/imports).")
+    return (int(raw),)
+
+
+def _of_import(_: Where, values: Sequence[Any]) -> ColumnElement[bool]:
+    """The rows naming the import, found between its first and last change ids (an
+    index range; no index of the import column)."""
+    event = select(m.ImportEvent).where(col(m.ImportEvent.id) == values[0]).subquery()
+    first = select(event.c.first_change).scalar_subquery()
+    last = select(event.c.last_change).scalar_subquery()
+    named: ColumnElement[bool] = col(m.Change.import_id) == values[0]
+    return col(m.Change.id).between(first, last) & named
 
 
 def _since(_: Where, after: Sequence[Any]) -> ColumnElement[bool]:
@@ -73,7 +105,25 @@ CHANGES = ReadSpec(
             prepare=_after,
         ),
         one_of("resource", "Resource name(s).", "statements", m.Change.resource),
+        Filter(
+            "import_id",
+            "text",
+            "An import event's id: the changes it wrote.",
+            "3",
+            _of_import,
+            prepare=_import_id,
+        ),
     ),  # fmt: skip
+)
+
+
+IMPORTS = ReadSpec(
+    name="imports",
+    model=m.ImportEvent,
+    columns={"id": m.ImportEvent.id},
+    key="id",
+    default_sort="id",
+    filters=(),
 )
 
 
@@ -119,3 +169,28 @@ def list_changes(
     plan = CHANGES.plan(filters, sort)
     query = plan.filtered(select(m.Change), dialect_of(session))
     return list_response(request, response, session, query, plan.sort, page, ChangePublic, _public)
+
+
+def _event(event: m.ImportEvent) -> ImportEventPublic:
+    return ImportEventPublic(
+        **event.model_dump(exclude={"counts"}),
+        counts=json.loads(event.counts) if event.counts else {},
+    )
+
+
+@router.get("/imports", operation_id="records-imports", response_model=Page[ImportEventPublic])
+def list_imports(
+    request: Request,
+    response: Response,
+    session: SessionDep,
+    page: PageDep,
+    sort: Annotated[Any, Depends(IMPORTS.sorts.dependency)],
+    filters: Annotated[Given, Depends(IMPORTS.dependency())],
+) -> Page[ImportEventPublic] | Response:
+    """Every bulk import (`treatykb load`, POST /v1/imports), oldest first: who, when, the
+    bundle's SHA-256, its counts, and the range of the changes it wrote."""
+    plan = IMPORTS.plan(filters, sort)
+    query = plan.filtered(select(m.ImportEvent), dialect_of(session))
+    return list_response(
+        request, response, session, query, plan.sort, page, ImportEventPublic, _event
+    )

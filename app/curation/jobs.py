@@ -25,11 +25,12 @@ from app import models as m
 from app.curation.service import problems_error
 from app.db import is_sqlite
 from app.errors import AppError
-from app.importing.loader import Counts, LoadError
+from app.importing.events import Loaded
+from app.importing.loader import LoadError
 from app.importing.progress import Progress
 
 IMPORT_ASYNC_BYTES = 8 << 20  # a bundle this large is loaded in the background
-Load = Callable[[IO[bytes], Progress], dict[str, Counts]]  # a body -> counts, or raises
+Load = Callable[[IO[bytes], Progress], Loaded]  # a body -> counts, or raises
 
 
 class JobProgress(Progress):
@@ -83,8 +84,9 @@ def start(engine: Engine, body: IO[bytes], actor: str, dry_run: bool, load: Load
 def _run(engine: Engine, job_id: str, body: IO[bytes], load: Load, progress: JobProgress) -> None:
     ended: dict[str, Any] = {"state": "failed"}
     try:
-        counts = load(body, progress)
-        ended = {"state": "done", "counts": json.dumps({k: vars(c) for k, c in counts.items()})}
+        loaded = load(body, progress)
+        counts = json.dumps({k: vars(c) for k, c in loaded.items()})
+        ended = {"state": "done", "counts": counts, "import_id": loaded.import_id}
     except (LoadError, AppError) as exc:  # as the 422 of an import in one response says it
         error = problems_error(exc) if isinstance(exc, LoadError) else exc
         ended["detail"] = error.detail

@@ -213,7 +213,7 @@ def spool_zip(spool: Spool, archive: zipfile.ZipFile) -> None:
 SUFFIXES = (".yaml", ".yml", ".json", ".ndjson", ".csv", ".zip")
 
 
-def _files(paths: list[Path]) -> Iterator[Path]:
+def files_of(paths: list[Path]) -> Iterator[Path]:
     for path in paths:
         if path.is_dir():
             yield from (
@@ -229,7 +229,7 @@ def spool_paths(
     """Files and directories as the CLI takes them: <resource>.yaml|json|ndjson|csv or a zip.
     With `workers` > 1, a large NDJSON file is validated in parts, a process each.
     `progress` hears of the bytes validated."""
-    files = list(_files(paths))
+    files = list(files_of(paths))
     progress = progress or Progress()
     progress.phase("validate", sum(p.stat().st_size for p in files if p.is_file()), "bytes")
     done = 0

@@ -19,7 +19,8 @@ from sqlmodel import Session, SQLModel, col
 
 from app import models as m
 from app.db import autocommit, bound, insert_many, is_sqlite
-from app.importing.bundles import Spool, spool_paths
+from app.importing.bundles import Spool, files_of, spool_paths
+from app.importing.events import IMPORT_ID, Loaded, recorded_import, sha256_of
 from app.importing.loader import (
     Batch,
     Counts,
@@ -44,7 +45,9 @@ def _dump(data: dict[str, Any] | None) -> str | None:
     return orjson.dumps(data, option=orjson.OPT_SORT_KEYS).decode()
 
 
-CHANGE_COLUMNS = ("changed_at", "actor", "resource", "key", "operation", "before", "after")
+CHANGE_COLUMNS = (
+    "changed_at", "actor", "resource", "key", "operation", "before", "after", "import_id"
+)  # fmt: skip
 
 
 def _change(
@@ -56,6 +59,7 @@ def _change(
     after: dict[str, Any] | None,
     *,
     compact: bool = False,
+    import_id: int | None = None,
 ) -> tuple[Any, ...]:
     """One change-log row (CHANGE_COLUMNS); `stamp` as `bound` gives it for changed_at.
     A `compact` row of a create or update keeps no `after`: the record's next change
@@ -67,7 +71,8 @@ def _change(
     else:
         operation = "create" if before is None else "delete" if after is None else "update"
     label = "/".join(map(str, key))
-    return (stamp, actor, resource.name, label, operation, _dump(before), _dump(after))
+    dumped = _dump(before), _dump(after)
+    return (stamp, actor, resource.name, label, operation, *dumped, import_id)
 
 
 def _log(session: Session, rows: list[tuple[Any, ...]]) -> None:
@@ -414,7 +419,7 @@ def _write_rows(
     created: list[Item] = []
     written: list[tuple[Item, Record | None]] = []
     log: list[tuple[Any, ...]] = []
-    stamp = _stamp(session)
+    stamp, import_id = _stamp(session), session.info.get(IMPORT_ID)
     for item, key in zip(chunk, keys, strict=True):
         before = existing.get(key)
         if before is not None and before == item.record:
@@ -429,7 +434,8 @@ def _write_rows(
             updated.add(key)
             tally.updated += 1
         old = before.model_dump(mode="json") if before is not None else None
-        log.append(_change(stamp, actor, resource, key, old, None, compact=True))
+        log.append(_change(stamp, actor, resource, key, old, None, compact=True,
+                           import_id=import_id))  # fmt: skip
         written.append((item, before))
         changed.add(key)
     resource.insert_rows(session, created, dt.datetime.now(dt.UTC))
@@ -552,33 +558,40 @@ def load_paths(
     actor: str = "cli",
     progress: Progress | None = None,
     workers: int = 1,
-) -> dict[str, Counts]:
+) -> Loaded:
     """Validate every record of the files (spooled, so any size; a large NDJSON file in
-    parts, `workers` processes at once), then write all or nothing; each phase reported
-    to `progress`."""
+    parts, `workers` processes at once), then write all or nothing, recorded as one
+    import event; each phase reported to `progress`."""
     progress = progress or Progress()
     spool = Spool()
     try:
         with collection_paused():
             spool_paths(spool, paths, workers=workers, progress=progress)
             spool.raise_problems()
+            sha256 = sha256_of(files_of(paths))
             with Session(engine) as session, session.begin(), _bulk_cache(session):
-                counts = write_chunks(
-                    session,
-                    list(spool.files),
-                    spool.chunks,
-                    actor=actor,
-                    progress=progress,
-                    keys=spool.keys,
-                )
+                loaded = write_import(session, spool, actor, sha256, progress)
     finally:
         spool.close()
-    if sum(c.created + c.updated for c in counts.values()) >= REFRESH_AFTER:
+    if sum(c.created + c.updated for c in loaded.values()) >= REFRESH_AFTER:
         progress.phase("statistics", unit="steps")
         _refresh_statistics(engine)  # the planner's row estimates, after a bulk load
         progress.advance(1)
     progress.finish()
-    return counts
+    return loaded
+
+
+def write_import(
+    session: Session, spool: Spool, actor: str, sha256: str, progress: Progress
+) -> Loaded:
+    """A validated bundle's records written in the caller's transaction, under one
+    import event (the bundle's `sha256`)."""
+    with recorded_import(session, actor, sha256) as event:
+        event.counts = write_chunks(session, list(spool.files), spool.chunks, actor=actor,
+                                    progress=progress, keys=spool.keys)  # fmt: skip
+    loaded = Loaded(event.counts)
+    loaded.import_id = event.id
+    return loaded
 
 
 REFRESH_AFTER = 10_000  # rows a load writes before it refreshes the planner's view

@@ -4,7 +4,7 @@ from sqlmodel import SQLModel
 
 from app.models.article import Article, ArticleAuthor, ArticleTreaty
 from app.models.country import Country, CountrySource
-from app.models.curation import ApiToken, Change, ImportJob
+from app.models.curation import ApiToken, Change, ImportEvent, ImportJob
 from app.models.meta import DataVersion
 from app.models.person import Person, PersonAlias, PersonSource, Position, PositionSource
 from app.models.search import SearchDocument
@@ -33,6 +33,7 @@ __all__ = [
     "CountrySource",
     "DataVersion",
     "Event",
+    "ImportEvent",
     "ImportJob",
     "EventSource",
     "Limit",

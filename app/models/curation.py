@@ -33,6 +33,24 @@ class Change(SQLModel, table=True):
     operation: str = Field(max_length=10)
     before: str | None = None
     after: str | None = None
+    import_id: int | None = None  # the import_event of a bulk import's rows
+
+
+class ImportEvent(SQLModel, table=True):
+    """One bulk import (`treatykb load`, POST /v1/imports): who, when, the SHA-256 of the
+    bundle's bytes, its counts per resource (JSON), and the first and last id of the
+    change rows it wrote (each carries its `import_id`; none for a re-run that changed
+    nothing)."""
+
+    __tablename__ = "import_event"
+
+    id: int | None = Field(default=None, primary_key=True)
+    imported_at: dt.datetime
+    actor: str = Field(max_length=100)
+    sha256: str = Field(max_length=64)
+    counts: str | None = None
+    first_change: int | None = None
+    last_change: int | None = None
 
 
 class ImportJob(SQLModel, table=True):
@@ -50,6 +68,7 @@ class ImportJob(SQLModel, table=True):
     total: int | None = None
     unit: str = Field(default="bytes", max_length=10)
     counts: str | None = None
+    import_id: int | None = None  # its import_event, once done
     detail: str | None = None
     errors: str | None = None
     created_at: dt.datetime
