@@ -12,7 +12,7 @@ import json
 import operator
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Literal, TypeVar
+from typing import Any, Generic, Literal, TypeVar
 
 from fastapi import Request, Response
 from fastapi.responses import JSONResponse, StreamingResponse
@@ -38,6 +38,25 @@ from app.pagination import (
 )
 
 M = TypeVar("M", bound=BaseModel)
+
+
+@dataclass(frozen=True)
+class Many(Generic[M]):
+    """A page's (or a stream batch's) items built together, from what one query for all
+    of them reads, rather than a query or two per item."""
+
+    build: Callable[[Session, Sequence[Any]], list[M]]
+
+
+Build = Callable[[Any], M] | Many[M]
+
+
+def _built(session: Session, rows: Sequence[Any], build: "Build[M]") -> list[M]:
+    if isinstance(build, Many):
+        return build.build(session, rows)
+    return [build(row) for row in rows]
+
+
 BATCH = 1000
 KEYS = ("slug", "code", "id")
 
@@ -134,10 +153,10 @@ def _streamed(
 
 
 def _batches(
-    engine: Engine, query: Select[Any], sort: Sort, page: PageParams, build: Callable[[Any], M]
+    engine: Engine, query: Select[Any], sort: Sort, page: PageParams, build: Build[M]
 ) -> Iterator[M]:
     for session, rows in _keyset_batches(engine, query, sort, page, shape="entities"):
-        yield from (build(row) for row in rows)
+        yield from _built(session, rows, build)
         session.expunge_all()  # constant memory however long the export
 
 
@@ -156,7 +175,7 @@ def list_response(
     sort: Sort,
     page: PageParams,
     schema: type[M],
-    build: Callable[[Any], M],
+    build: Build[M],
     facets: Callable[[], dict[str, dict[str, Any]]] | None = None,
 ) -> Page[M] | Response:
     """A page of `query` as JSON, or every row after the cursor as CSV or NDJSON; with
@@ -169,7 +188,7 @@ def list_response(
         items = _batches(request.app.state.engine, query, sort, page, build)
         return stream(page, schema, items)
     part: Slice = fetch_page(session, query, sort, page)
-    body = envelope(request, response, part, [build(row) for row in part.rows])
+    body = envelope(request, response, part, _built(session, part.rows, build))
     if page.fields or facets is not None:
         data = narrowed(body, page.fields, schema) if page.fields else body.model_dump(mode="json")
         if facets is not None:

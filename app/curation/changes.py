@@ -8,14 +8,14 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Request, Response
 from pydantic import BaseModel, Field
 from sqlalchemy import ColumnElement, select
-from sqlalchemy.orm import object_session
+from sqlalchemy.orm import aliased
 from sqlmodel import Session, col
 
 from app import models as m
 from app.db import SessionDep, dialect_of
 from app.errors import InvalidParameter
 from app.importing.resources import BY_NAME
-from app.listing import list_response
+from app.listing import Many, list_response
 from app.pagination import Page, PageDep
 from app.reads.filters import one_of
 from app.reads.spec import Filter, Given, ReadSpec, Where
@@ -127,33 +127,63 @@ IMPORTS = ReadSpec(
 )
 
 
-def _public(change: m.Change) -> ChangePublic:
-    return ChangePublic(
-        **change.model_dump(exclude={"before", "after"}),
-        before=json.loads(change.before) if change.before else None,
-        after=_after_of(change),
-    )
+def _publics(session: Session, changes: Sequence[m.Change]) -> list[ChangePublic]:
+    """A page of changes. A compact row's (a load's; writer.py) `after` is the `before`
+    of the record's next change or, with none, the record as it is: read for the whole
+    page in one query for the next changes and one per resource for the records."""
+    compact = [c for c in changes if not c.after and c.operation != "delete"]
+    following = _following(session, compact)
+    latest: dict[str, list[tuple[str, ...]]] = {}
+    for change in compact:
+        if change.id not in following:
+            latest.setdefault(change.resource, []).append(tuple(change.key.split("/")))
+    current = {
+        (name, "/".join(map(str, key))): record.model_dump(mode="json")
+        for name, keys in latest.items()
+        for key, record in BY_NAME[name].read_many(session, keys).items()
+    }
+    return [
+        ChangePublic(
+            **change.model_dump(exclude={"before", "after"}),
+            before=json.loads(change.before) if change.before else None,
+            after=_after_of(change, following, current),
+        )
+        for change in changes
+    ]
 
 
-def _after_of(change: m.Change) -> dict[str, Any] | None:
-    """The record after the change: as kept, or for a compact row (a load's; writer.py)
-    the `before` of the record's next change, or with none, the record as it is."""
+def _following(session: Session, changes: Sequence[m.Change]) -> dict[int, str | None]:
+    """The `before` of each change's next change of the same record, by change id (no
+    entry: the change is the record's latest)."""
+    if not changes:
+        return {}
+    later = aliased(m.Change)
+    change_id = col(m.Change.id)
+    next_id = (
+        select(col(later.id))
+        .where(col(later.key) == m.Change.key, col(later.resource) == m.Change.resource,
+               col(later.id) > change_id)
+        .order_by(col(later.id))
+        .limit(1)
+        .scalar_subquery()
+    )  # fmt: skip
+    ids = [c.id for c in changes]
+    pairs = session.execute(select(change_id, next_id).where(change_id.in_(ids)))
+    next_of = {change: n for change, n in pairs if n is not None}
+    befores = select(change_id, col(m.Change.before)).where(change_id.in_(next_of.values()))
+    before_of: dict[int, str | None] = dict(session.execute(befores).all())
+    return {change: before_of[n] for change, n in next_of.items()}
+
+
+def _after_of(
+    change: m.Change, following: dict[int, str | None], current: dict[tuple[str, str], Any]
+) -> dict[str, Any] | None:
     if change.after or change.operation == "delete":
         return json.loads(change.after) if change.after else None
-    session = object_session(change)
-    assert isinstance(session, Session)  # the page's (or a stream batch's) session
-    following = (
-        select(col(m.Change.before))
-        .where(col(m.Change.key) == change.key, col(m.Change.resource) == change.resource,
-               col(m.Change.id) > change.id)
-        .order_by(col(m.Change.id))
-        .limit(1)
-    )  # fmt: skip
-    kept = session.execute(following).first()
-    if kept is not None:
-        return json.loads(kept[0]) if kept[0] else None
-    record = BY_NAME[change.resource].read_one(session, tuple(change.key.split("/")))
-    return record.model_dump(mode="json") if record is not None else None
+    if change.id in following:
+        kept = following[change.id]
+        return json.loads(kept) if kept else None
+    return current.get((change.resource, change.key))
 
 
 @router.get("/changes", operation_id="records-changes", response_model=Page[ChangePublic])
@@ -168,7 +198,9 @@ def list_changes(
     """Every create, update and delete, oldest first, with the record before and after."""
     plan = CHANGES.plan(filters, sort)
     query = plan.filtered(select(m.Change), dialect_of(session))
-    return list_response(request, response, session, query, plan.sort, page, ChangePublic, _public)
+    return list_response(
+        request, response, session, query, plan.sort, page, ChangePublic, Many(_publics)
+    )
 
 
 def _event(event: m.ImportEvent) -> ImportEventPublic:
