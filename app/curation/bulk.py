@@ -150,18 +150,10 @@ async def import_bundle(
     kind = request.headers.get("content-type", "application/json").split(";")[0].strip()
     if kind not in KINDS:
         raise UnsupportedMedia(f"Send {' or '.join(KINDS)}, not {kind}.")
-    body, sha256 = tempfile.TemporaryFile(), hashlib.sha256()
-    try:
-        async for chunk in request.stream():
-            body.write(chunk)
-            sha256.update(chunk)
-        size, _ = body.tell(), body.seek(0)
-    except BaseException:
-        body.close()
-        raise
+    body, size, sha256 = await _spooled(request)
     engine = request.app.state.engine
     load = functools.partial(_load, engine=engine, kind=kind, actor=token.name, dry_run=dry_run,
-                             sha256=sha256.hexdigest())  # fmt: skip
+                             sha256=sha256)  # fmt: skip
     if size >= jobs.IMPORT_ASYNC_BYTES or "respond-async" in (prefer or ""):
         job = await run_in_threadpool(jobs.start, engine, body, token.name, dry_run, load)
         return _job_response(request, job.id, 202, {"Preference-Applied": "respond-async"})
@@ -171,11 +163,23 @@ async def import_bundle(
         raise problems_error(exc) from exc
     finally:
         body.close()
-    return ImportResult(
-        dry_run=dry_run,
-        counts={name: ImportCounts(**vars(c)) for name, c in loaded.items()},
-        import_id=loaded.import_id,
-    )
+    counts = {name: ImportCounts(**vars(c)) for name, c in loaded.items()}
+    return ImportResult(dry_run=dry_run, counts=counts, import_id=loaded.import_id)
+
+
+async def _spooled(request: Request) -> tuple[IO[bytes], int, str]:
+    """The request's body in a temporary file, its size and its SHA-256 (the import
+    event's bundle hash), read as it streams in."""
+    body, sha256 = tempfile.TemporaryFile(), hashlib.sha256()
+    try:
+        async for chunk in request.stream():
+            body.write(chunk)
+            sha256.update(chunk)
+        size, _ = body.tell(), body.seek(0)
+    except BaseException:
+        body.close()
+        raise
+    return body, size, sha256.hexdigest()
 
 
 @router.get("/imports/{job_id}", operation_id="records-import-job",

@@ -416,9 +416,7 @@ def _write_rows(
     keys already `stored` are read back to compare (none, when filling an empty table)."""
     keys = [resource.key_in(item.data) for item in chunk]
     existing = _existing(session, resource, [key for key in keys if _flat(key) in stored])
-    created: list[Item] = []
-    written: list[tuple[Item, Record | None]] = []
-    log: list[tuple[Any, ...]] = []
+    created, written, log = list[Item](), list[tuple[Item, Record | None]](), list[Any]()
     stamp, import_id = _stamp(session), session.info.get(IMPORT_ID)
     for item, key in zip(chunk, keys, strict=True):
         before = existing.get(key)
@@ -440,18 +438,19 @@ def _write_rows(
         changed.add(key)
     resource.insert_rows(session, created, dt.datetime.now(dt.UTC))
     _log(session, log)
-    replaced = [resource.key_in(item.data)[0] for item, before in written if before is not None]
-    _index_written(session, resource, [item for item, _ in written], replaced)
+    _index_written(session, resource, written)
     return [(before, item.record) for item, before in written]
 
 
 def _index_written(
-    session: Session, resource: Resource, written: list[Item], replaced: list[Any]
+    session: Session, resource: Resource, written: list[tuple[Item, Record | None]]
 ) -> None:
-    """The search documents of a resource indexed straight from its records."""
+    """The search documents of a resource's records written (each with what it replaced,
+    None: created), indexed straight from the records."""
     kind = SEARCH_TYPES.get(resource.name)
     if written and kind in search_index.FROM_RECORDS:
-        documents = search_index.FROM_RECORDS[kind](session, [item.data for item in written])
+        replaced = [resource.key_in(item.data)[0] for item, old in written if old is not None]
+        documents = search_index.FROM_RECORDS[kind](session, [item.data for item, _ in written])
         search_index.write(session, kind, documents, replacing=replaced)
 
 
