@@ -95,8 +95,13 @@ def _operation(path: str, operation: dict[str, Any]) -> None:
     for status, response in operation.get("responses", {}).items():
         _response_headers(path, status, response)
     writes = path.startswith("/v1/records") or path.startswith("/v1/imports")
-    if writes and not operation.get("operationId", "").endswith("-get"):
+    if writes and operation.get("operationId") not in PUBLIC_READS:
         operation["security"] = [{"bearer": []}]
+
+
+# The operations under the curation paths that anyone may call: a record in the seed
+# format, and the list of imports (public, as the change feed that names them is).
+PUBLIC_READS = frozenset({"records-get", "records-imports"})
 
 
 def install_openapi(app: FastAPI, settings: Settings) -> None:

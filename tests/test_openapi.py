@@ -88,3 +88,15 @@ def test_every_array_says_what_it_holds(client: TestClient) -> None:
     """Spectral's OWASP ruleset: an array schema without `items` is an error."""
     spec = client.get("/openapi.json").json()
     assert [where for where, schema in _arrays(spec) if "items" not in schema] == []
+
+
+def test_a_read_asks_for_a_token_exactly_when_the_document_says_so(client: TestClient) -> None:
+    """Every GET, called with no token (path parameters filled with a value that names
+    nothing): 401 when the operation declares bearer security, and otherwise an answer
+    or a 404 (what a generated client relies on)."""
+    spec = client.get("/openapi.json").json()
+    reads = [(path, item["get"]) for path, item in spec["paths"].items() if "get" in item]
+    assert any(op.get("security") for _, op in reads)  # some read is an editor's
+    for path, op in reads:
+        status = client.get(re.sub(r"\{[^}]+\}", "nothing", path)).status_code
+        assert (status == 401) == bool(op.get("security")), (path, status)
