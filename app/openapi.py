@@ -94,14 +94,6 @@ def _operation(path: str, operation: dict[str, Any]) -> None:
         _parameter(operation, parameter)
     for status, response in operation.get("responses", {}).items():
         _response_headers(path, status, response)
-    writes = path.startswith("/v1/records") or path.startswith("/v1/imports")
-    if writes and operation.get("operationId") not in PUBLIC_READS:
-        operation["security"] = [{"bearer": []}]
-
-
-# The operations under the curation paths that anyone may call: a record in the seed
-# format, and the list of imports (public, as the change feed that names them is).
-PUBLIC_READS = frozenset({"records-get", "records-imports"})
 
 
 def install_openapi(app: FastAPI, settings: Settings) -> None:
@@ -111,12 +103,9 @@ def install_openapi(app: FastAPI, settings: Settings) -> None:
         document = get_openapi(
             title=app.title, version=app.version, description=app.description, routes=app.routes
         )
+        # Bearer security comes from the routes themselves: FastAPI marks every operation
+        # that depends on app.curation.auth's `bearer`, and only those.
         components = document.setdefault("components", {})
-        components.setdefault("securitySchemes", {})["bearer"] = {
-            "type": "http",
-            "scheme": "bearer",
-            "description": "A curator token from `treatykb token create`.",
-        }
         for path, operations in document["paths"].items():
             for operation in operations.values():
                 _operation(path, operation)

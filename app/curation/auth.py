@@ -11,7 +11,11 @@ from app.curation.tokens import RANK, Role, find_token
 from app.db import SessionDep
 from app.errors import AppError
 
-bearer = HTTPBearer(auto_error=False, description="A token from `treatykb token create`.")
+bearer = HTTPBearer(
+    auto_error=False,
+    scheme_name="bearer",
+    description="A curator token from `treatykb token create`.",
+)
 
 
 class Unauthorized(AppError):
