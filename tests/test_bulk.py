@@ -394,3 +394,14 @@ def test_a_load_from_files_is_an_event_with_their_hash(fresh_url: str, tmp_path:
     assert event is not None
     assert event.sha256 == hashlib.sha256(bundle.read_bytes()).hexdigest()
     assert json.loads(event.counts or "")["statements"]["created"] == 1
+
+
+def test_an_import_that_changes_nothing_is_listed_at_once(curator: Curator) -> None:
+    first = curator.send("POST", "/imports", curator.editor, json={"statements": [NEW]})
+    listed = curator.client.get("/v1/imports")
+    assert listed.json()["items"][-1]["id"] == first.json()["import_id"]
+    again = curator.send("POST", "/imports", curator.editor, json={"statements": [NEW]})
+    assert again.json()["counts"]["statements"]["unchanged"] == 1
+    relisted = curator.client.get("/v1/imports", headers={"If-None-Match": listed.headers["etag"]})
+    assert relisted.status_code == 200  # the list changed: not a 304 of the old one
+    assert relisted.json()["items"][-1]["id"] == again.json()["import_id"]

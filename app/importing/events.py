@@ -13,6 +13,7 @@ from sqlmodel import Session, col
 
 from app import models as m
 from app.importing.loader import Counts
+from app.meta.service import bump_version
 
 # session.info: the id of the import_event whose change rows the session is writing
 IMPORT_ID = "import_id"
@@ -25,39 +26,37 @@ class Loaded(dict[str, Counts]):
     import_id: int | None = None
 
 
-class Recorded:
-    """The event of an import under way: its id, and the counts it is to record."""
-
-    def __init__(self, event_id: int) -> None:
-        self.id = event_id
-        self.counts: dict[str, Counts] = {}
-
-
 @contextmanager
-def recorded_import(session: Session, actor: str, sha256: str) -> Iterator[Recorded]:
-    """Within: the session's change rows name a new import_event, which, when the block
-    ends without an error, gets the counts set on what it yields and the range of the
-    change ids it wrote. In the caller's transaction: a failed import leaves no event."""
+def recorded_import(session: Session, actor: str, sha256: str) -> Iterator[Loaded]:
+    """Within: the session's change rows name a new import_event. When the block ends
+    without an error, the event gets the counts the block put in what this yields, and
+    the range of the change ids it wrote. In the caller's transaction: a failed import
+    leaves no event. An import that changed nothing bumps the data version itself (its
+    event is news to GET /v1/imports; its writes bumped nothing)."""
     now = dt.datetime.now(dt.UTC)
     event = m.ImportEvent(imported_at=now, actor=actor, sha256=sha256)
     session.add(event)
     session.flush()
     assert event.id is not None
     last_before = session.execute(select(func.max(m.Change.id))).scalar_one() or 0
-    recorded = Recorded(event.id)
-    session.info[IMPORT_ID] = event.id
+    loaded = Loaded()
+    loaded.import_id = session.info[IMPORT_ID] = event.id
     try:
-        yield recorded
+        yield loaded
     finally:
         session.info.pop(IMPORT_ID, None)
+    written = _range(session, event.id, last_before)
     session.execute(
         update(m.ImportEvent)
         .where(col(m.ImportEvent.id) == event.id)
-        .values(counts=_counts_json(recorded.counts), **_range(session, event.id, last_before))
+        .values(counts=counts_json(loaded), **written)
     )
+    if written["first_change"] is None:
+        bump_version(session)
 
 
-def _counts_json(counts: dict[str, Counts]) -> str:
+def counts_json(counts: dict[str, Counts]) -> str:
+    """Counts per resource as an event or a job keeps them."""
     return orjson.dumps({name: vars(c) for name, c in counts.items()}).decode()
 
 

@@ -585,11 +585,9 @@ def write_import(
 ) -> Loaded:
     """A validated bundle's records written in the caller's transaction, under one
     import event (the bundle's `sha256`)."""
-    with recorded_import(session, actor, sha256) as event:
-        event.counts = write_chunks(session, list(spool.files), spool.chunks, actor=actor,
-                                    progress=progress, keys=spool.keys)  # fmt: skip
-    loaded = Loaded(event.counts)
-    loaded.import_id = event.id
+    with recorded_import(session, actor, sha256) as loaded:
+        loaded.update(write_chunks(session, list(spool.files), spool.chunks, actor=actor,
+                                   progress=progress, keys=spool.keys))  # fmt: skip
     return loaded
 
 
