@@ -76,9 +76,9 @@ def _import_id(raw: str) -> tuple[Any, ...]:
 def _of_import(_: Where, values: Sequence[Any]) -> ColumnElement[bool]:
     """The rows naming the import, found between its first and last change ids (an
     index range; no index of the import column)."""
-    event = select(m.ImportEvent).where(col(m.ImportEvent.id) == values[0]).subquery()
-    first = select(event.c.first_change).scalar_subquery()
-    last = select(event.c.last_change).scalar_subquery()
+    event = col(m.ImportEvent.id) == values[0]
+    first = select(col(m.ImportEvent.first_change)).where(event).scalar_subquery()
+    last = select(col(m.ImportEvent.last_change)).where(event).scalar_subquery()
     named: ColumnElement[bool] = col(m.Change.import_id) == values[0]
     return col(m.Change.id).between(first, last) & named
 
@@ -152,15 +152,16 @@ def _publics(session: Session, changes: Sequence[m.Change]) -> list[ChangePublic
     ]
 
 
-def _following(session: Session, changes: Sequence[m.Change]) -> dict[int, str | None]:
+def _following(session: Session, changes: Sequence[m.Change]) -> dict[int, str]:
     """The `before` of each change's next change of the same record, by change id (no
-    entry: the change is the record's latest)."""
+    entry: the change is the record's latest). A compact row is a create or update, so
+    the record's next change (an update or a delete) always has a `before`."""
     if not changes:
         return {}
     later = aliased(m.Change)
     change_id = col(m.Change.id)
-    next_id = (
-        select(col(later.id))
+    next_before = (
+        select(col(later.before))
         .where(col(later.key) == m.Change.key, col(later.resource) == m.Change.resource,
                col(later.id) > change_id)
         .order_by(col(later.id))
@@ -168,21 +169,17 @@ def _following(session: Session, changes: Sequence[m.Change]) -> dict[int, str |
         .scalar_subquery()
     )  # fmt: skip
     ids = [c.id for c in changes]
-    pairs = session.execute(select(change_id, next_id).where(change_id.in_(ids)))
-    next_of = {change: n for change, n in pairs if n is not None}
-    befores = select(change_id, col(m.Change.before)).where(change_id.in_(next_of.values()))
-    before_of: dict[int, str | None] = dict(session.execute(befores).all())
-    return {change: before_of[n] for change, n in next_of.items()}
+    pairs = session.execute(select(change_id, next_before).where(change_id.in_(ids)))
+    return {change: before for change, before in pairs if before is not None}
 
 
 def _after_of(
-    change: m.Change, following: dict[int, str | None], current: dict[tuple[str, str], Any]
+    change: m.Change, following: dict[int, str], current: dict[tuple[str, str], Any]
 ) -> dict[str, Any] | None:
     if change.after or change.operation == "delete":
         return json.loads(change.after) if change.after else None
     if change.id in following:
-        kept = following[change.id]
-        return json.loads(kept) if kept else None
+        return json.loads(following[change.id])  # type: ignore[no-any-return]
     return current.get((change.resource, change.key))
 
 
