@@ -52,7 +52,7 @@ class ImportResult(BaseModel):
     )
     counts: dict[str, ImportCounts] = Field(description="Counts per resource.")
     import_id: int | None = Field(
-        description="The import event that records it (GET /v1/imports/events); null on a dry run."
+        description="The import event that records it (GET /v1/imports); null on a dry run."
     )
 
 

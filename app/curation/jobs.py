@@ -25,7 +25,7 @@ from app import models as m
 from app.curation.service import problems_error
 from app.db import is_sqlite
 from app.errors import AppError
-from app.importing.events import Loaded
+from app.importing.events import Loaded, counts_json
 from app.importing.loader import LoadError
 from app.importing.progress import Progress
 
@@ -85,8 +85,7 @@ def _run(engine: Engine, job_id: str, body: IO[bytes], load: Load, progress: Job
     ended: dict[str, Any] = {"state": "failed"}
     try:
         loaded = load(body, progress)
-        counts = json.dumps({k: vars(c) for k, c in loaded.items()})
-        ended = {"state": "done", "counts": counts, "import_id": loaded.import_id}
+        ended = {"state": "done", "counts": counts_json(loaded), "import_id": loaded.import_id}
     except (LoadError, AppError) as exc:  # as the 422 of an import in one response says it
         error = problems_error(exc) if isinstance(exc, LoadError) else exc
         ended["detail"] = error.detail
