@@ -13,7 +13,6 @@ from sqlmodel import Session, col
 
 from app import models as m
 from app.importing.loader import Counts
-from app.meta.service import bump_version
 
 # session.info: the id of the import_event whose change rows the session is writing
 IMPORT_ID = "import_id"
@@ -31,8 +30,8 @@ def recorded_import(session: Session, actor: str, sha256: str) -> Iterator[Loade
     """Within: the session's change rows name a new import_event. When the block ends
     without an error, the event gets the counts the block put in what this yields, and
     the range of the change ids it wrote. In the caller's transaction: a failed import
-    leaves no event. An import that changed nothing bumps the data version itself (its
-    event is news to GET /v1/imports; its writes bumped nothing)."""
+    leaves no event. (An import that changed nothing leaves the data version as it was:
+    GET /v1/imports is not cached by it; app/http/edge.py.)"""
     now = dt.datetime.now(dt.UTC)
     event = m.ImportEvent(imported_at=now, actor=actor, sha256=sha256)
     session.add(event)
@@ -45,14 +44,11 @@ def recorded_import(session: Session, actor: str, sha256: str) -> Iterator[Loade
         yield loaded
     finally:
         session.info.pop(IMPORT_ID, None)
-    written = _range(session, event.id, last_before)
     session.execute(
         update(m.ImportEvent)
         .where(col(m.ImportEvent.id) == event.id)
-        .values(counts=counts_json(loaded), **written)
+        .values(counts=counts_json(loaded), **_range(session, event.id, last_before))
     )
-    if written["first_change"] is None:
-        bump_version(session)
 
 
 def counts_json(counts: dict[str, Counts]) -> str:
