@@ -1,4 +1,4 @@
-"""The `treatykb` command: serve, db upgrade, load, export."""
+"""The `treatykb` command: serve, db upgrade, load, export, search rebuild, token."""
 
 import argparse
 import os
@@ -22,6 +22,7 @@ from app.importing.progress import Bars, Lines, Progress
 from app.importing.writer import load_paths
 from app.meta.service import bump_version
 from app.migrate import upgrade
+from app.search import engine as search_engine
 from app.statements import tallies
 
 
@@ -52,6 +53,10 @@ def _load(engine: Engine, paths: list[Path], workers: int = 1, quiet: bool = Tru
         for problem in exc.problems:
             say(f"  {problem}", err=True)
         return 1
+    # The search index beside the database (SQLite: the server's own) brought up to date
+    # here, in the load's time, rather than at the first search.
+    search_engine.for_settings(get_settings()).current(engine, progress)
+    progress.finish()
     _print_counts(counts)
     say(f"Recorded as import {counts.import_id} (GET /v1/imports).")
     if not quiet:
@@ -159,6 +164,19 @@ def token_revoke(args: argparse.Namespace) -> int:
     return 0 if revoked else 1
 
 
+def search_rebuild(_: argparse.Namespace) -> int:
+    """The search index deleted and built again from the database's search documents."""
+    settings = get_settings()
+    engine = _migrated()
+    index = search_engine.for_settings(settings)
+    progress = _progress(quiet=False)
+    index.rebuild(engine, progress)
+    progress.finish()
+    say(f"Search index rebuilt in {index.directory}: {index.searcher().num_docs} documents.")
+    say(progress.summary(), err=True)
+    return 0
+
+
 def _migrated() -> Engine:
     engine = make_engine(get_settings().database_url)
     upgrade(engine)
@@ -199,6 +217,10 @@ def parser() -> argparse.ArgumentParser:
     exporter = commands.add_parser("export", help="write every record as YAML seed files")
     exporter.add_argument("directory")
     exporter.set_defaults(func=export)
+    found = commands.add_parser("search", help="the search index")
+    found_commands = found.add_subparsers(dest="search_command", required=True)
+    rebuild = found_commands.add_parser("rebuild", help="delete the index and build it again")
+    rebuild.set_defaults(func=search_rebuild)
     token = commands.add_parser("token", help="API tokens for curators")
     token_commands = token.add_subparsers(dest="token_command", required=True)
     create = token_commands.add_parser("create", help="create a token and print it once")

@@ -1,6 +1,7 @@
 """Settings, read from the environment with the TREATYKB_ prefix."""
 
 from functools import lru_cache
+from pathlib import Path
 
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -68,6 +69,13 @@ class Settings(BaseSettings):
         default=True,
         description="Keep whole GET answers per data version, URL and representation, and "
         "answer them again before routing (app/cache.py); false: every request is built.",
+    )
+    search_index: Path | None = Field(
+        default=None,
+        description="Directory of the search index, which is built from the database when "
+        "missing and kept current from its change log; default: beside a SQLite file "
+        "(treatykb.db.search), or a directory per database in the system's temporary "
+        "directory for PostgreSQL (each instance keeps its own).",
     )
     log_json: bool = Field(default=True, description="JSON log lines with request ids.")
     log_level: str = "info"

@@ -28,6 +28,7 @@ from app.meta.router import router as meta
 from app.openapi import MAX_PATH_PARAM, MAX_QUERY_VALUE, MAX_REPEATS, install_openapi
 from app.pagination import VersionMemo
 from app.people.router import router as people
+from app.search.engine import for_settings
 from app.search.router import router as search
 from app.statements.router import router as statements
 from app.treaties.router import router as treaties
@@ -130,6 +131,8 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
     )
     app.state.metrics.engine = app.state.engine
     limit_threads(app.state.engine, settings.read_threads)
+    app.state.search = for_settings(settings)
+    app.state.search.current_in_background(app.state.engine)  # repair or build the index
     yield
     app.state.engine.dispose()
 

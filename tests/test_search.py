@@ -24,6 +24,7 @@ from app.migrate import upgrade
 from app.pagination import VersionMemo
 from app.search import index as search_index
 from app.search import service as search_service
+from app.search.engine import SearchEngine, default_directory
 from app.search.service import SearchFilters, search
 
 
@@ -268,10 +269,16 @@ def both(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, str]]:
         backend.drop_all()
 
 
+def _engine(url: str) -> SearchEngine:
+    """The search index a server of this database would keep (brought up to date by the
+    first search)."""
+    return SearchEngine(default_directory(url))
+
+
 def _hits(url: str, q: str) -> list[str]:
     engine = make_engine(url)
     with Session(engine) as session:
-        hits, _, _ = search(session, q, SearchFilters(), limit=500, cursor=None)
+        hits, _, _ = search(session, _engine(url), q, SearchFilters(), limit=500, cursor=None)
     engine.dispose()
     return [f"{hit.type}:{hit.key}" for hit in hits]
 
@@ -293,10 +300,10 @@ def test_identical_searches_sent_together_are_ranked_once(
     ranked: list[str] = []
     real = search_service.search
 
-    def slow_search(session: Session, q: str, *args: Any, **kw: Any) -> Any:
+    def slow_search(session: Session, index: SearchEngine, q: str, *args: Any, **kw: Any) -> Any:
         ranked.append(q)
         time.sleep(0.2)  # long enough for every request to arrive while it runs
-        return real(session, q, *args, **kw)
+        return real(session, index, q, *args, **kw)
 
     monkeypatch.setattr(search_service, "search", slow_search)
     app = create_app(Settings(database_url=shared_url, rate_limit_enabled=False))
@@ -341,9 +348,10 @@ def test_snippets_by_rowid_are_the_snippets_found_by_walking_the_matches(
     try:
         with Session(engine) as session:
             monkeypatch.setattr(search_service, "ROWID_LOOKUPS_FROM", 10**9)  # walk
-            walked = search(session, q, SearchFilters(), limit=5, cursor=None)
+            index = _engine(shared_url)
+            walked = search(session, index, q, SearchFilters(), limit=5, cursor=None)
             monkeypatch.setattr(search_service, "ROWID_LOOKUPS_FROM", 0)  # look up
-            looked_up = search(session, q, SearchFilters(), limit=5, cursor=None)
+            looked_up = search(session, index, q, SearchFilters(), limit=5, cursor=None)
     finally:
         engine.dispose()
     assert walked == looked_up

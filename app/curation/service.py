@@ -17,6 +17,7 @@ from app.importing.loader import Batch, Counts, Item, LoadError
 from app.importing.records import Record
 from app.importing.resources import BY_NAME, Key, Resource
 from app.importing.writer import delete_record, write_batch
+from app.meta.service import begin_write
 
 
 class Conflict(AppError):
@@ -98,6 +99,7 @@ def record_lock(session: Session, resource: Resource, key: Key) -> Iterator[None
         with _SQLITE_WRITER:
             yield
         return
+    begin_write(session)  # first: every writer takes its locks in the same order
     where = [resource.column(k) == v for k, v in zip(resource.key, key, strict=True)]
     session.execute(select(resource.column(resource.key[0])).where(*where).with_for_update())
     yield

@@ -32,7 +32,7 @@ from app.importing.loader import (
 from app.importing.progress import Progress
 from app.importing.records import Record, Ref, targets_of
 from app.importing.resources import BY_NAME, RESOURCES, Key, Resource, existing_keys, ordered
-from app.meta.service import bump_version
+from app.meta.service import begin_write, bump_version
 from app.search import index as search_index
 
 CHUNK = 500
@@ -127,6 +127,7 @@ def write_chunks(
     resource. Any problem raises LoadError, and the caller's transaction holds it all, so
     a bundle with one bad record writes nothing. FTS5 gets the documents in one go at the end.
     """
+    begin_write(session)
     if progress:
         progress.phase("write", sum(map(len, keys.values())) if keys is not None else None)
     with search_index.adds_deferred(session), _indexes_built_after(session, names, keys):
@@ -494,9 +495,8 @@ def _reindex(
         if kind is not None and not (from_records_done and kind in search_index.FROM_RECORDS):
             keys[kind].append(key[0])
     people = keys["person"] if renamed is None else [key[0] for _, key in renamed]
-    keys["statement"] += search_index.statements_of(session, people)
-    for kind, changed_keys in keys.items():
-        search_index.reindex(session, kind, sorted(set(changed_keys)))
+    for kind, changed_keys in search_index.with_dependents(session, keys, people).items():
+        search_index.reindex(session, kind, changed_keys)
 
 
 class _Pause:
@@ -608,6 +608,7 @@ def _refresh_statistics(engine: Engine) -> None:
 
 def delete_record(session: Session, resource: Resource, key: Key, *, actor: str) -> None:
     """Delete one record, leaving a tombstone in the change log; refuse while it is cited."""
+    begin_write(session)
     before = resource.read_one(session, key)
     if before is None:
         raise LoadError([Problem(resource.name, None, "/".join(key), None, "no such record")])

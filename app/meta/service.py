@@ -12,6 +12,19 @@ from app.importing.resources import RESOURCES
 COUNTED = {resource.name: resource.model for resource in RESOURCES}
 
 
+def begin_write(session: Session) -> None:
+    """Called first in every write transaction: on PostgreSQL, the data version's row lock,
+    held to the commit, so write transactions commit one at a time and their change ids
+    in order (a change with a lower id can never commit after one with a higher id, which
+    the search index's replay of the change log relies on: app/search/engine.py). Taken
+    first, before any other row lock, so no two writers can wait on each other. SQLite has
+    one writer at a time already."""
+    if session.get_bind().dialect.name != "sqlite":
+        session.execute(
+            select(col(m.DataVersion.version)).where(col(m.DataVersion.id) == 1).with_for_update()
+        )
+
+
 def bump_version(session: Session) -> None:
     session.execute(
         update(m.DataVersion)

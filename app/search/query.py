@@ -1,4 +1,4 @@
-"""The search language, parsed once and rendered for SQLite FTS5 and PostgreSQL tsquery.
+"""The search language, parsed once and rendered for Tantivy, SQLite FTS5 and PostgreSQL tsquery.
 
     warhead freeze        every word must match (stemmed: extend finds extended, extends)
     "exact phrase"        the words in this order
@@ -16,9 +16,11 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
+import tantivy
 from sqlalchemy import func, literal
 
 from app.errors import InvalidParameter
+from app.search.engine import SCHEMA
 
 MAX_QUERY = 500
 HELP = 'Full-text search: words (all must match, stemmed), "exact phrase", OR, -excluded, prefix*.'
@@ -129,3 +131,58 @@ def to_tsquery(query: Query) -> Any:
     for term in query.excluded:
         combined = func.tsquery_and(combined, func.tsquery_not(_pg_term(term)))
     return combined
+
+
+# Tantivy (app/search/engine.py): the index's own analyser, so a word is stemmed as the
+# documents were (the `en_stem` tokenizer: simple, remove_long(40), lowercase, English stem).
+STEM = (
+    tantivy.TextAnalyzerBuilder(tantivy.Tokenizer.simple())
+    .filter(tantivy.Filter.remove_long(40))
+    .filter(tantivy.Filter.lowercase())
+    .filter(tantivy.Filter.stemmer("english"))
+    .build()
+)
+BOOSTS = {"title": 10.0, "body": 5.0, "extra": 2.0}  # as FTS5's bm25() weights were
+PREFIX_RANKED = 16  # a prefix's commonest words that rank its matches (see _tantivy_prefix)
+
+
+def _tantivy_term(term: Term, searcher: tantivy.Searcher) -> tantivy.Query:
+    if term.prefix:
+        return _tantivy_prefix(term.words[0], searcher)
+    tokens = [token for word in term.words for token in STEM.analyze(word)]
+    if not tokens:  # a word longer than any the index keeps
+        return tantivy.Query.empty_query()
+    either = []
+    for name, boost in BOOSTS.items():
+        if len(tokens) == 1:
+            one = tantivy.Query.term_query(SCHEMA, name, tokens[0])
+        else:
+            one = tantivy.Query.phrase_query(SCHEMA, name, list(tokens))
+        either.append((tantivy.Occur.Should, tantivy.Query.boost_query(one, boost)))
+    return tantivy.Query.boolean_query(either)
+
+
+def _tantivy_prefix(prefix: str, searcher: tantivy.Searcher) -> tantivy.Query:
+    """Every document with a word starting with `prefix` (a regular expression over the
+    term dictionary, scoring nothing), ranked by BM25 over the prefix's PREFIX_RANKED
+    commonest words: all matches found, and ranked as whole words are, at the cost of the
+    few longest posting lists rather than of every word the prefix has."""
+    clauses = []
+    for name, boost in BOOSTS.items():
+        every = tantivy.Query.regex_query(SCHEMA, name, re.escape(prefix) + ".*")
+        clauses.append((tantivy.Occur.Should, tantivy.Query.const_score_query(every, 0.0)))
+        for word, _count in searcher.terms_with_prefix(name, prefix, limit=PREFIX_RANKED):
+            scored = tantivy.Query.term_query(SCHEMA, name, word)
+            clauses.append((tantivy.Occur.Should, tantivy.Query.boost_query(scored, boost)))
+    return tantivy.Query.boolean_query(clauses)
+
+
+def to_tantivy(query: Query, searcher: tantivy.Searcher) -> tantivy.Query:
+    """Each group a MUST of its terms' SHOULD, each exclusion a MUST_NOT; every word in
+    title (weight 10), body (5) and extra (2)."""
+    clauses = []
+    for group in query.groups:
+        either = [(tantivy.Occur.Should, _tantivy_term(t, searcher)) for t in group]
+        clauses.append((tantivy.Occur.Must, tantivy.Query.boolean_query(either)))
+    clauses += [(tantivy.Occur.MustNot, _tantivy_term(t, searcher)) for t in query.excluded]
+    return tantivy.Query.boolean_query(clauses)

@@ -12,7 +12,7 @@ from app.errors import InvalidParameter
 from app.filters import period_bounds, values
 from app.json import dumps
 from app.listing import KeptPage, facet_table, kept_page
-from app.pagination import PageDep, PageParams, counted_by, next_link
+from app.pagination import PageDep, PageParams, next_link
 from app.reads import facets
 from app.reads.facets import Facet, FacetCounts
 from app.reads.filters import WITHIN
@@ -43,8 +43,10 @@ class SearchHit(BaseModel):
 
 class SearchPage(BaseModel):
     items: list[SearchHit] = Field(description="Matches, best first.")
-    total: int = Field(description="How many records match (capped as documented).")
-    next: str | None = Field(description="URL of the next page; null on the last.")
+    total: int = Field(description="How many records match, counted exactly.")
+    next: str | None = Field(
+        description="URL of the next page; null on the last, and after the first 10,000 hits."
+    )
     facets: dict[str, FacetCounts] | None = Field(
         None, description="The counts `facet` asked for, by facet name; absent without it."
     )
@@ -131,7 +133,7 @@ def _page(
     finish (and close theirs) before it does."""
     with Session(request.app.state.engine) as session:
         hits, total, cursor = service.search(
-            session, q, filters, limit=page.limit, cursor=page.cursor, counts=counted_by(request)
+            session, request.app.state.search, q, filters, limit=page.limit, cursor=page.cursor
         )
         counts = _answers(request, session, q, filters, faceted) if faceted else None
     next_url = str(request.url.include_query_params(cursor=cursor)) if cursor else None

@@ -6,16 +6,15 @@ import datetime as dt
 import html
 import json
 from collections import Counter
-from collections.abc import Hashable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
+import tantivy
 from sqlalchemy import (
     ColumnElement,
     Float,
     Select,
-    Subquery,
-    and_,
     cast,
     column,
     func,
@@ -30,9 +29,9 @@ from sqlmodel import Session
 from app import models as m
 from app.errors import InvalidParameter
 from app.filters import on_or_after, on_or_before, within
-from app.pagination import VersionMemo
 from app.reads.facets import FACET_VALUES, Facet, bucket, date_facets, labelled
-from app.search.query import Query, parse, to_fts5, to_tsquery
+from app.search.engine import SCHEMA, SearchEngine, day_number
+from app.search.query import Query, parse, to_fts5, to_tantivy, to_tsquery
 
 TYPES = ("statement", "article", "treaty", "person", "event")
 MARK_START, MARK_END = "\ue000", "\ue001"  # private-use markers, escaped-safe
@@ -79,10 +78,6 @@ def _matches(dialect: str, query: Query) -> tuple[Select[Any], Any, Any]:
     return select(DOC).where(tsv.op("@@")(tsquery)), score, snippet
 
 
-def _narrowed(f: SearchFilters) -> bool:
-    return bool(f.types or f.treaties or f.speakers or f.since or f.until or f.during)
-
-
 def _fts_match(query: Query) -> Any:
     return literal_column("search_fts").op("MATCH")(to_fts5(query))
 
@@ -103,17 +98,23 @@ def _filtered(query: Select[Any], f: SearchFilters) -> Select[Any]:
     return query
 
 
-def _cursor(score: float, doc_id: int) -> str:
-    raw = json.dumps([repr(score), doc_id]).encode()
-    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+MAX_RESULTS = 10_000  # the deepest a search pages (as Elasticsearch's max_result_window)
 
 
-def _after(cursor: str) -> tuple[float, int]:
+def _cursor(offset: int) -> str:
+    return base64.urlsafe_b64encode(json.dumps([offset]).encode()).decode().rstrip("=")
+
+
+def _offset(cursor: str | None) -> int:
+    if cursor is None:
+        return 0
     try:
-        score, doc_id = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
-        return float(score), int(doc_id)
-    except (ValueError, TypeError, binascii.Error) as exc:
-        raise InvalidParameter("cursor is not one this API issued; follow a `next` URL.") from exc
+        (offset,) = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
+        if isinstance(offset, int) and 0 < offset < MAX_RESULTS:
+            return offset
+    except (ValueError, TypeError, binascii.Error):
+        pass
+    raise InvalidParameter("cursor is not one this API issued; follow a `next` URL.")
 
 
 def _highlight(snippet: str) -> str:
@@ -123,68 +124,88 @@ def _highlight(snippet: str) -> str:
 
 def search(
     session: Session,
+    engine: SearchEngine,
     text: str,
     filters: SearchFilters,
     *,
     limit: int,
     cursor: str | None,
-    counts: tuple[VersionMemo, Hashable] | None = None,
 ) -> tuple[list[Hit], int, str | None]:
     """One page of hits, best first, the number of matches, and the next cursor.
 
-    Snippets are made for the page's hits only, in a second query: made inside the ranking
-    query, they would be built for every match before the sort picks fifty.
+    The index (app/search/engine.py, brought up to the database's data version first)
+    finds the page and counts every match without ranking them all: block-max WAND scores
+    only documents that can still enter the top. The database gives what the hits show
+    and, for the page only, their snippets.
     """
-    dialect = session.get_bind().dialect.name
     parsed = parse(text)
-    matched, score, snippet = _matches(dialect, parsed)
-    found = _ranked(dialect, parsed, matched, score, filters).subquery()
-    total = counts[0].get(counts[1]) if counts else None
-    if total is None:
-        total = session.execute(select(func.count()).select_from(found)).scalar_one()
-        if counts:
-            counts[0].put(counts[1], total)
-    rows = session.execute(_page(found, cursor, limit)).all()
-    more = len(rows) > limit
-    rows = rows[:limit]
+    offset = _offset(cursor)
+    engine.current(session.get_bind())  # type: ignore[arg-type]
+    searcher = engine.searcher()
+    query = tantivy.Query.boolean_query(
+        [(tantivy.Occur.Must, to_tantivy(parsed, searcher)), *_clauses(filters)]
+    )
+    found = searcher.search(query, limit + 1, count=True, offset=offset)
+    ids = searcher.fast_field_values("id", [address for _, address in found.hits])
+    ranked = [(int(i or 0), float(score)) for i, (score, _) in zip(ids, found.hits, strict=True)]
+    more = len(ranked) > limit and offset + limit < MAX_RESULTS
+    ranked = ranked[:limit]
+    page = SHOWN.where(DOC.c.id.in_([doc_id for doc_id, _ in ranked]))
+    shown = {row.id: row for row in session.execute(page)}
+    total = int(getattr(found, "count", 0) or 0)  # exact: searched with count=True
     # A common word: fetch each hit's snippet by rowid, rather than walking every match
     # to find the page's (a word in 927,000 of 1M statements: 70 -> 2.5 ms).
-    by_rowid = dialect == "sqlite" and total > ROWID_LOOKUPS_FROM * max(len(rows), 1)
-    snippets = _snippets(session, matched, snippet, [r.id for r in rows], by_rowid)
+    dialect = session.get_bind().dialect.name
+    by_rowid = dialect == "sqlite" and total > ROWID_LOOKUPS_FROM * max(len(ranked), 1)
+    matched, _score, snippet = _matches(dialect, parsed)
+    snippets = _snippets(session, matched, snippet, list(shown), by_rowid)
     hits = [
-        Hit(r.type, r.key, r.label, r.date, float(r.score), _highlight(snippets.get(r.id, "")))
-        for r in rows
+        Hit(row.type, row.key, row.label, row.date, score, _highlight(snippets.get(doc_id, "")))
+        for doc_id, score in ranked
+        if (row := shown.get(doc_id)) is not None  # gone since the index's snapshot
     ]
-    next_cursor = _cursor(float(rows[-1].score), rows[-1].id) if more else None
-    return hits, int(total), next_cursor
+    return hits, total, _cursor(offset + limit) if more else None
 
 
-def _ranked(
-    dialect: str, parsed: Query, matched: Any, score: Any, filters: SearchFilters
-) -> Select[Any]:
-    """Every match's id and score."""
-    if dialect == "sqlite" and not _narrowed(filters):
-        # Nothing to filter on: rank and count in the index alone, then read the page's
-        # documents. Joining every match to its document first cost 236 against 158 ms
-        # for a word with 92,000 matches (100,000 statements).
-        return select(FTS.c.rowid.label("id"), score.label("score")).where(_fts_match(parsed))
-    return _filtered(matched, filters).with_only_columns(DOC.c.id, score.label("score"))
+SHOWN = select(DOC.c.id, DOC.c.type, DOC.c.key, LABEL, DOC.c.date)
 
 
-def _page(found: Subquery, cursor: str | None, limit: int) -> Select[Any]:
-    """The documents of the page after `cursor`, best first, one more than `limit`."""
-    best_first = select(found).order_by(found.c.score.desc(), found.c.id)
-    if cursor:
-        best, last_id = _after(cursor)
-        best_first = best_first.where(
-            or_(found.c.score < best, and_(found.c.score == best, found.c.id > last_id))
-        )
-    top = best_first.limit(limit + 1).subquery()
-    return (
-        select(DOC.c.id, DOC.c.type, DOC.c.key, LABEL, DOC.c.date, top.c.score)
-        .join(top, top.c.id == DOC.c.id)
-        .order_by(top.c.score.desc(), DOC.c.id)
-    )
+def _clauses(f: SearchFilters) -> list[tuple[tantivy.Occur, tantivy.Query]]:
+    """The filters as Tantivy clauses; dates as numbers that sort as their text does
+    (engine.day_number), with the same overlap rules as app/filters.py's."""
+    must: list[tantivy.Query] = [
+        tantivy.Query.term_set_query(SCHEMA, field, list(values))
+        for field, values in (("type", f.types), ("treaties", f.treaties), ("speaker", f.speakers))
+        if values
+    ]
+    if f.since:
+        must.append(_since(f.since))
+    if f.until:
+        must.append(_days(None, day_number(f.until.isoformat())))
+    if f.during:
+        periods = [_days(*_period(low)) for low in f.during[::2]]
+        must.append(tantivy.Query.boolean_query([(tantivy.Occur.Should, p) for p in periods]))
+    # Scoring nothing: a filter that keeps every match leaves every score as it was.
+    return [(tantivy.Occur.Must, tantivy.Query.const_score_query(q, 0.0)) for q in must]
+
+
+def _days(low: int | None, high: int | None) -> tantivy.Query:
+    return tantivy.Query.range_query(SCHEMA, "day", tantivy.FieldType.Integer, low, high)
+
+
+def _since(day: dt.date) -> tantivy.Query:
+    """On or after `day` at the date's own precision: from the day on, or its month or
+    year ("2020-11" is on or after 2020-11-15; "2020-10" is not)."""
+    number = day.year * 10_000 + day.month * 100 + day.day
+    month, year = number - day.day, number - day.month * 100 - day.day
+    either = [_days(number, None), _days(month, month), _days(year, year)]
+    return tantivy.Query.boolean_query([(tantivy.Occur.Should, q) for q in either])
+
+
+def _period(low: str) -> tuple[int, int]:
+    """A `during` period's first and last numbers: a year's, a month's or a day's dates."""
+    first = day_number(low) or 0
+    return first, first + {1: 9999, 2: 99, 3: 0}[len(low.split("-"))]
 
 
 ROWID_LOOKUPS_FROM = 400  # matches per hit; below it, walking the matches is cheaper
