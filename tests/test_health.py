@@ -13,7 +13,7 @@ from app.main import create_app
 
 def test_live_and_ready(client: TestClient) -> None:
     assert client.get("/healthz").json() == {"status": "ok"}
-    assert client.get("/readyz").json() == {"status": "ready"}
+    assert client.get("/readyz").json() == {"status": "ready", "search": "current"}
 
 
 def test_not_ready_before_migrations(

@@ -14,8 +14,10 @@ router = APIRouter(tags=["health"])
 
 class Health(BaseModel):
     status: str
-    search: str | None = Field(
-        None,
+
+
+class Ready(Health):
+    search: str = Field(
         description="/readyz: the search index is `current` (at the database's data "
         "version) or `behind` (catching up in the background; a search waits for it).",
     )
@@ -34,7 +36,7 @@ async def healthz() -> Health:
 
 
 @router.get("/readyz", operation_id="health-ready", responses={503: {"description": "Not ready"}})
-def readyz(request: Request) -> Health:
+def readyz(request: Request) -> Ready:
     """The database is reachable and migrated to the schema this code expects, and the
     search index has been built (`search` says whether it is behind)."""
     engine = request.app.state.engine
@@ -46,18 +48,25 @@ def readyz(request: Request) -> Health:
         raise NotReady("The database is unreachable.") from exc
     if pending:
         raise NotReady("The database schema is not migrated; run `treatykb db upgrade`.")
-    return Health(status="ready", search=_search(request))
+    return Ready(status="ready", search=_search(request))
 
 
 def _search(request: Request) -> str:
-    """Whether the search index is current; when behind, it catches up in the background.
-    Never built (a new instance), the instance is not ready: every search would wait."""
+    """Whether the search index is current. When behind, it catches up in the background
+    (waited for up to READY_WAIT seconds). Never built (a new instance), the instance is
+    not ready: every search would wait for the build."""
     index, engine = request.app.state.search, request.app.state.engine
     with Session(engine) as session:
-        behind = index.behind(session)
-    if not behind:
-        return "current"
+        if not index.behind(session):
+            return "current"
     index.current_in_background(engine)
+    index.catching_up.join(timeout=READY_WAIT)
+    with Session(engine) as session:
+        if not index.behind(session):
+            return "current"
     if index.applied.version < 0:
         raise NotReady("The search index is being built from the database.")
     return "behind"
+
+
+READY_WAIT = 2.0

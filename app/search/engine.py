@@ -125,6 +125,7 @@ class SearchEngine:
         self.lock = threading.Lock()
         self.applied = self._read_sidecar()
         self.catching_up: threading.Thread | None = None
+        self.checked = False  # whether this process has seen the index is its database's
 
     @property
     def _sidecar(self) -> Path:
@@ -146,10 +147,11 @@ class SearchEngine:
         return self.index.searcher()
 
     def behind(self, session: Session) -> bool:
-        return self.applied.version < _version(session)
+        return not self.checked or self.applied.version != _version(session)
 
     def current(self, engine: Engine, progress: Progress | None = None) -> None:
-        """Bring the index up to the database's data version (no-op when it is)."""
+        """Bring the index up to the database's data version (no-op when it is). The first
+        call also checks that the index is this database's."""
         with Session(engine) as session:
             if not self.behind(session):
                 return
@@ -157,6 +159,7 @@ class SearchEngine:
             with Session(engine) as session:
                 if self.behind(session):
                     self._catch_up(session, writer, progress or Progress())
+                    self.checked = True
 
     def current_in_background(self, engine: Engine) -> None:
         """Catch up in a thread of its own (at start, or when /readyz finds it behind)."""
@@ -204,6 +207,8 @@ class SearchEngine:
         if foreign or self.applied.version < 0 or newest - self.applied.change > REBUILD_FROM:
             self._rebuild(session, writer, progress)
             return
+        if (newest, version) == (self.applied.change, self.applied.version):
+            return  # current: only this process had not checked yet
         progress.phase("search index", newest - self.applied.change, unit="changes")
         for start in range(self.applied.change, newest, BATCH):
             stop = min(start + BATCH, newest)
