@@ -202,6 +202,83 @@ def test_kill_9_during_an_import_leaves_all_or_nothing(fresh_url: str) -> None:
     assert _stored(fresh_url, "fault-after")["statements"] == 100
 
 
+def _import(base: str, token: str, body: bytes) -> None:
+    response = httpx.post(
+        base + "/v1/imports", content=body, timeout=120,
+        headers={"Authorization": f"Bearer {token}", "Content-Type": "application/x-ndjson"},
+    )  # fmt: skip
+    assert response.status_code == 200, response.text
+
+
+def _search_total(base: str, q: str) -> int:
+    response = httpx.get(base + "/v1/search", params={"q": q, "limit": 1}, timeout=120)
+    assert response.status_code == 200, response.text
+    return int(response.json()["total"])
+
+
+def _worded(word: str, count: int) -> bytes:
+    """A bundle whose statements all hold `word` (and only they do)."""
+    return _bundle(word, count).replace(b"Fault-test statement", f"{word} said".encode())
+
+
+def test_kill_9_while_the_search_index_catches_up_loses_no_document(
+    fresh_url: str, tmp_path: Any
+) -> None:
+    """An import committed; the first search after it replays the change log into the
+    index, and the server is killed at a random moment of that (or before it began).
+    The next server, on the same index directory, finds every document exactly once."""
+    token = _token(fresh_url)
+    index = {"TREATYKB_SEARCH_INDEX": str(tmp_path / "index")}
+    rng = random.Random(26)
+    interrupted = 0
+    for round_ in range(ROUNDS):
+        word = f"zorbulon{round_}"
+        server = Server(fresh_url, **index)
+        _import(server.base, token, _worded(word, IMPORT_SIZE))
+        answered: list[int] = []
+        searching = threading.Thread(
+            target=lambda b=server.base, w=word, a=answered: _quietly(a, b, w)
+        )
+        searching.start()
+        time.sleep(rng.uniform(0.0, 0.6))
+        server.kill()
+        searching.join(timeout=30)
+        interrupted += not answered
+        server = Server(fresh_url, **index)
+        try:
+            totals = [_search_total(server.base, f"zorbulon{r}") for r in range(round_ + 1)]
+        finally:
+            server.stop()
+        assert totals == [IMPORT_SIZE] * (round_ + 1), totals
+    say(f"kill -9 during the index's catch-up: {interrupted} of {ROUNDS} searches cut off")
+    assert interrupted, "no kill landed before the search answered: the test proved nothing"
+
+
+def _quietly(answered: list[int], base: str, word: str) -> None:
+    try:
+        answered.append(_search_total(base, word))
+    except httpx.TransportError:
+        pass  # the server died under it: expected
+
+
+def test_a_write_through_one_instance_is_found_through_another(
+    fresh_url: str, tmp_path: Any
+) -> None:
+    """Two server processes on one database, each with its own index directory: what one
+    imports, the other finds at its next data version."""
+    token = _token(fresh_url)
+    one = Server(fresh_url, TREATYKB_SEARCH_INDEX=str(tmp_path / "one"))
+    two = Server(fresh_url, TREATYKB_SEARCH_INDEX=str(tmp_path / "two"), TREATYKB_VERSION_TTL="0")
+    try:
+        assert _search_total(two.base, "quintessa") == 0
+        _import(one.base, token, _worded("quintessa", 100))
+        assert _search_total(two.base, "quintessa") == 100
+        assert _search_total(one.base, "quintessa") == 100
+    finally:
+        one.stop()
+        two.stop()
+
+
 HOT = [
     "lavrov-2020-11-12-wait-until-the-dust-settles",
     "biegun-2020-11-09-a-gamble",
