@@ -108,6 +108,26 @@ def test_search_dust_highlights_lavrov(page: object) -> None:
     assert "q=dust" in page.url  # type: ignore[attr-defined]
 
 
+def test_the_search_box_searches_as_you_type_with_the_last_word_as_a_prefix(
+    page: object,
+) -> None:
+    """No submit: results arrive as the user types, and the word still being typed is a
+    prefix ("dus" finds "dust"); Enter opens the full statement search."""
+    page.goto("/")  # type: ignore[attr-defined]
+    sent: list[str] = []
+    page.on("request", lambda r: sent.append(r.url) if "/v1/search" in r.url else None)  # type: ignore[attr-defined]
+    page.get_by_label("Search everything").press_sequentially("settles dus", delay=40)  # type: ignore[attr-defined]
+    results = page.locator("#quick-results li")  # type: ignore[attr-defined]
+    playwright_api.expect(results.first.locator("mark").first).to_be_visible()
+    playwright_api.expect(page.locator("#quick-results")).to_contain_text("dust")  # type: ignore[attr-defined]
+    playwright_api.expect(page.locator("#quick-status")).to_contain_text("match")  # type: ignore[attr-defined]
+    assert any("q=settles+dus*" in url or "q=settles+dus%2A" in url for url in sent), sent
+    assert len(sent) < len("settles dus")  # debounced: not a request per keystroke
+    page.get_by_label("Search everything").press("Enter")  # type: ignore[attr-defined]
+    playwright_api.expect(page.locator("h1")).to_have_text("Statements")  # type: ignore[attr-defined]
+    assert "q=settles%20dus" in page.url  # type: ignore[attr-defined]
+
+
 def test_filter_statements_by_speaker(page: object) -> None:
     page.goto("/#/statements")  # type: ignore[attr-defined]
     page.get_by_label("Speaker").select_option("fu-cong")  # type: ignore[attr-defined]

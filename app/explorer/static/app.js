@@ -425,6 +425,63 @@ async function showVersion() {
   catch (_) { /* the footer can do without it */ }
 }
 
+// --- search as you type --------------------------------------------------------------
+
+// What the box holds, as a query: its last word, still being typed, as a prefix ("treat"
+// finds "treaty"), unless the user has moved on (a space) or is inside a quoted phrase.
+function typedQuery(text) {
+  const open = (text.match(/"/g) || []).length % 2 === 1;
+  return !open && /[\p{L}\p{N}]{2,}$/u.test(text) ? `${text}*` : text;
+}
+
+const QUICK_WAIT = 150;  // ms after the last keystroke
+const quickPlace = {
+  treaty: (hit) => `#/treaties/${hit.key}`, person: (hit) => `#/people/${hit.key}`,
+  article: (hit) => `#/articles/${hit.key}`,
+};
+
+function quickSearch() {
+  const form = document.getElementById("quick");
+  const input = document.getElementById("quick-q");
+  const status = document.getElementById("quick-status");
+  const results = document.getElementById("quick-results");
+  let timer = 0, asked = 0, pending = null;
+  const show = (hits, total, text) => {
+    results.replaceChildren(...hits.map((hit) => h("li", {},
+      h("span", { class: "kind" }, hit.type),
+      h("a", { href: (quickPlace[hit.type] || (() => `#/statements?q=${encodeURIComponent(text)}`))(hit) },
+        snippet(hit.snippet || hit.label)))));
+    results.hidden = hits.length === 0;
+    status.textContent = `${total} match${total === 1 ? "" : "es"}`;
+  };
+  const ask = async () => {
+    const text = input.value.trim();
+    const mine = ++asked;
+    if (pending) pending.abort();
+    if (!text) { results.hidden = true; status.textContent = ""; return; }
+    pending = new AbortController();
+    try {
+      const url = new URL(`${API}/search`, location.origin);
+      url.search = new URLSearchParams({ q: typedQuery(input.value), limit: 8 });
+      const response = await fetch(url, { signal: pending.signal, headers: { Accept: "application/json" } });
+      const body = await response.json();
+      if (mine !== asked) return;  // a newer keystroke's answer is on its way
+      if (!response.ok) { results.hidden = true; status.textContent = body.detail; return; }
+      show(body.items, body.total, text);
+    } catch (error) {
+      if (error.name !== "AbortError") status.textContent = error.message;
+    }
+  };
+  input.addEventListener("input", () => { clearTimeout(timer); timer = setTimeout(ask, QUICK_WAIT); });
+  form.addEventListener("submit", (event) => {
+    event.preventDefault();
+    results.hidden = true;
+    location.hash = `#/statements?q=${encodeURIComponent(input.value.trim())}`;
+  });
+  results.addEventListener("click", () => { results.hidden = true; });
+}
+
 window.addEventListener("hashchange", route);
+quickSearch();
 route();
 showVersion();
