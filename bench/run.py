@@ -120,7 +120,9 @@ def load(url: str, statements: int, admin: str | None = None) -> dict[str, float
                "at": time.strftime("%Y-%m-%dT%H:%M:%S")}  # fmt: skip
     if url.startswith("sqlite"):
         stored = Path(url.removeprefix("sqlite:///"))
-        loading["bytes"] = sum(f.stat().st_size for f in stored.parent.glob(f"{stored.name}*"))
+        loading["bytes"] = sum(f.stat().st_size for f in stored.parent.glob(f"{stored.name}*")
+                               if f.is_file())  # fmt: skip
+        loading["search_index_bytes"] = _bytes_under(Path(f"{stored}.search"))
         loading["reference"] = reference_load(statements)
     elif admin is not None:
         import psycopg
@@ -128,6 +130,9 @@ def load(url: str, statements: int, admin: str | None = None) -> dict[str, float
         with psycopg.connect(url.replace("+psycopg", "")) as conn:
             size = conn.execute("SELECT pg_database_size(current_database())").fetchone()
         loading["bytes"] = size[0] if size else 0
+        from app.search.engine import default_directory
+
+        loading["search_index_bytes"] = _bytes_under(default_directory(url))
         loading["reference"] = reference_load_postgres(admin, statements)
     _loading_file(url, statements).write_text(json.dumps(loading))
     return loading
@@ -184,6 +189,18 @@ def _seeded(url: str) -> None:
     subprocess.run(treatykb, env=env, check=True, capture_output=True)
 
 
+def _remove(path: Path) -> None:
+    """A database file, or the search index directory beside it."""
+    if path.is_dir():
+        shutil.rmtree(path)
+    else:
+        path.unlink()
+
+
+def _bytes_under(directory: Path) -> int:
+    return sum(f.stat().st_size for f in directory.rglob("*") if f.is_file())
+
+
 def reference_load(statements: int) -> dict[str, float]:
     """The stdlib path the loading floor is measured against, in the same run: the same
     records into the same migrated schema (its indexes and foreign keys) with
@@ -193,7 +210,7 @@ def reference_load(statements: int) -> dict[str, float]:
     data = WORK / f"statements-{statements}.ndjson"
     db = WORK / f"reference-{statements}.db"
     for stale in WORK.glob(f"reference-{statements}.db*"):
-        stale.unlink()
+        _remove(stale)
     _seeded(f"sqlite:///{db}")
     started = time.perf_counter()
     connection = sqlite3.connect(db, isolation_level=None)
@@ -210,9 +227,10 @@ def reference_load(statements: int) -> dict[str, float]:
     connection.execute("COMMIT")
     connection.close()
     seconds = time.perf_counter() - started
-    size = sum(f.stat().st_size for f in WORK.glob(f"reference-{statements}.db*"))
+    # The database's files (not the seed's search index, which _seeded's load left beside it).
+    size = sum(f.stat().st_size for f in WORK.glob(f"reference-{statements}.db*") if f.is_file())
     for done in WORK.glob(f"reference-{statements}.db*"):
-        done.unlink()
+        _remove(done)
     return {"seconds": seconds, "rows_per_s": statements / seconds, "bytes": size}
 
 
@@ -357,7 +375,7 @@ def main() -> None:
     db = WORK / f"bench-{args.statements}.db"
     if args.rebuild or not db.exists():
         for stale in WORK.glob(f"bench-{args.statements}.db*"):
-            stale.unlink()
+            _remove(stale)
         loading = load(f"sqlite:///{db}", args.statements)
     else:
         loading = earlier_loading(f"sqlite:///{db}", args.statements)

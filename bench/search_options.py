@@ -49,13 +49,15 @@ def current(url: str) -> Run:
     from sqlmodel import Session
 
     from app.db import make_engine
+    from app.search.engine import SearchEngine, default_directory
     from app.search.service import SearchFilters, search
 
     engine = make_engine(url)
+    index = SearchEngine(default_directory(url))  # since issue 26, the service's Tantivy
 
     def run(q: str) -> tuple[list[int], int | None]:
         with Session(engine) as session:
-            hits, total, _ = search(session, q, SearchFilters(), limit=TOP, cursor=None)
+            hits, total, _ = search(session, index, q, SearchFilters(), limit=TOP, cursor=None)
             keys = [(h.type, h.key) for h in hits]
         return [hash(k) for k in keys], total
 

@@ -338,27 +338,6 @@ def test_the_memo_forgets_the_least_recently_used_past_its_byte_budget() -> None
     assert memo.get(2) is not None
 
 
-@pytest.mark.parametrize("q", ["treaty", "verif*", '"open skies"', "new OR start"])
-def test_snippets_by_rowid_are_the_snippets_found_by_walking_the_matches(
-    shared_url: str, q: str, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    if not shared_url.startswith("sqlite"):
-        pytest.skip("FTS5 rowid lookups are SQLite's")
-    engine = make_engine(shared_url)
-    try:
-        with Session(engine) as session:
-            monkeypatch.setattr(search_service, "ROWID_LOOKUPS_FROM", 10**9)  # walk
-            index = _engine(shared_url)
-            walked = search(session, index, q, SearchFilters(), limit=5, cursor=None)
-            monkeypatch.setattr(search_service, "ROWID_LOOKUPS_FROM", 0)  # look up
-            looked_up = search(session, index, q, SearchFilters(), limit=5, cursor=None)
-    finally:
-        engine.dispose()
-    assert walked == looked_up
-    assert walked[0]
-    assert all("<mark>" in hit.snippet for hit in walked[0])
-
-
 def _said(key: str, words: str) -> StatementRecord:
     return StatementRecord(id=key, text=words, speaker="sergei-lavrov", said_on="2021-03",
                            sources=["aca-blog-2020-12-fate-of-new-start"])  # fmt: skip

@@ -21,7 +21,7 @@ from app.importing.writer import write_batch
 from app.search import engine as search_engine
 from app.search.engine import SearchEngine, default_directory
 from app.search.query import parse
-from app.search.service import DOC, SearchFilters, _filtered, _matches, search
+from app.search.service import DOC, SearchFilters, _filtered, matched, search
 
 SAID = {
     "speaker": "sergei-ryabkov",
@@ -76,6 +76,29 @@ def test_a_write_through_the_api_is_found_at_its_data_version(
     assert version == str(client.get("/v1/meta").json()["data_version"])
 
 
+def test_snippets_mark_what_matched_escape_the_rest_and_show_where_they_cut(
+    fresh_url: str, client_for: Callable[..., TestClient]
+) -> None:
+    client = client_for(fresh_url)
+    words = " ".join(["filler"] * 60)
+    text = f"{words} <b>Élysée</b> verifications & the quokkas' extension. {words}"
+    record = {"id": "ryabkov-snippet", "text": text, **SAID}
+    assert client.post("/v1/records/statements", json=record,
+                       headers=_editor(fresh_url)).status_code == 201  # fmt: skip
+
+    def snippet(q: str) -> str:
+        found = client.get("/v1/search", params={"q": q, "limit": 1}).json()
+        assert found["items"][0]["key"] == "ryabkov-snippet"
+        return str(found["items"][0]["snippet"])
+
+    assert "&lt;b&gt;<mark>Élysée</mark>&lt;/b&gt;" in snippet("elysee")  # folded; escaped
+    both = snippet("verif* quokka")
+    assert "<mark>verifications</mark> &amp; the <mark>quokkas</mark>" in both  # prefix, stem
+    assert both.startswith("…")
+    assert both.endswith("…")
+    assert len(both) < len(text) / 2
+
+
 def test_a_renamed_speaker_finds_their_statements_by_the_new_name(
     fresh_url: str, client_for: Callable[..., TestClient]
 ) -> None:
@@ -95,6 +118,23 @@ def test_a_renamed_speaker_finds_their_statements_by_the_new_name(
     assert said
     assert set(keys) == said | {"sergei-ryabkov"}
     assert total == len(said) + 1
+
+
+def test_a_renamed_treaty_finds_its_events_by_the_new_short_name(
+    fresh_url: str, client_for: Callable[..., TestClient]
+) -> None:
+    """An event's document holds its treaty's short name: renaming the treaty rewrites
+    them, in the database's documents and in the index."""
+    client = client_for(fresh_url)
+    headers = _editor(fresh_url)
+    etag = client.get("/v1/records/treaties/open-skies").headers["etag"]
+    patched = client.patch("/v1/records/treaties/open-skies", json={"short_name": "Xyloskies"},
+                           headers={**headers, "If-Match": etag})  # fmt: skip
+    assert patched.status_code == 200, patched.text
+    events = client.get("/v1/treaties/open-skies/events", params={"limit": 500}).json()
+    found = client.get("/v1/search", params={"q": "Xyloskies", "type": "event", "limit": 500})
+    assert {hit["key"] for hit in found.json()["items"]} == {e["id"] for e in events["items"]}
+    assert found.json()["total"] == len(events["items"]) > 0
 
 
 def test_two_instances_each_keep_their_own_index(
@@ -215,8 +255,8 @@ def test_the_index_filters_as_the_database_does(shared_url: str, filters: Search
     with Session(engine) as session:
         hits, total, _ = search(session, index, "treaty OR new OR start OR russia", filters,
                                 limit=500, cursor=None)  # fmt: skip
-        matched, _, _ = _matches(engine.dialect.name, parse("treaty OR new OR start OR russia"))
-        query = _filtered(matched, filters).with_only_columns(DOC.c.type, DOC.c.key)
+        matches = matched(engine.dialect.name, parse("treaty OR new OR start OR russia"))
+        query = _filtered(matches, filters).with_only_columns(DOC.c.type, DOC.c.key)
         expected = {f"{t}:{k}" for t, k in session.execute(query)}
     engine.dispose()
     assert {f"{hit.type}:{hit.key}" for hit in hits} == expected

@@ -142,7 +142,7 @@ class Bars(Progress):
         self.task: Any = None
 
     def began(self) -> None:
-        if not self.times:
+        if not self.bars.live.is_started:  # the first phase, or one after finish()
             self.bars.start()
         self.task = self.bars.add_task(self.name or "", total=self.total, unit=self.unit)
 

@@ -303,12 +303,16 @@ def reindex_all(session: Session) -> None:
 def with_dependents(
     session: Session, keys: dict[str, list[str]], people: Sequence[str]
 ) -> dict[str, list[str]]:
-    """The documents to rebuild when these records (keys per kind) changed: their own, and
-    the statements of `people`, whose documents hold their speaker's names. The one rule:
-    the writer (`writer._reindex`) and the search engine's replay of the change log
+    """The documents to rebuild when these records (keys per kind) changed: their own, the
+    statements of `people` (their documents hold their speaker's names), and the events of
+    changed treaties (theirs hold the treaty's short name). The one rule: the writer
+    (`writer._reindex`) and the search engine's replay of the change log
     (app/search/engine.py) both take it from here."""
     found = {kind: set(changed) for kind, changed in keys.items()}
     if people:
         query = select(col(m.Statement.id)).where(col(m.Statement.speaker_slug).in_(people))
         found.setdefault("statement", set()).update(session.execute(query).scalars())
+    if keys.get("treaty"):
+        query = select(col(m.Event.id)).where(col(m.Event.treaty_slug).in_(keys["treaty"]))
+        found.setdefault("event", set()).update(session.execute(query).scalars())
     return {kind: sorted(changed) for kind, changed in found.items()}

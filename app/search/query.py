@@ -20,7 +20,7 @@ import tantivy
 from sqlalchemy import func, literal
 
 from app.errors import InvalidParameter
-from app.search.engine import SCHEMA
+from app.search.engine import ANALYZER, FOLD, SCHEMA
 
 MAX_QUERY = 500
 HELP = 'Full-text search: words (all must match, stemmed), "exact phrase", OR, -excluded, prefix*.'
@@ -133,23 +133,14 @@ def to_tsquery(query: Query) -> Any:
     return combined
 
 
-# Tantivy (app/search/engine.py): the index's own analyser, so a word is stemmed as the
-# documents were (the `en_stem` tokenizer: simple, remove_long(40), lowercase, English stem).
-STEM = (
-    tantivy.TextAnalyzerBuilder(tantivy.Tokenizer.simple())
-    .filter(tantivy.Filter.remove_long(40))
-    .filter(tantivy.Filter.lowercase())
-    .filter(tantivy.Filter.stemmer("english"))
-    .build()
-)
 BOOSTS = {"title": 10.0, "body": 5.0, "extra": 2.0}  # as FTS5's bm25() weights were
 PREFIX_RANKED = 16  # a prefix's commonest words that rank its matches (see _tantivy_prefix)
 
 
 def _tantivy_term(term: Term, searcher: tantivy.Searcher) -> tantivy.Query:
     if term.prefix:
-        return _tantivy_prefix(term.words[0], searcher)
-    tokens = [token for word in term.words for token in STEM.analyze(word)]
+        return _tantivy_prefix("".join(FOLD.analyze(term.words[0])), searcher)
+    tokens = [token for word in term.words for token in ANALYZER.analyze(word)]
     if not tokens:  # a word longer than any the index keeps
         return tantivy.Query.empty_query()
     either = []

@@ -1,9 +1,9 @@
-"""All the SQL for search: the match, its score and snippet on each backend, and paging."""
+"""Search: its page and total from the index, its rows from the database, and the SQL
+match (the lists' `q=`, search's facets) with the filters on each backend."""
 
 import base64
 import binascii
 import datetime as dt
-import html
 import json
 from collections import Counter
 from collections.abc import Mapping, Sequence
@@ -13,12 +13,9 @@ from typing import Any
 import tantivy
 from sqlalchemy import (
     ColumnElement,
-    Float,
     Select,
-    cast,
     column,
     func,
-    literal,
     literal_column,
     or_,
     select,
@@ -32,14 +29,13 @@ from app.filters import on_or_after, on_or_before, within
 from app.reads.facets import FACET_VALUES, Facet, bucket, date_facets, labelled
 from app.search.engine import SCHEMA, SearchEngine, day_number
 from app.search.query import Query, parse, to_fts5, to_tantivy, to_tsquery
+from app.search.snippets import Snippets
 
 TYPES = ("statement", "article", "treaty", "person", "event")
-MARK_START, MARK_END = "\ue000", "\ue001"  # private-use markers, escaped-safe
 FTS = table("search_fts", column("rowid"))
 DOC = m.SearchDocument.__table__  # type: ignore[attr-defined]
 # What a hit shows: the document's label, or its body when it has none (a statement's).
 LABEL = func.coalesce(func.nullif(DOC.c.label, ""), DOC.c.body).label("label")
-HEADLINE = f"StartSel={MARK_START}, StopSel={MARK_END}, MaxWords=24, MinWords=12, MaxFragments=1"
 
 
 @dataclass(frozen=True)
@@ -62,20 +58,13 @@ class Hit:
     snippet: str
 
 
-def _matches(dialect: str, query: Query) -> tuple[Select[Any], Any, Any]:
-    """(rows of search_document that match, their score, their snippet) for a backend."""
+def matched(dialect: str, query: Query) -> Select[Any]:
+    """The rows of search_document that match, in the database's own full-text index (the
+    lists' `q=` and search's facets; search itself asks the index, app/search/engine.py)."""
     if dialect == "sqlite":
-        score: ColumnElement[Any] = -func.bm25(literal_column("search_fts"), 10.0, 5.0, 2.0)
-        snippet = func.snippet(literal_column("search_fts"), -1, MARK_START, MARK_END, "…", 16)
-        matched = select(DOC).join(FTS, FTS.c.rowid == DOC.c.id).where(_fts_match(query))
-        return matched, score, snippet
-    tsquery = to_tsquery(query)
+        return select(DOC).join(FTS, FTS.c.rowid == DOC.c.id).where(_fts_match(query))
     tsv: ColumnElement[Any] = literal_column("search_document.tsv")
-    # Normalisation 1 divides by 1 + log(length): shorter documents rank higher, as in BM25.
-    score = cast(func.ts_rank(tsv, tsquery, 1), Float(53))
-    text = func.concat_ws(" · ", DOC.c.body, DOC.c.title, DOC.c.extra)
-    snippet = func.ts_headline("english", text, tsquery, literal(HEADLINE))
-    return select(DOC).where(tsv.op("@@")(tsquery)), score, snippet
+    return select(DOC).where(tsv.op("@@")(to_tsquery(query)))
 
 
 def _fts_match(query: Query) -> Any:
@@ -117,11 +106,6 @@ def _offset(cursor: str | None) -> int:
     raise InvalidParameter("cursor is not one this API issued; follow a `next` URL.")
 
 
-def _highlight(snippet: str) -> str:
-    escaped = html.escape(snippet)
-    return escaped.replace(MARK_START, "<mark>").replace(MARK_END, "</mark>")
-
-
 def search(
     session: Session,
     engine: SearchEngine,
@@ -135,39 +119,40 @@ def search(
 
     The index (app/search/engine.py, brought up to the database's data version first)
     finds the page and counts every match without ranking them all: block-max WAND scores
-    only documents that can still enter the top. The database gives what the hits show
-    and, for the page only, their snippets.
+    only documents that can still enter the top. The database gives the page's rows, by
+    primary key, and the index's highlighter their snippets.
     """
-    parsed = parse(text)
     offset = _offset(cursor)
     engine.current(session.get_bind())  # type: ignore[arg-type]
     searcher = engine.searcher()
-    query = tantivy.Query.boolean_query(
-        [(tantivy.Occur.Must, to_tantivy(parsed, searcher)), *_clauses(filters)]
-    )
+    matching = to_tantivy(parse(text), searcher)
+    query = tantivy.Query.boolean_query([(tantivy.Occur.Must, matching), *_clauses(filters)])
     found = searcher.search(query, limit + 1, count=True, offset=offset)
     ids = searcher.fast_field_values("id", [address for _, address in found.hits])
     ranked = [(int(i or 0), float(score)) for i, (score, _) in zip(ids, found.hits, strict=True)]
     more = len(ranked) > limit and offset + limit < MAX_RESULTS
-    ranked = ranked[:limit]
-    page = SHOWN.where(DOC.c.id.in_([doc_id for doc_id, _ in ranked]))
+    page = SHOWN.where(DOC.c.id.in_([doc_id for doc_id, _ in ranked[:limit]]))
     shown = {row.id: row for row in session.execute(page)}
-    total = int(getattr(found, "count", 0) or 0)  # exact: searched with count=True
-    # A common word: fetch each hit's snippet by rowid, rather than walking every match
-    # to find the page's (a word in 927,000 of 1M statements: 70 -> 2.5 ms).
-    dialect = session.get_bind().dialect.name
-    by_rowid = dialect == "sqlite" and total > ROWID_LOOKUPS_FROM * max(len(ranked), 1)
-    matched, _score, snippet = _matches(dialect, parsed)
-    snippets = _snippets(session, matched, snippet, list(shown), by_rowid)
+    snippets = Snippets(searcher, matching)
     hits = [
-        Hit(row.type, row.key, row.label, row.date, score, _highlight(snippets.get(doc_id, "")))
-        for doc_id, score in ranked
+        Hit(
+            row.type,
+            row.key,
+            row.label,
+            row.date,
+            score,
+            snippets.of(row.body, row.title, row.extra),
+        )
+        for doc_id, score in ranked[:limit]
         if (row := shown.get(doc_id)) is not None  # gone since the index's snapshot
     ]
+    total = int(getattr(found, "count", 0) or 0)  # exact: searched with count=True
     return hits, total, _cursor(offset + limit) if more else None
 
 
-SHOWN = select(DOC.c.id, DOC.c.type, DOC.c.key, LABEL, DOC.c.date)
+# A hit's row: what it shows, then the texts its snippet is cut from (body, title, extra).
+SHOWN = select(DOC.c.id, DOC.c.type, DOC.c.key, LABEL, DOC.c.date, DOC.c.body, DOC.c.title,
+               DOC.c.extra)  # fmt: skip
 
 
 def _clauses(f: SearchFilters) -> list[tuple[tantivy.Occur, tantivy.Query]]:
@@ -208,26 +193,9 @@ def _period(low: str) -> tuple[int, int]:
     return first, first + {1: 9999, 2: 99, 3: 0}[len(low.split("-"))]
 
 
-ROWID_LOOKUPS_FROM = 400  # matches per hit; below it, walking the matches is cheaper
-
-
-def _snippets(
-    session: Session, matched: Select[Any], snippet: Any, ids: list[int], by_rowid: bool
-) -> dict[int, str]:
-    """The snippets of the page's hits. FTS5 finds them by rowid (one lookup each) when
-    the rowid is constrained on its own table; constrained on the document's id, it walks
-    the word's matches instead."""
-    if not ids:
-        return {}
-    key = FTS.c.rowid if by_rowid else DOC.c.id
-    query = matched.with_only_columns(DOC.c.id, snippet.label("snippet")).where(key.in_(ids))
-    return {row.id: row.snippet or "" for row in session.execute(query)}
-
-
 def matching_keys(dialect: str, kind: str, text: str) -> Select[Any]:
     """Keys of records of one type that match `text`: the `q=` filter of list endpoints."""
-    matched, _score, _snippet = _matches(dialect, parse(text))
-    return matched.where(DOC.c.type == kind).with_only_columns(DOC.c.key)
+    return matched(dialect, parse(text)).where(DOC.c.type == kind).with_only_columns(DOC.c.key)
 
 
 KINDS = {"statement": "Statements", "article": "Articles", "treaty": "Treaties",
@@ -267,9 +235,9 @@ FILTERS = {"type": "types", "treaty": "treaties", "speaker": "speakers", "during
 def facet_rows(session: Session, text: str, filters: SearchFilters, facet: Facet) -> list[Any]:
     """A facet's (value, count) rows over the matches under the filters but its own: most
     first (ties by value) and one more than shown, or a date facet's in date order."""
-    matched, _score, _snippet = _matches(session.get_bind().dialect.name, parse(text))
     others: dict[str, Any] = {FILTERS[facet.filter]: ()}
-    found = _filtered(matched, replace(filters, **others))
+    matches = matched(session.get_bind().dialect.name, parse(text))
+    found = _filtered(matches, replace(filters, **others))
     column = DOC.c[facet.column]
     value = bucket(column, facet.precision or "day") if facet.dated else column
     grouped = found.with_only_columns(value.label("value"), func.count()).group_by(value)
