@@ -55,7 +55,7 @@ def _load(engine: Engine, paths: list[Path], workers: int = 1, quiet: bool = Tru
         return 1
     # The search index beside the database (SQLite: the server's own) brought up to date
     # here, in the load's time, rather than at the first search.
-    search_engine.for_settings(get_settings()).current(engine, progress)
+    search_engine.for_settings(get_settings()).current(engine, progress=progress)
     progress.finish()
     _print_counts(counts)
     say(f"Recorded as import {counts.import_id} (GET /v1/imports).")

@@ -23,6 +23,7 @@ from app.db import make_engine
 from app.importing.writer import load_paths
 from app.main import create_app
 from app.migrate import upgrade
+from app.search.engine import default_directory
 
 SEED = bundled_path("seed_data")
 ADMIN_URL = os.environ.get(
@@ -81,6 +82,8 @@ class PostgresBackend(Backend):
     def drop_all(self) -> None:
         for name in self.created:
             self._run(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+            url = self.admin.set(database=name).render_as_string(hide_password=False)
+            shutil.rmtree(default_directory(url), ignore_errors=True)  # its search index
 
 
 def postgres_or_skip() -> PostgresBackend:

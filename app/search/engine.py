@@ -177,9 +177,14 @@ class SearchEngine:
     def behind(self, session: Session) -> bool:
         return not self.checked or self.applied.version != _version(session)
 
-    def current(self, engine: Engine, progress: Progress | None = None) -> None:
-        """Bring the index up to the database's data version (no-op when it is). The first
-        call also checks that the index is this database's."""
+    def current(
+        self, engine: Engine, version: int | None = None, progress: Progress | None = None
+    ) -> None:
+        """Bring the index up to the database's data version (no-op when it is), or to at
+        least `version` when the caller knows the one it answers at. The first call also
+        checks that the index is this database's."""
+        if self.checked and version is not None and self.applied.version >= version:
+            return
         with Session(engine) as session:
             if not self.behind(session):
                 return

@@ -133,8 +133,9 @@ def _page(
     finish (and close theirs) before it does."""
     with Session(request.app.state.engine) as session:
         hits, total, cursor = service.search(
-            session, request.app.state.search, q, filters, limit=page.limit, cursor=page.cursor
-        )
+            session, request.app.state.search, q, filters, limit=page.limit, cursor=page.cursor,
+            version=getattr(request.state, "data_version", None),
+        )  # fmt: skip
         counts = _answers(request, session, q, filters, faceted) if faceted else None
     next_url = str(request.url.include_query_params(cursor=cursor)) if cursor else None
     items = [{**vars(hit), "url": _url(urls, hit.type, hit.key)} for hit in hits]

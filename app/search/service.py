@@ -114,8 +114,10 @@ def search(
     *,
     limit: int,
     cursor: str | None,
+    version: int | None = None,
 ) -> tuple[list[Hit], int, str | None]:
-    """One page of hits, best first, the number of matches, and the next cursor.
+    """One page of hits, best first, the number of matches, and the next cursor, with the
+    index at least at data `version` (the answer's; default: the database's).
 
     The index (app/search/engine.py, brought up to the database's data version first)
     finds the page and counts every match without ranking them all: block-max WAND scores
@@ -123,7 +125,7 @@ def search(
     primary key, and the index's highlighter their snippets.
     """
     offset = _offset(cursor)
-    engine.current(session.get_bind())  # type: ignore[arg-type]
+    engine.current(session.get_bind(), version)  # type: ignore[arg-type]
     searcher = engine.searcher()
     matching = to_tantivy(parse(text), searcher)
     query = tantivy.Query.boolean_query([(tantivy.Occur.Must, matching), *_clauses(filters)])

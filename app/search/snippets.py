@@ -47,13 +47,24 @@ def _marked(text: str, snippet: tantivy.Snippet) -> str:
     start = _word_start(raw, max(0, marks[0][0] - LEAD), marks[0][0])
     end = max(_word_end(raw, min(len(raw), start + MAX_CHARS)), marks[0][1])
     parts, at = [], start
-    for begin, stop in marks:
+    for begin, stop in marks:  # markers in, one escape of the whole, markers out
         if begin >= at and stop <= end:
-            parts += [_text(raw[at:begin]), f"<mark>{_text(raw[begin:stop])}</mark>"]
+            parts += [_plain(raw[at:begin]), START, _plain(raw[begin:stop]), STOP]
             at = stop
-    parts.append(_text(raw[at:end]))
+    parts.append(_plain(raw[at:end]))
+    shown = html.escape(b"".join(parts).decode(errors="replace").strip())
     before = ELLIPSIS if start > 0 else ""
-    return before + "".join(parts).strip() + (ELLIPSIS if end < len(raw) else "")
+    after = ELLIPSIS if end < len(raw) else ""
+    return before + shown.replace(MARK, "<mark>").replace(UNMARK, "</mark>") + after
+
+
+MARK, UNMARK = "\ue000", "\ue001"  # private-use characters, which html.escape keeps
+START, STOP = MARK.encode(), UNMARK.encode()
+
+
+def _plain(part: bytes) -> bytes:
+    """Text without the markers (were a record ever to hold them)."""
+    return part.replace(START, b"").replace(STOP, b"") if b"\xee\x80" in part else part
 
 
 LEAD = 40  # bytes of context before the first marked word
@@ -80,7 +91,3 @@ def _character(raw: bytes, at: int) -> int:
     while at < len(raw) and raw[at] & 0xC0 == 0x80:
         at += 1
     return at
-
-
-def _text(part: bytes) -> str:
-    return html.escape(part.decode(errors="replace"))
