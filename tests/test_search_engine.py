@@ -19,6 +19,7 @@ from app.importing.loader import Batch, Item
 from app.importing.records import StatementRecord
 from app.importing.writer import write_batch
 from app.search import engine as search_engine
+from app.search import service as search_service
 from app.search.engine import SearchEngine, default_directory
 from app.search.query import parse
 from app.search.service import DOC, SearchFilters, _filtered, matched, search
@@ -151,6 +152,37 @@ def test_two_instances_each_keep_their_own_index(
     keys, total, version = _found(two, "wombat")
     assert (keys, total) == (["ryabkov-wombat"], 1)
     assert version == _found(one, "wombat")[2]
+
+
+def test_equal_scores_page_alike_on_every_instance(fresh_url: str, tmp_path: Path) -> None:
+    """Documents that score the same come in id order, however an index came to hold them
+    (built at once, or one write at a time), so an offset pages alike on every instance."""
+    one = SearchEngine(tmp_path / "one")
+    for n in (3, 1, 4, 0, 2):
+        _write(fresh_url, f"ryabkov-wallaby-{n}", "The wallaby clause.")
+        _hits(fresh_url, one, "wallaby")  # caught up write by write
+    two = SearchEngine(tmp_path / "two")  # built from all of them at once
+    engine = make_engine(fresh_url)
+    with Session(engine) as session:
+        pages = [
+            [
+                [
+                    hit.key
+                    for hit in search(
+                        session, index, "wallaby", SearchFilters(), limit=2, cursor=cursor
+                    )[0]
+                ]  # fmt: skip
+                for cursor in (None, search_service._cursor(2), search_service._cursor(4))
+            ]
+            for index in (one, two)
+        ]
+        by_id = session.execute(
+            select(DOC.c.key).where(DOC.c.key.like("ryabkov-wallaby-%")).order_by(DOC.c.id)
+        ).scalars()
+        expected = list(by_id)
+    engine.dispose()
+    assert pages[0] == pages[1]
+    assert [key for page in pages[0] for key in page] == expected
 
 
 def test_a_crash_before_the_index_is_updated_loses_nothing(fresh_url: str, tmp_path: Path) -> None:

@@ -129,9 +129,7 @@ def search(
     searcher = engine.searcher()
     matching = to_tantivy(parse(text), searcher)
     query = tantivy.Query.boolean_query([(tantivy.Occur.Must, matching), *_clauses(filters)])
-    found = searcher.search(query, limit + 1, count=True, offset=offset)
-    ids = searcher.fast_field_values("id", [address for _, address in found.hits])
-    ranked = [(int(i or 0), float(score)) for i, (score, _) in zip(ids, found.hits, strict=True)]
+    ranked, total = _ranked(searcher, query, offset, limit + 1)
     more = len(ranked) > limit and offset + limit < MAX_RESULTS
     page = SHOWN.where(DOC.c.id.in_([doc_id for doc_id, _ in ranked[:limit]]))
     shown = {row.id: row for row in session.execute(page)}
@@ -148,8 +146,30 @@ def search(
         for doc_id, score in ranked[:limit]
         if (row := shown.get(doc_id)) is not None  # gone since the index's snapshot
     ]
-    total = int(getattr(found, "count", 0) or 0)  # exact: searched with count=True
     return hits, total, _cursor(offset + limit) if more else None
+
+
+TIES = 50  # hits read past the page, so that equal scores at its edge are ordered by id
+
+
+def _ranked(
+    searcher: tantivy.Searcher, query: tantivy.Query, offset: int, count: int
+) -> tuple[list[tuple[int, float]], int]:
+    """The (document id, score) of hits offset to offset + count, best first and equal
+    scores by id, and the number of matches (exact: counted as they are scored).
+
+    The index orders equal scores by where it holds the documents, which differs from one
+    instance to another; by id, every instance pages alike. That takes every document tied
+    with the page's last: when more of them than TIES lie past the page (generated text,
+    not written text), the page keeps the index's order."""
+    wanted = offset + count + TIES
+    found = searcher.search(query, wanted, count=True)
+    ids = searcher.fast_field_values("id", [address for _, address in found.hits])
+    hits = [(int(i or 0), float(score)) for i, (score, _) in zip(ids, found.hits, strict=True)]
+    edge = offset + count - 1
+    if len(hits) < wanted or hits[-1][1] < hits[min(edge, len(hits) - 1)][1]:  # all ties here
+        hits.sort(key=lambda hit: (-hit[1], hit[0]))
+    return hits[offset : offset + count], int(getattr(found, "count", 0) or 0)
 
 
 # A hit's row: what it shows, then the texts its snippet is cut from (body, title, extra).
