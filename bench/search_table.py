@@ -33,6 +33,28 @@ WORDS = slice(len(ISSUE_QUERIES), len(ISSUE_QUERIES) + 40)  # the 20 words and 2
 PREFIXES = slice(len(ISSUE_QUERIES) + 40, None)
 
 
+def warm(url: str) -> None:
+    """This machine's page cache holding the data both services read, so that a figure is
+    the service's (its own caches empty) and not the disk's: the SQLite file, or the
+    PostgreSQL search table and its indexes, and the search index's files."""
+    from app.search.engine import default_directory
+
+    files = [path for path in default_directory(url).rglob("*") if path.is_file()]
+    if url.startswith("sqlite"):
+        files.append(Path(url.removeprefix("sqlite:///")))
+    else:
+        import psycopg
+
+        with psycopg.connect(url.replace("+psycopg", ""), autocommit=True) as conn:
+            conn.execute("CREATE EXTENSION IF NOT EXISTS pg_prewarm")
+            conn.execute("SELECT pg_prewarm(c.oid, 'read') FROM pg_class c WHERE c.relkind IN "
+                         "('r', 'i') AND c.relname LIKE '%search_document%'")  # fmt: skip
+    for path in files:
+        with path.open("rb") as whole:
+            while whole.read(1 << 24):
+                pass
+
+
 def start(url: str, cwd: Path | None) -> Any:
     env = {"TREATYKB_DATABASE_URL": url, "TREATYKB_RESPONSE_CACHE": "false", **SERVER_ENV}
     import os
@@ -47,6 +69,7 @@ def start(url: str, cwd: Path | None) -> Any:
             break
         time.sleep(0.5)
     httpx.get(base + "/v1/search", params={"q": "zzzz-warm-up"}, timeout=120)
+    warm(url)
     return server
 
 
