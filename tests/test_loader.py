@@ -412,10 +412,10 @@ def test_the_cli_loads_a_large_ndjson_file_in_parts_reporting_each_phase(
     assert re.fullmatch(rf"validate: done, {re.escape(size)} in \d+\.\d s", said[1])
     assert said[2] == f"write: started ({writer.REFRESH_AFTER:,} records)"
     assert re.fullmatch(rf"write: done, {writer.REFRESH_AFTER:,} records in \d+\.\d s", said[3])
-    phases = ["index", "index", "statistics", "statistics"]
-    assert [line.split(":")[0] for line in said[4:8]] == phases
+    phases = ["index", "index", "statistics", "statistics", "search", "search"]
+    assert [line.split(":")[0] for line in said[4:10]] == phases  # search: the index built
     assert re.fullmatch(r"Done in [\d.]+ s: validate [\d.]+ s, write [\d.]+ s, index [\d.]+ s, "
-                        r"statistics [\d.]+ s\.", said[-1])  # fmt: skip
+                        r"statistics [\d.]+ s, search [\d.]+ s\.", said[-1])  # fmt: skip
     assert count(engine, m.Statement) == 27 + writer.REFRESH_AFTER
     with Session(engine) as session:
         said = session.execute(select(m.Statement.text).where(m.Statement.id == "generated-00777"))
