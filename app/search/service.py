@@ -135,14 +135,7 @@ def search(
     shown = {row.id: row for row in session.execute(page)}
     snippets = Snippets(searcher, matching)
     hits = [
-        Hit(
-            row.type,
-            row.key,
-            row.label,
-            row.date,
-            score,
-            snippets.of(row.body, row.title, row.extra),
-        )
+        Hit(row.type, row.key, row.label, row.date, score, snippets.of(*row[-3:]))
         for doc_id, score in ranked[:limit]
         if (row := shown.get(doc_id)) is not None  # gone since the index's snapshot
     ]
