@@ -90,9 +90,10 @@ SCHEMA = _schema()
 def day_number(date: str | None) -> int | None:
     """An ISO date of any precision as a number that sorts as its text does:
     "2020" -> 20200000, "2020-11" -> 20201100, "2020-11-15" -> 20201115."""
-    if not date:
+    try:
+        parts = [int(part) for part in (date or "").split("-")[:3]]
+    except ValueError:  # not a date (none is, as the records are validated): no day
         return None
-    parts = [int(part) for part in date.split("-")[:3]]
     parts += [0] * (3 - len(parts))
     return parts[0] * 10_000 + parts[1] * 100 + parts[2]
 
