@@ -5,7 +5,10 @@
 (b) two server processes on one PostgreSQL, 8 clients x 200 writes with If-Match retries:
     every acknowledged write is there exactly once;
 (c) PostgreSQL restarted under load: 503 problem+json during the outage, 200 after it,
-    without restarting the API.
+    without restarting the API;
+(d) kill -9 while a server replays an import into its search index: every document is
+    found once after a restart;
+(e) two server processes, each with its own search index: what one imports, the other finds.
 """
 
 import json
