@@ -18,6 +18,7 @@ Writes bench/results/search-table-<time>-<statements>.json and prints the tables
 
 import argparse
 import json
+import os
 import statistics
 import time
 from pathlib import Path
@@ -57,8 +58,6 @@ def warm(url: str) -> None:
 
 def start(url: str, cwd: Path | None) -> Any:
     env = {"TREATYKB_DATABASE_URL": url, "TREATYKB_RESPONSE_CACHE": "false", **SERVER_ENV}
-    import os
-
     server = serve([*UVICORN, "app.main:create_app", "--factory", "--port", str(PORT)], PORT,
                    {**os.environ, **env}, cwd=cwd)  # fmt: skip
     base = f"http://127.0.0.1:{PORT}"

@@ -441,6 +441,8 @@ RESOURCES: tuple[Resource, ...] = (
 )
 
 BY_NAME = {resource.name: resource for resource in RESOURCES}
+# The kind of search document each searchable resource's records become.
+SEARCH_TYPES = {res.name: res.search_type for res in RESOURCES if res.search_type}
 
 
 def existing_keys(session: Session, resource: Resource) -> set[Any]:

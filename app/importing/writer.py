@@ -31,7 +31,15 @@ from app.importing.loader import (
 )
 from app.importing.progress import Progress
 from app.importing.records import Record, Ref, targets_of
-from app.importing.resources import BY_NAME, RESOURCES, Key, Resource, existing_keys, ordered
+from app.importing.resources import (
+    BY_NAME,
+    RESOURCES,
+    SEARCH_TYPES,
+    Key,
+    Resource,
+    existing_keys,
+    ordered,
+)
 from app.meta.service import begin_write, bump_version
 from app.search import index as search_index
 
@@ -471,9 +479,6 @@ def _write_links(
             fresh.append(item)
     resource.write_links_many(session, fresh, replace=False)
     resource.write_links_many(session, replaced, replace=True)
-
-
-SEARCH_TYPES = {res.name: res.search_type for res in RESOURCES if res.search_type}
 
 
 def _reindex(

@@ -20,7 +20,7 @@ import tantivy
 from sqlalchemy import func, literal
 
 from app.errors import InvalidParameter
-from app.search.engine import ANALYZER, FOLD, SCHEMA
+from app.search.engine import ANALYZER, FOLD, SCHEMA, WEIGHTS
 
 MAX_QUERY = 500
 HELP = 'Full-text search: words (all must match, stemmed), "exact phrase", OR, -excluded, prefix*.'
@@ -133,7 +133,6 @@ def to_tsquery(query: Query) -> Any:
     return combined
 
 
-BOOSTS = {"title": 10.0, "body": 5.0, "extra": 2.0}  # as FTS5's bm25() weights were
 PREFIX_RANKED = 16  # a prefix's commonest words that rank its matches (see _tantivy_prefix)
 
 
@@ -144,7 +143,7 @@ def _tantivy_term(term: Term, searcher: tantivy.Searcher) -> tantivy.Query:
     if not tokens:  # a word longer than any the index keeps
         return tantivy.Query.empty_query()
     either = []
-    for name, boost in BOOSTS.items():
+    for name, boost in WEIGHTS.items():
         if len(tokens) == 1:
             one = tantivy.Query.term_query(SCHEMA, name, tokens[0])
         else:
@@ -159,7 +158,7 @@ def _tantivy_prefix(prefix: str, searcher: tantivy.Searcher) -> tantivy.Query:
     commonest words: all matches found, and ranked as whole words are, at the cost of the
     few longest posting lists rather than of every word the prefix has."""
     clauses = []
-    for name, boost in BOOSTS.items():
+    for name, boost in WEIGHTS.items():
         every = tantivy.Query.regex_query(SCHEMA, name, re.escape(prefix) + ".*")
         clauses.append((tantivy.Occur.Should, tantivy.Query.const_score_query(every, 0.0)))
         for word, _count in searcher.terms_with_prefix(name, prefix, limit=PREFIX_RANKED):
