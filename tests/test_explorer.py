@@ -116,7 +116,10 @@ def test_the_search_box_searches_as_you_type_with_the_last_word_as_a_prefix(
     page.goto("/")  # type: ignore[attr-defined]
     sent: list[str] = []
     page.on("request", lambda r: sent.append(r.url) if "/v1/search" in r.url else None)  # type: ignore[attr-defined]
-    page.get_by_label("Search everything").press_sequentially("settles dus", delay=40)  # type: ignore[attr-defined]
+    # A slow keystroke (a busy machine) may let an earlier prefix go out first; wait for
+    # the whole text's answer, not for whichever answer shows "dust" first.
+    with page.expect_response(lambda r: "q=settles+dus" in r.url):  # type: ignore[attr-defined]
+        page.get_by_label("Search everything").press_sequentially("settles dus", delay=40)  # type: ignore[attr-defined]
     results = page.locator("#quick-results li")  # type: ignore[attr-defined]
     playwright_api.expect(results.first.locator("mark").first).to_be_visible()
     playwright_api.expect(page.locator("#quick-results")).to_contain_text("dust")  # type: ignore[attr-defined]
