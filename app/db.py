@@ -36,7 +36,21 @@ def dialect_of(session: Session) -> str:
     return session.get_bind().dialect.name
 
 
-def _sqlite_on_connect(mmap_bytes: int, dbapi_connection: Any, _record: Any) -> None:
+WRITE_VERSION = "write_version"  # a SQLite connection's entry: the version it writes
+
+
+def _sqlite_on_connect(mmap_bytes: int, dbapi_connection: Any, record: Any) -> None:
+    info = record.info
+
+    def write_version() -> int:
+        """The record tables' `sys_from` default and triggers (app/history/tables.py):
+        the version begin_write named for this connection's write transaction."""
+        version = info.get(WRITE_VERSION)
+        if version is None:
+            raise LookupError("a write outside the write path (no data version is set)")
+        return int(version)
+
+    dbapi_connection.create_function("treatykb_write_version", 0, write_version)
     cursor = dbapi_connection.cursor()
     # WAL lets readers run while the loader writes; foreign keys are off by default in SQLite.
     cursor.execute("PRAGMA journal_mode=WAL")
@@ -62,6 +76,8 @@ def make_engine(url: str, statement_timeout_ms: int = 0, sqlite_mmap_bytes: int 
         pool = {} if in_memory else {"pool_size": 40, "max_overflow": 10}
         engine = create_engine(url, connect_args={"check_same_thread": False}, **pool)
         event.listen(engine, "connect", functools.partial(_sqlite_on_connect, sqlite_mmap_bytes))
+        for ended in ("commit", "rollback"):
+            event.listen(engine, ended, _forget_write_version)
         return engine
     # A runaway query is cancelled by the server itself, whatever the client does.
     options = f"-c statement_timeout={statement_timeout_ms}" if statement_timeout_ms else ""
@@ -71,6 +87,11 @@ def make_engine(url: str, statement_timeout_ms: int = 0, sqlite_mmap_bytes: int 
     engine = create_engine(url, connect_args={"options": options}, pool_size=20, max_overflow=10)
     _ping_when_idle(engine)
     return engine
+
+
+def _forget_write_version(connection: Connection) -> None:
+    """A transaction ended: its version is no longer the connection's to write."""
+    connection.connection.info.pop(WRITE_VERSION, None)
 
 
 IDLE_PING_SECONDS = 5.0

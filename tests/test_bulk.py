@@ -163,10 +163,10 @@ def test_the_change_feed_replays_into_a_mirror(
 def test_migrations_go_down_and_up_with_data(fresh_url: str) -> None:
     engine = make_engine(fresh_url)
     load_paths(engine, [SEED])  # seeded: timestamps, change log, competing values
-    # down through the import events, the import jobs, the facet tallies, the filters'
+    # down through history, the import events, the import jobs, the facet tallies, the filters'
     # date-ordered indexes, the audit's fields, the speaker index, the statements' link
     # copies, FTS5 hashsize, competing values, curation and search
-    for _ in range(11):
+    for _ in range(12):
         migrate(engine, "-1", down=True)
     upgrade(engine)
     with Session(engine) as session:

@@ -8,6 +8,7 @@ from sqlmodel import Session
 
 from app import models as m
 from app.db import Prepared, insert_many, make_engine
+from app.meta.service import begin_write
 from app.migrate import upgrade
 
 
@@ -48,12 +49,14 @@ def test_bulk_inserts_write_rows_and_fail_as_sqlalchemy_does(empty_url: str) -> 
     rows = [("XA", "Atlantis", False), ("XB", "Lemuria", True)]
     try:
         with Session(engine) as session, session.begin():
+            begin_write(session)
             insert_many(session, table_, ("code", "name", "historical"), rows)
         with Session(engine) as session:
             stored = session.execute(select(m.Country.code, m.Country.name, m.Country.historical))
             assert sorted(map(tuple, stored)) == rows
         again = [("XC", "Mu", False), ("XA", "Again", False)]
         with Session(engine) as session, session.begin():
+            begin_write(session)
             with pytest.raises(IntegrityError, match="XA"):
                 insert_many(session, table_, ("code", "name", "historical"), again)
             session.rollback()

@@ -59,11 +59,11 @@ STATEMENT = (
     "CASE WHEN i % 1000 = 1 THEN 'CN' ELSE 'RU' END, " + DAY + ", NULL, "
     "CASE WHEN i % 1000 = 2 THEN 'act-2020-12-new-start-deal-to-wait-for-biden' "
     "ELSE 'act-2020-11-russia-highlights-open-skies-issues' END, "
-    "NULL, NULL, NULL, NULL, NULL"
+    "NULL, NULL, NULL, NULL, NULL, NULL"  # the last: sys_from, rows from before history
 )
 LINK = (
     "'plan-' || cast(i AS TEXT), CASE WHEN i % 100 = 3 THEN 'inf' WHEN i % 100 = 4 "
-    "THEN 'open-skies' ELSE 'new-start' END, " + DAY
+    "THEN 'open-skies' ELSE 'new-start' END, " + DAY + ", NULL"
 )
 
 

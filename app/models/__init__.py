@@ -5,7 +5,7 @@ from sqlmodel import SQLModel
 from app.models.article import Article, ArticleAuthor, ArticleTreaty
 from app.models.country import Country, CountrySource
 from app.models.curation import ApiToken, Change, ImportEvent, ImportJob
-from app.models.meta import DataVersion
+from app.models.meta import DataVersion, DataVersionLog
 from app.models.person import Person, PersonAlias, PersonSource, Position, PositionSource
 from app.models.search import SearchDocument
 from app.models.source import CompetingValue, Source
@@ -32,6 +32,7 @@ __all__ = [
     "Country",
     "CountrySource",
     "DataVersion",
+    "DataVersionLog",
     "Event",
     "EventSource",
     "ImportEvent",
