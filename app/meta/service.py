@@ -44,11 +44,14 @@ def bump_version(session: Session) -> None:
     ).scalar_one()
     log = m.DataVersionLog
     before = session.execute(
-        select(col(log.last_change)).where(col(log.version) < version)
-        .order_by(col(log.version).desc()).limit(1)
+        select(col(log.last_change))
+        .where(col(log.version) < version)
+        .order_by(col(log.version).desc())
+        .limit(1)
     ).scalar()
     since = col(m.Change.id) > (before or 0)
-    changes, last = session.execute(select(func.count(), func.max(col(m.Change.id))).where(since)).one()
+    counted = select(func.count(), func.max(col(m.Change.id))).where(since)
+    changes, last = session.execute(counted).one()
     actor = session.execute(select(col(m.Change.actor)).where(col(m.Change.id) == last)).scalar()
     session.add(log(version=version, made_at=now, actor=actor or "cli", changes=changes,
                     last_change=last or before))  # fmt: skip
