@@ -6,6 +6,7 @@ strings of mixed precision sort correctly as text, so the database needs no seco
 """
 
 import calendar
+import contextvars
 import datetime as dt
 import functools
 import re
@@ -91,9 +92,15 @@ def certainly_by(value: str | None, day: dt.date) -> bool:
     return value is not None and period(value)[1] <= day
 
 
+# The day a read at a named data version answers as of (app/history/past.py sets it).
+READ_DAY: contextvars.ContextVar[dt.date | None] = contextvars.ContextVar("read_day", default=None)
+
+
 def today() -> dt.date:
-    """Today in UTC (read on every request: the day number, then its date once)."""
-    return _day(int(time.time() // 86_400))
+    """Today in UTC (read on every request: the day number, then its date once); for a
+    read at a named data version (`as_of`), the day that version was made, so its answer
+    is the same whenever it is asked (app/history/past.py)."""
+    return READ_DAY.get() or _day(int(time.time() // 86_400))
 
 
 @functools.lru_cache(maxsize=2)

@@ -121,10 +121,19 @@ def _ping_when_idle(engine: Engine) -> None:
             raise InvalidatePoolError(str(error)) from error
 
 
+def engine_of(request: Request) -> Engine:
+    """The engine a read runs on: the app's, or, for a read at a past data version
+    (`as_of`, resolved by the edge), the one whose connections see that version
+    (app/history/past.py). The same queries run on either."""
+    if request.scope["state"].get("past"):
+        return cast(Engine, request.app.state.past_engine)
+    return cast(Engine, request.app.state.engine)
+
+
 async def get_session(request: Request) -> AsyncIterator[Session]:
     """A session for the request (async only to skip two threadpool trips: it does no I/O
     until the endpoint, running in the threadpool, makes the first query)."""
-    with Session(request.app.state.engine) as session:
+    with Session(engine_of(request)) as session:
         yield session
 
 
@@ -147,7 +156,7 @@ async def off_loop(_request: Request, fn: Callable[..., T], *args: Any) -> T:
 
 async def one_row(request: Request, fn: Callable[..., T], *args: Any) -> T:
     """Run a single-row read for a request (see `inline_on_sqlite`)."""
-    return await inline_on_sqlite(request.app.state.engine, fn, *args)
+    return await inline_on_sqlite(engine_of(request), fn, *args)
 
 
 async def inline_on_sqlite(engine: Engine, fn: Callable[..., T], *args: Any) -> T:

@@ -20,7 +20,7 @@ from pydantic import BaseModel
 from sqlalchemy import Engine, Select
 from sqlmodel import Session
 
-from app.db import is_sqlite
+from app.db import engine_of, is_sqlite
 from app.errors import InvalidParameter
 from app.json import JSONBytes, dumps
 from app.pagination import (
@@ -185,7 +185,7 @@ def list_response(
     if page.format != "json":
         if page.cursor:
             ordered_after(query, sort, page.cursor)  # a bad cursor is a 422 before streaming
-        items = _batches(request.app.state.engine, query, sort, page, build)
+        items = _batches(engine_of(request), query, sort, page, build)
         return stream(page, schema, items)
     part: Slice = fetch_page(session, query, sort, page)
     body = envelope(request, response, part, _built(session, part.rows, build))
@@ -325,7 +325,7 @@ def _rows_stream(
     query, sort = read.rows(read.count()[1])
     if page.cursor:
         ordered_after(query, sort, page.cursor)  # a bad cursor is a 422 before streaming
-    engine = request.app.state.engine
+    engine = engine_of(request)
     if page.format == "csv":
         lines = _csv_cells(engine, read.cells(query), sort, page, every, wanted)
         return StreamingResponse(lines, media_type="text/csv; charset=utf-8")

@@ -4,7 +4,9 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import Depends, FastAPI, Request
+from sqlalchemy import Engine
 from fastapi.dependencies.models import Dependant
+from fastapi.dependencies.utils import get_dependant
 from fastapi.routing import APIRoute
 from starlette.types import ASGIApp
 
@@ -16,6 +18,9 @@ from app.curation.bulk import router as bulk
 from app.curation.changes import router as changes
 from app.curation.router import router as records
 from app.db import limit_threads, make_engine
+from app.history.past import past_engine
+from app.history.router import as_of
+from app.history.router import router as versions
 from app.errors import ERROR_RESPONSES, InvalidParameter, install_error_handlers
 from app.events.router import router as events
 from app.explorer.router import FILES as EXPLORER_FILES
@@ -53,6 +58,7 @@ def _query_names(dependant: Dependant) -> set[str]:
 
 
 _KNOWN: dict[int, set[str]] = {}  # per route, by id: routes are neither hashable nor many
+_READS: set[int] = set()  # the public reads' routes, by id: they take `as_of`
 
 
 async def reject_unknown_parameters(request: Request) -> None:
@@ -62,7 +68,9 @@ async def reject_unknown_parameters(request: Request) -> None:
         return
     known = _KNOWN.get(id(route))
     if known is None:
-        known = _KNOWN[id(route)] = _query_names(route.dependant)
+        # A router's own dependencies (include_router's) are not in its routes' dependant.
+        shared = _query_names(get_dependant(path="", call=as_of)) if id(route) in _READS else set()
+        known = _KNOWN[id(route)] = _query_names(route.dependant) | shared
     unknown = sorted(set(request.query_params) - known)
     if unknown:
         raise InvalidParameter(
@@ -103,17 +111,19 @@ class TreatyKB(FastAPI):
         )  # fmt: skip
 
 
-PUBLIC = (treaties, statements, people, articles, countries, events, search, meta)
+PUBLIC = (treaties, statements, people, articles, countries, events, search, meta, versions)
 CURATION = (records, bulk, changes)
 
 
 def _include_routers(app: FastAPI) -> None:
     """Each router straight under the app: FastAPI matches included routers level by
     level, and one level less took ~80 us off every request. The public reads' answers
-    are kept per data version (app/cache.py); curation's are not (a record for editing,
-    a token's own view)."""
+    are kept per data version (app/cache.py), and can be read at a past one (`as_of`,
+    app/history); curation's are neither (a record for editing, a token's own view)."""
     for router in (*PUBLIC, *CURATION):
-        kept = [KEEP] if router in PUBLIC else []
+        kept = [KEEP, Depends(as_of)] if router in PUBLIC else []
+        if router in PUBLIC:
+            _READS.update(id(route) for route in router.routes)
         app.include_router(
             router,
             prefix="/v1",
@@ -126,15 +136,21 @@ def _include_routers(app: FastAPI) -> None:
 async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
     """The engine of the app's settings, from startup to shutdown."""
     settings = app.state.settings
-    app.state.engine = make_engine(
-        settings.database_url, settings.statement_timeout_ms, settings.sqlite_mmap_bytes
-    )
+    def engine() -> Engine:
+        return make_engine(
+            settings.database_url, settings.statement_timeout_ms, settings.sqlite_mmap_bytes
+        )
+
+    app.state.engine = engine()
+    # Reads at a past data version (`as_of`): the same database, seen as it was then.
+    app.state.past_engine = past_engine(app.state.engine, engine)
     app.state.metrics.engine = app.state.engine
     limit_threads(app.state.engine, settings.read_threads)
     app.state.search = for_settings(settings)
     app.state.search.current_in_background(app.state.engine)  # repair or build the index
     yield
     app.state.engine.dispose()
+    app.state.past_engine.dispose()
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:

@@ -1,7 +1,7 @@
 """Absolute URLs of resources, so every reference in a response can be followed."""
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Annotated, Any
 
 from fastapi import Depends, Path, Request
@@ -15,30 +15,41 @@ from app.errors import PermanentRedirect
 @dataclass(frozen=True)
 class Urls:
     base: str  # e.g. "http://127.0.0.1:8000/v1"
+    # "?as_of=412" in an answer at a named data version: its links stay in that version.
+    tail: str = ""
 
     def treaty(self, slug: str) -> str:
-        return f"{self.base}/treaties/{slug}"
+        return f"{self.base}/treaties/{slug}{self.tail}"
 
     def person(self, slug: str) -> str:
-        return f"{self.base}/people/{slug}"
+        return f"{self.base}/people/{slug}{self.tail}"
+
+    def person_statements(self, slug: str) -> str:
+        return f"{self.base}/people/{slug}/statements{self.tail}"
 
     def article(self, slug: str) -> str:
-        return f"{self.base}/articles/{slug}"
+        return f"{self.base}/articles/{slug}{self.tail}"
 
     def statement(self, statement_id: str) -> str:
-        return f"{self.base}/statements/{statement_id}"
+        return f"{self.base}/statements/{statement_id}{self.tail}"
 
     def country(self, code: str) -> str:
-        return f"{self.base}/countries/{code}"
+        return f"{self.base}/countries/{code}{self.tail}"
 
     def event(self, event_id: str) -> str:
-        return f"{self.base}/events/{event_id}"
+        return f"{self.base}/events/{event_id}{self.tail}"
 
     def source(self, slug: str) -> str:
-        return f"{self.base}/sources/{slug}"
+        return f"{self.base}/sources/{slug}{self.tail}"
 
 
 def urls_for(request: Request) -> Urls:
+    urls = base_urls(request)
+    version = request.scope["state"].get("as_of")
+    return urls if version is None else replace(urls, tail=f"?as_of={version}")
+
+
+def base_urls(request: Request) -> Urls:
     settings: Settings = request.app.state.settings
     if settings.public_url:
         return _urls(settings.public_url)

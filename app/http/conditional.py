@@ -18,6 +18,7 @@ import hashlib
 import time
 from collections.abc import Callable
 from email.utils import format_datetime, parsedate_to_datetime
+from urllib.parse import parse_qsl, quote, urlencode
 from typing import Any
 
 from sqlalchemy import Engine
@@ -101,7 +102,7 @@ class Validators:
     fields of a 200, and of a 304 as `on_304` completes them (the edge adds CORS's Vary)."""
 
     __slots__ = ("etag", "headers", "coded", "on_304", "coded_304", "version", "number", "day",
-                 "route", "modified")  # fmt: skip
+                 "route", "modified", "link")  # fmt: skip
 
     def __init__(
         self,
@@ -110,18 +111,23 @@ class Validators:
         key: str,
         max_age: int,
         on_304: Callable[[RawHeaders], RawHeaders],
+        link: bytes = b"",
     ) -> None:
         self.number, changed = current
         self.day = day
         self.route: Any = None  # the route that answered the URL's 200, for its 304s
         self.etag = b'"' + hashlib.sha256(key.encode()).hexdigest()[:32].encode() + b'"'
         self.version = str(self.number).encode()
+        self.link = link  # the permalinks (RFC 7089), added to any Link the answer has
         midnight = dt.datetime.combine(day, dt.time(), tzinfo=dt.UTC)
         self.modified = max(changed, midnight).replace(microsecond=0)
+        # An answer at a named version (`as_of`) never changes: its data, its day and its
+        # URLs are all fixed by the URL.
+        forever = b'rel="original"' in link
         self.headers = [
             (b"etag", self.etag),
             (b"last-modified", format_datetime(self.modified, usegmt=True).encode()),
-            (b"cache-control", f"public, max-age={max_age}".encode()),
+            (b"cache-control", IMMUTABLE if forever else f"public, max-age={max_age}".encode()),
             (VERSION_KEY, self.version),
             (b"vary", b"Accept, Accept-Encoding"),
         ]
@@ -164,6 +170,8 @@ class KeptValidators:
     def get(
         self, scope: Scope, accept: bytes | None, current: tuple[int, dt.datetime]
     ) -> Validators:
+        """`current`: the data version the answer is at (the request's `as_of`, if any)
+        and when it was made; the day is today's, or, at a named version, its own."""
         path, query, day = scope["path"], scope["query_string"], today()
         kept = self._kept.get(key := (path, query, accept))
         if kept is None or kept.number != current[0] or kept.day != day:
@@ -171,8 +179,32 @@ class KeptValidators:
                 self._kept.clear()
             # The representation Accept picks, not its spelling, makes the tag.
             tag = f"{current[0]}|{day}|{path}?{query.decode('latin-1')}|{media_of(accept)}"
-            kept = self._kept[key] = Validators(current, day, tag, self.max_age, self.on_304)
+            link = permalinks(scope, current[0])
+            kept = self._kept[key] = Validators(
+                current, day, tag, self.max_age, self.on_304, link
+            )
         return kept
+
+
+IMMUTABLE = b"public, max-age=31536000, immutable"
+
+
+def permalinks(scope: Scope, version: int) -> bytes:
+    """The answer's own URL at its version (RFC 7089 `memento`), and, for an answer at a
+    named version, the URL of the current one (`original`): relative references, which
+    a client resolves against the URL it asked (RFC 8288 3.2)."""
+    path = scope.get("root_path", "") + scope["path"]
+    pairs = parse_qsl(scope["query_string"].decode("latin-1"), keep_blank_values=True)
+    rest = [(name, value) for name, value in pairs if name != "as_of"]
+    original = f"{path}?{urlencode(rest)}" if rest else path
+    memento = f"{path}?{urlencode([*rest, ('as_of', str(version))])}"
+    link = f'<{quote(memento, safe=SAFE)}>; rel="memento"'
+    if len(rest) < len(pairs):
+        link += f', <{quote(original, safe=SAFE)}>; rel="original"'
+    return link.encode("latin-1")
+
+
+SAFE = "/?&=%:+,;@!$'()*"  # what a URL may hold as it is: no space, <, > or "
 
 
 # RFC 9110 15.4.5: a 304 carries the fields a 200 would among ETag, Cache-Control, Vary,

@@ -31,6 +31,7 @@ import asyncio
 import random
 import time
 from typing import Any
+from urllib.parse import parse_qs
 
 from starlette.middleware.cors import CORSMiddleware
 from starlette.requests import Request
@@ -39,7 +40,10 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from app.cache import Key, ResponseCache, replay
 from app.config import Settings
-from app.errors import BodyTooLarge, app_error_response, problem_response
+from app.db import inline_on_sqlite
+from app.errors import AppError, BodyTooLarge, InvalidParameter, app_error_response, problem_response
+from app.history.past import reading_at
+from app.history.versions import Past, read_past
 from app.http.compression import encoding
 from app.http.conditional import (
     ON_304,
@@ -110,9 +114,10 @@ class Reply:
                 raw = replace_headers(raw, [(VERSION_KEY, own.version)])
             elif etag is None:
                 coded = any(name == b"content-encoding" for name, _ in raw)
-                raw = replace_headers(raw, own.coded if coded else own.headers)
+                raw = with_link(replace_headers(raw, own.coded if coded else own.headers), own)
                 own.route = self.scope.get("route")  # its 304s are counted under it
             else:
+                raw = with_link(raw, own)
                 rest = [header for header in own.headers if header[0] != b"etag"]
                 if self.if_none_match is not None and matches(self.if_none_match, etag):
                     self.replaced = True
@@ -155,13 +160,14 @@ class Reply:
 class Exchange:
     """One request on its way in: what the steps read and what they learn."""
 
-    __slots__ = ("scope", "receive", "reply", "request", "current", "own")
+    __slots__ = ("scope", "receive", "reply", "request", "current", "own", "past")
 
     def __init__(self, scope: Scope, receive: Receive, reply: Reply,
                  request: dict[bytes, bytes]) -> None:  # fmt: skip
         self.scope, self.receive, self.reply, self.request = scope, receive, reply, request
         self.current: tuple[int, Any] | None = None  # the data version and when it moved
         self.own: Validators | None = None
+        self.past: Past | None = None  # the version `as_of` names, if any
 
 
 EMPTY: Message = {"type": "http.response.body", "body": b""}
@@ -192,6 +198,9 @@ class Edge:
         ]
         self.limiter = RateLimiter.from_settings(settings) if settings.rate_limit_enabled else None
         self.versions = VersionCache(settings.version_ttl)
+        # What each `as_of` named, while the current version is `versions_seen`.
+        self.pasts: dict[str, Past] = {}
+        self.versions_seen = -1
         self.cache = ResponseCache() if settings.response_cache else None
         # A 304's fields get the `Vary: Origin` of with_cors once, when they are made.
         self.validators = KeptValidators(
@@ -249,7 +258,14 @@ class Edge:
         for step in self.steps:
             if await step(x):
                 return
-        await self._kept_or_built(x)
+        if x.past is None:
+            await self._kept_or_built(x)
+            return
+        # Only a version before the current one reads the history; the current one's
+        # answer, at its own day, is read from the tables as they are.
+        past = x.past.version if x.scope["state"].get("past") else None
+        with reading_at(past, x.past.made_at.date()):
+            await self._kept_or_built(x)
 
     async def _preflight(self, x: "Exchange") -> bool:
         """A CORS preflight, answered by Starlette's CORS rules."""
@@ -332,7 +348,10 @@ class Edge:
         if x.current is None:
             await self._deadlined(scope, x.receive, x.reply)
             return True
+        if b"as_of" in scope["query_string"] and await self._as_of(x):
+            return True
         scope["state"]["data_version"] = x.current[0]  # request.state.data_version
+        scope["state"]["changed_at"] = x.current[1]
         own = x.own = self.validators.get(scope, x.request.get(b"accept"), x.current)
         if_none_match = x.request.get(b"if-none-match")
         if own.fresh(if_none_match, x.request.get(b"if-modified-since")):
@@ -341,6 +360,34 @@ class Edge:
             await x.reply.unchanged(own.not_modified(if_none_match))
             return True
         x.reply.validators, x.reply.if_none_match = own, if_none_match
+        return False
+
+    async def _as_of(self, x: "Exchange") -> bool:
+        """The version `as_of` names becomes the request's (its answer is that version's),
+        or a problem answers: a malformed `as_of` (422), or a version that cannot be
+        read (404)."""
+        scope, current = x.scope, x.current
+        assert current is not None
+        given = parse_qs(scope["query_string"].decode("latin-1")).get("as_of")
+        if given is None:
+            return False
+        if current[0] != self.versions_seen:  # a new version: a timestamp may name it
+            self.pasts.clear()
+            self.versions_seen = current[0]
+        try:
+            if len(given) > 1:
+                raise InvalidParameter("as_of is given more than once.")
+            past = self.pasts.get(given[0])
+            if past is None:
+                engine = scope["app"].state.engine
+                past = await inline_on_sqlite(engine, read_past, engine, given[0], current[0])
+                self.pasts[given[0]] = past
+        except AppError as error:
+            await app_error_response(Request(scope), error)(scope, x.receive, x.reply)
+            return True
+        x.past, x.current = past, (past.version, past.made_at)
+        scope["state"]["as_of"] = past.version
+        scope["state"]["past"] = past.version < current[0]  # read from the history
         return False
 
     async def _kept_or_built(self, x: "Exchange") -> None:
@@ -392,6 +439,15 @@ class Edge:
 
 
 ID_KEY = b"x-request-id"
+LINK = b"link"
+
+
+def with_link(raw: RawHeaders, own: Validators) -> RawHeaders:
+    """`raw` with the answer's permalinks added to its Link (a page's `next`, if any)."""
+    if not own.link:
+        return raw
+    found = next((value for name, value in raw if name == LINK), None)
+    return replace_headers(raw, [(LINK, own.link if found is None else found + b", " + own.link)])
 
 
 def _request_id(given: bytes | None) -> str:

@@ -102,5 +102,5 @@ def person_detail(p: m.Person, day: dt.date, urls: Urls) -> PersonDetail:
         **person_public(p, urls).model_dump(),
         positions=[position_public(pos, day, urls) for pos in p.positions],
         sources=sources_of(p.sources, urls),
-        statements=urls.person(p.slug) + "/statements",
+        statements=urls.person_statements(p.slug),
     )

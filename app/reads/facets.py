@@ -25,6 +25,7 @@ from starlette.requests import Request
 
 from app.errors import InvalidParameter
 from app.filters import values as split_values
+from app.history.past import is_past
 from app.pagination import Page, T, VersionMemo, version_memo
 from app.reads.spec import Given, ReadSpec, Via, Where
 
@@ -231,7 +232,7 @@ def _rows(session: Session, spec: ReadSpec, given: Given, facet: Facet) -> Seque
     rest = {name: values for name, values in given.items() if name != facet.filter}
     limit = None if facet.dated else FACET_VALUES + 1
     dialect = session.get_bind().dialect.name
-    if spec.tallies is not None:
+    if spec.tallies is not None and not is_past():  # tallies are the current version's
 
         def exact(other: Given) -> Sequence[Any]:
             return session.execute(count_query(spec, other, facet, dialect)).all()

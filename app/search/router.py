@@ -7,8 +7,9 @@ from pydantic import BaseModel, Field
 from sqlmodel import Session
 
 from app.dates import Day
-from app.db import off_loop
+from app.db import engine_of, off_loop
 from app.errors import InvalidParameter
+from app.history.past import refuse_at_past
 from app.filters import period_bounds, values
 from app.json import dumps
 from app.listing import KeptPage, facet_table, kept_page
@@ -80,6 +81,7 @@ async def run_search(
 ) -> Response:
     """Search every record type at once, best match first, with highlighted snippets;
     with `facet`, the matches counted by type, treaty, speaker or period beside them."""
+    refuse_at_past("Search")
     filters = service.SearchFilters(
         types=type or (),
         treaties=values(treaty),
@@ -102,7 +104,7 @@ async def run_search(
 def _counts(
     request: Request, q: str, filters: service.SearchFilters, faceted: tuple[Facet, ...]
 ) -> dict[str, dict[str, Any]]:
-    with Session(request.app.state.engine) as session:
+    with Session(engine_of(request)) as session:
         return _answers(request, session, q, filters, faceted)
 
 
@@ -131,7 +133,7 @@ def _page(
 ) -> KeptPage:
     """One ranked page, in a session of its own: requests that share the ranking may
     finish (and close theirs) before it does."""
-    with Session(request.app.state.engine) as session:
+    with Session(engine_of(request)) as session:
         hits, total, cursor = service.search(
             session, request.app.state.search, q, filters, limit=page.limit, cursor=page.cursor,
             version=getattr(request.state, "data_version", None),

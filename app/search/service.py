@@ -25,6 +25,7 @@ from sqlmodel import Session
 
 from app import models as m
 from app.errors import InvalidParameter
+from app.history.past import refuse_at_past
 from app.filters import on_or_after, on_or_before, within
 from app.reads.facets import FACET_VALUES, Facet, bucket, date_facets, labelled
 from app.search.engine import SCHEMA, SearchEngine, day_number
@@ -210,6 +211,7 @@ def _period(low: str) -> tuple[int, int]:
 
 def matching_keys(dialect: str, kind: str, text: str) -> Select[Any]:
     """Keys of records of one type that match `text`: the `q=` filter of list endpoints."""
+    refuse_at_past("q=")
     return matched(dialect, parse(text)).where(DOC.c.type == kind).with_only_columns(DOC.c.key)
 
 

@@ -93,7 +93,7 @@ def statement_list(
     dialect = session.get_bind().dialect.name
     read_rows = RowsRead(
         rows, build,
-        cells=lambda query: read.csv_cells(query, urls.base, dialect),
+        cells=lambda query: read.csv_cells(query, urls, dialect),
         page_rows=lambda exact: compiled.page_rows(
             session, chosen.counted(exact), read.base, page, read.COLUMNS.index),
         count=lambda: compiled.count_rows(session, chosen),

@@ -113,7 +113,7 @@ def _summaries(
         for row in rows:
             for slug in (row[column] or "").split(";"):
                 if slug and slug not in found[kind]:
-                    known = memo[0].get((memo[1], urls.base, kind, slug)) if memo else None
+                    known = memo[0].get((memo[1], urls, kind, slug)) if memo else None
                     if known is None:
                         missing[kind].add(slug)
                     else:
@@ -135,7 +135,7 @@ def _summaries(
         for kind in ("t", "s"):
             for slug in missing[kind]:
                 if slug in found[kind]:
-                    memo[0].put((memo[1], urls.base, kind, slug), found[kind][slug])
+                    memo[0].put((memo[1], urls, kind, slug), found[kind][slug])
     return found["t"], found["s"]
 
 
@@ -237,15 +237,17 @@ STAMPS = ("created_at", "updated_at")
 FREE_TEXT = frozenset({"text", "speaker_role", "venue", "note"})
 
 
-def _csv_url_prefix(prefix: str) -> Any:
-    """The URL column's cells are `prefix` + a slug: quoted whole when the prefix (from the
-    request's Host) needs it, which no slug does."""
+def _csv_url(prefix: str, tail: str) -> Any:
+    """The URL column's cells are `prefix` + a slug + `tail` (Urls.tail): quoted whole
+    when the prefix (from the request's Host) needs it, which no slug does."""
     if any(char in prefix for char in CSV_SPECIAL):
-        return literal('"' + prefix.replace('"', '""'), String).concat(S.id).concat('"')
-    return literal(prefix, String).concat(S.id)
+        quoted = literal('"' + prefix.replace('"', '""'), String).concat(S.id)
+        return quoted.concat(literal(tail + '"', String))
+    cell = literal(prefix, String).concat(S.id)
+    return cell.concat(literal(tail, String)) if tail else cell
 
 
-def csv_cells(query: Select[Any], base_url: str, dialect: str) -> CsvCells:
+def csv_cells(query: Select[Any], urls: Urls, dialect: str) -> CsvCells:
     """The statements of `query` (a filtered `base()`) as CSV cells in CSV column order,
     one tuple per row: finished as csv.writer writes them (build_flat's output, cell for
     cell), except the FREE_TEXT columns, which the export quotes. Slugs, codes, dates and
@@ -273,7 +275,7 @@ def csv_cells(query: Select[Any], base_url: str, dialect: str) -> CsvCells:
         blank(S.country_code).label("country"), blank(S.venue).label("venue"),
         blank(S.treaty_slugs).label("treaties"), blank(S.article_slug).label("article"),
         blank(S.note).label("note"), blank(S.source_slugs).label("sources"),
-        _csv_url_prefix(f"{base_url}/statements/").label("url"),
+        _csv_url(f"{urls.base}/statements/", urls.tail).label("url"),
         precision.label("said_on_precision"),
     )  # fmt: skip
     return CsvCells(cells, FREE_TEXT, finish)
