@@ -4,10 +4,10 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import Depends, FastAPI, Request
-from sqlalchemy import Engine
 from fastapi.dependencies.models import Dependant
 from fastapi.dependencies.utils import get_dependant
 from fastapi.routing import APIRoute
+from sqlalchemy import Engine
 from starlette.types import ASGIApp
 
 from app.articles.router import router as articles
@@ -18,14 +18,14 @@ from app.curation.bulk import router as bulk
 from app.curation.changes import router as changes
 from app.curation.router import router as records
 from app.db import limit_threads, make_engine
-from app.history.past import past_engine
-from app.history.router import as_of
-from app.history.router import router as versions
 from app.errors import ERROR_RESPONSES, InvalidParameter, install_error_handlers
 from app.events.router import router as events
 from app.explorer.router import FILES as EXPLORER_FILES
 from app.explorer.router import router as explorer
 from app.health.router import router as health
+from app.history.past import past_engine
+from app.history.router import as_of
+from app.history.router import router as versions
 from app.http.compression import Compression
 from app.http.edge import Edge
 from app.http.observability import Metrics, configure_logging, metrics_endpoint
@@ -136,6 +136,7 @@ def _include_routers(app: FastAPI) -> None:
 async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
     """The engine of the app's settings, from startup to shutdown."""
     settings = app.state.settings
+
     def engine() -> Engine:
         return make_engine(
             settings.database_url, settings.statement_timeout_ms, settings.sqlite_mmap_bytes

@@ -11,7 +11,7 @@ import zipfile
 from pathlib import Path
 from typing import IO, Annotated, Any, Literal
 
-from fastapi import APIRouter, Header, Query, Request, Response
+from fastapi import APIRouter, Depends, Header, Query, Request, Response
 from fastapi import Path as InPath
 from fastapi.responses import JSONResponse, StreamingResponse
 from pydantic import BaseModel, Field
@@ -21,7 +21,9 @@ from starlette.concurrency import run_in_threadpool
 from app.curation import jobs
 from app.curation.auth import EditorDep
 from app.curation.service import problems_error
+from app.db import engine_of
 from app.errors import WRITE_RESPONSES, AppError, InvalidParameter, NotFound
+from app.history.router import as_of
 from app.importing.bundles import Spool, spool_ndjson, spool_zip
 from app.importing.events import Loaded
 from app.importing.export import export_all, iter_records
@@ -281,6 +283,7 @@ def _write(
 @router.get(
     "/export",
     operation_id="records-export",
+    dependencies=[Depends(as_of)],
     responses={
         200: {
             "content": {"application/zip": {}, "application/x-ndjson": {}},
@@ -296,9 +299,10 @@ def export_records(
 ) -> Response:
     """Every record: a zip of the seed_data/ files, or NDJSON `{"resource", "record"}` lines.
 
-    Either loads back with `treatykb load` or POST /v1/imports unchanged.
+    Either loads back with `treatykb load` or POST /v1/imports unchanged; with `as_of`,
+    every record as it was at that data version.
     """
-    engine = request.app.state.engine
+    engine = engine_of(request)
     if format == "ndjson":
         lines = (
             json.dumps({"resource": name, "record": r.model_dump(mode="json")}, ensure_ascii=False)

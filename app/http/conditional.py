@@ -18,8 +18,8 @@ import hashlib
 import time
 from collections.abc import Callable
 from email.utils import format_datetime, parsedate_to_datetime
-from urllib.parse import parse_qsl, quote, urlencode
 from typing import Any
+from urllib.parse import parse_qsl, quote, urlencode
 
 from sqlalchemy import Engine
 from sqlalchemy.exc import SQLAlchemyError
@@ -180,9 +180,7 @@ class KeptValidators:
             # The representation Accept picks, not its spelling, makes the tag.
             tag = f"{current[0]}|{day}|{path}?{query.decode('latin-1')}|{media_of(accept)}"
             link = permalinks(scope, current[0])
-            kept = self._kept[key] = Validators(
-                current, day, tag, self.max_age, self.on_304, link
-            )
+            kept = self._kept[key] = Validators(current, day, tag, self.max_age, self.on_304, link)
         return kept
 
 

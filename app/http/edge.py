@@ -41,7 +41,13 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from app.cache import Key, ResponseCache, replay
 from app.config import Settings
 from app.db import inline_on_sqlite
-from app.errors import AppError, BodyTooLarge, InvalidParameter, app_error_response, problem_response
+from app.errors import (
+    AppError,
+    BodyTooLarge,
+    InvalidParameter,
+    app_error_response,
+    problem_response,
+)
 from app.history.past import reading_at
 from app.history.versions import Past, read_past
 from app.http.compression import encoding

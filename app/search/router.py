@@ -9,8 +9,8 @@ from sqlmodel import Session
 from app.dates import Day
 from app.db import engine_of, off_loop
 from app.errors import InvalidParameter
-from app.history.past import refuse_at_past
 from app.filters import period_bounds, values
+from app.history.past import refuse_at_past
 from app.json import dumps
 from app.listing import KeptPage, facet_table, kept_page
 from app.pagination import PageDep, PageParams, next_link

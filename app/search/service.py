@@ -25,8 +25,8 @@ from sqlmodel import Session
 
 from app import models as m
 from app.errors import InvalidParameter
-from app.history.past import refuse_at_past
 from app.filters import on_or_after, on_or_before, within
+from app.history.past import refuse_at_past
 from app.reads.facets import FACET_VALUES, Facet, bucket, date_facets, labelled
 from app.search.engine import SCHEMA, SearchEngine, day_number
 from app.search.query import Query, parse, to_fts5, to_tantivy, to_tsquery

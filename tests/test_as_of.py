@@ -1,0 +1,195 @@
+"""Reading the data as it was at a past version (`as_of`): a citation can be re-read.
+
+The property test makes a random sequence of writes of every kind (records created,
+patched and deleted through the record API, bulk imports), records the answers of a fixed
+set of URLs after each, and at the end asks every one again at the version it was given
+at: each must be the same answer, apart from `as_of` in its URLs.
+"""
+
+import json
+import random
+import re
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy import func, select
+from sqlmodel import Session
+
+from app.db import make_engine
+from app.history.tables import HISTORY_OF
+from app.history.versions import prune
+from tests.test_curation import Curator
+
+SPEAKERS = ["sergei-lavrov", "sergei-ryabkov", "stephen-biegun", "fu-cong", "vladimir-putin"]
+TREATIES = ["new-start", "inf", "open-skies"]
+SOURCES = ["jpnd-2021-new-start-extension", "act-2020-12-new-start-deal-to-wait-for-biden"]
+PATCHABLE = [  # (resource, key, field): a text field every record of it has or may have
+    ("treaties", "new-start", "summary"),
+    ("treaties", "open-skies", "summary"),
+    ("people", "sergei-lavrov", "description"),
+    ("people", "fu-cong", "description"),
+    ("events", "new-start-extension", "description"),
+    ("events", "open-skies-us-withdrawal-announced", "description"),
+    ("limits", "new-start-deployed-warheads", "note"),
+    ("participation", "new-start/RU", "note"),
+    ("participation", "open-skies/US", "note"),
+    ("articles", "act-2020-11-russia-highlights-open-skies-issues", "summary"),
+    ("sources", "jpnd-2021-new-start-extension", "title"),
+    ("countries", "RU", "name"),
+    ("statements", "lavrov-2020-11-12-fidgety-comments", "text"),
+]
+CREATED = "as-of-{n}"  # the ids of the statements the test creates
+
+URLS = [
+    "/v1/statements?limit=5",
+    "/v1/statements?limit=5&sort=id",
+    "/v1/statements?treaty=new-start&limit=10",
+    "/v1/statements?speaker=sergei-lavrov",
+    "/v1/statements?speaker=fu-cong&speaker=sergei-ryabkov&sort=id",
+    "/v1/statements?since=2020-11-01&until=2021-12-31",
+    "/v1/statements?during=2020-11&facet=speaker&facet=treaty",
+    "/v1/statements?facet=speaker,country,treaty,year&limit=1",
+    "/v1/statements?treaty=new-start&facet=speaker,month&limit=2",
+    "/v1/statements?fields=id,said_on,speaker&limit=50",
+    "/v1/statements?expand=speaker&limit=4",
+    "/v1/statements?format=csv",
+    "/v1/statements?format=ndjson&treaty=inf",
+    "/v1/statements/lavrov-2020-11-12-fidgety-comments",
+    "/v1/statements/as-of-3",
+    "/v1/treaties",
+    "/v1/treaties/new-start",
+    "/v1/treaties/new-start/limits",
+    "/v1/treaties/new-start/parties?on=2020-11-21",
+    "/v1/treaties/open-skies/parties?format=csv",
+    "/v1/treaties/new-start/events",
+    "/v1/treaties/new-start/statements?limit=20",
+    "/v1/treaties/new-start/status?on=2021-02-05",
+    "/v1/treaties/inf/status",
+    "/v1/people",
+    "/v1/people/sergei-lavrov",
+    "/v1/people/fu-cong/statements",
+    "/v1/articles",
+    "/v1/articles/act-2020-11-russia-highlights-open-skies-issues",
+    "/v1/countries/RU",
+    "/v1/events?limit=100",
+    "/v1/timeline",
+    "/v1/meta",
+    "/v1/versions",
+]
+WRITES = 200
+
+
+class Writer:
+    """Random writes of every kind through the API, each one data version."""
+
+    def __init__(self, curator: Curator, seed: int) -> None:
+        self.curator, self.random = curator, random.Random(seed)
+        self.made: list[str] = []  # statements created and not deleted
+        self.n = 0
+
+    def statement(self) -> dict[str, Any]:
+        pick = self.random
+        self.n += 1
+        return {
+            "id": CREATED.format(n=self.n),
+            "text": f"Statement {self.n}: {pick.choice(['treaty', 'missile', 'inspection'])}.",
+            "speaker": pick.choice(SPEAKERS),
+            "said_on": pick.choice(["2020-11", "2020-11-12", "2021-01-26", "2021", "2019-08-02"]),
+            "treaties": sorted(pick.sample(TREATIES, pick.randint(1, 2))),
+            "sources": [pick.choice(SOURCES)],
+        }
+
+    def write(self) -> None:
+        kinds = [self.create, self.patch, self.patch, self.patch, self.bulk]
+        if self.made:
+            kinds += [self.delete, self.edit_made, self.edit_made]
+        self.random.choice(kinds)()
+
+    def send(self, method: str, path: str, **kw: Any) -> None:
+        curator = self.curator
+        if method in ("PATCH", "DELETE"):
+            kw["headers"] = {"If-Match": curator.etag(path.removeprefix("/records"))}
+        token = curator.admin if method == "DELETE" else curator.editor
+        response = curator.send(method, path, token, **kw)
+        assert response.status_code < 300, response.text
+
+    def create(self) -> None:
+        record = self.statement()
+        self.send("POST", "/records/statements", json=record)
+        self.made.append(record["id"])
+
+    def patch(self) -> None:
+        resource, key, field = self.random.choice(PATCHABLE)
+        value = f"Corrected {self.random.randint(0, 10**6)}"
+        self.send("PATCH", f"/records/{resource}/{key}", json={field: value})
+
+    def edit_made(self) -> None:
+        key = self.random.choice(self.made)
+        change = self.statement()
+        del change["id"]
+        self.send("PATCH", f"/records/statements/{key}", json=change)
+
+    def delete(self) -> None:
+        key = self.made.pop(self.random.randrange(len(self.made)))
+        self.send("DELETE", f"/records/statements/{key}")
+
+    def bulk(self) -> None:
+        records = [self.statement() for _ in range(self.random.randint(1, 3))]
+        if self.made:  # an import that also changes a statement already there
+            records.append({**self.statement(), "id": self.random.choice(self.made)})
+        self.send("POST", "/imports", json={"statements": records})
+        self.made += [r["id"] for r in records if r["id"] not in self.made]
+
+
+Answer = tuple[int, str, bytes]  # status, media type, body
+
+
+def answer(client: TestClient, url: str) -> tuple[int, Answer]:
+    response = client.get(url)
+    media = response.headers["content-type"].split(";")[0]
+    return int(response.headers["x-data-version"]), (response.status_code, media, response.content)
+
+
+def without_as_of(body: bytes, version: int) -> bytes:
+    """The body with `as_of=<version>` taken out of its URLs, which is all that differs."""
+    end = r"(?=[&\"\s,>]|$)"  # so as_of=1 is not taken out of as_of=12
+    first = re.sub(rf"\?as_of={version}&".encode(), b"?", body)
+    return re.sub(rf"[?&]as_of={version}{end}".encode(), b"", first, flags=re.MULTILINE)
+
+
+def same(given: Answer, again: Answer, version: int) -> bool:
+    """The same status, media type and body, apart from `as_of` in URLs (a permalink, as
+    /v1/meta gives, has it in both)."""
+    if given[:2] != again[:2]:
+        return False
+    first, second = without_as_of(given[2], version), without_as_of(again[2], version)
+    if given[1] in ("application/json", "application/problem+json"):
+        return bool(json.loads(first) == json.loads(second))
+    return first == second
+
+
+@pytest.fixture
+def curator(fresh_url: str, client_for: Callable[[str], TestClient]) -> Curator:
+    return Curator(fresh_url, client_for(fresh_url))
+
+
+def test_every_answer_given_is_given_again_at_its_version(curator: Curator) -> None:
+    client, writer = curator.client, Writer(curator, seed=27)
+    recorded: dict[tuple[int, str], Answer] = {}
+    for _ in range(WRITES + 1):
+        for url in URLS:
+            version, given = answer(client, url)
+            recorded[version, url] = given
+        writer.write()
+    versions = {version for version, _ in recorded}
+    assert len(versions) == WRITES + 1  # each write made a version, each answered at it
+    wrong = []
+    for (version, url), given in recorded.items():
+        joined = "&" if "?" in url else "?"
+        at, again = answer(client, f"{url}{joined}as_of={version}")
+        assert at == version
+        if not same(given, again, version):
+            wrong.append((version, url))
+    assert not wrong, f"{len(wrong)} answers differ at their version, first: {wrong[:5]}"
