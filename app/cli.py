@@ -16,6 +16,8 @@ from app import models as m
 from app.config import get_settings
 from app.curation import tokens
 from app.db import exclusive, make_engine
+from app.errors import InvalidParameter
+from app.history import versions
 from app.importing.export import export_all
 from app.importing.loader import Counts, LoadError
 from app.importing.progress import Bars, Lines, Progress
@@ -177,6 +179,18 @@ def search_rebuild(_: argparse.Namespace) -> int:
     return 0
 
 
+def history_prune(args: argparse.Namespace) -> int:
+    """Drop the history before a version: `as_of` older than it answers 404 from now on."""
+    try:
+        removed = versions.prune(_migrated(), args.before)
+    except InvalidParameter as error:
+        say(error.detail, err=True)
+        return 1
+    say(f"Pruned {removed} history rows; versions before {args.before} can no longer be read.")
+    say("Every citation of those versions (as_of) is broken from now on.", err=True)
+    return 0
+
+
 def _migrated() -> Engine:
     engine = make_engine(get_settings().database_url)
     upgrade(engine)
@@ -190,6 +204,16 @@ def _db_commands(db: argparse.ArgumentParser) -> None:
     up.set_defaults(func=db_upgrade)
     rebuild = db_commands.add_parser("tallies", help="rebuild the statement facet counts")
     rebuild.set_defaults(func=db_tallies)
+
+
+def _history_commands(history: argparse.ArgumentParser) -> None:
+    history_commands = history.add_subparsers(dest="history_command", required=True)
+    pruner = history_commands.add_parser(
+        "prune",
+        help="forget the versions before one (breaks every citation of them: as_of gets 404)",
+    )
+    pruner.add_argument("--before", type=int, required=True, help="the oldest version to keep")
+    pruner.set_defaults(func=history_prune)
 
 
 def parser() -> argparse.ArgumentParser:
@@ -210,6 +234,7 @@ def parser() -> argparse.ArgumentParser:
     )
     run.set_defaults(func=serve)
     _db_commands(commands.add_parser("db", help="database schema"))
+    _history_commands(commands.add_parser("history", help="past data versions (as_of)"))
     loader = commands.add_parser("load", help="validate and load YAML files, all or nothing")
     loader.add_argument("paths", nargs="+", help="files like statements.yaml, or directories")
     loader.add_argument("--quiet", action="store_true", help="no progress, only the counts")

@@ -193,3 +193,129 @@ def test_every_answer_given_is_given_again_at_its_version(curator: Curator) -> N
         if not same(given, again, version):
             wrong.append((version, url))
     assert not wrong, f"{len(wrong)} answers differ at their version, first: {wrong[:5]}"
+
+
+def _version(response: Any) -> int:
+    return int(response.headers["x-data-version"])
+
+
+def test_a_citation_is_read_again_unchanged_after_a_correction(curator: Curator) -> None:
+    """Cite an answer, correct a record in it, follow the citation: the answer as cited."""
+    client = curator.client
+    url = "/v1/treaties/new-start/parties?on=2020-11-21"
+    cited = client.get(url)
+    version = _version(cited)
+    memento = f"/v1/treaties/new-start/parties?on=2020-11-21&as_of={version}"
+    assert f'<{memento}>; rel="memento"' in cited.headers["link"]
+    key = "/participation/new-start/RU"
+    response = curator.send(
+        "PATCH", "/records" + key, curator.editor, json={"note": "Corrected."},
+        headers={"If-Match": curator.etag(key)},
+    )  # fmt: skip
+    assert response.status_code == 200, response.text
+    assert "Corrected." in client.get(url).text  # the current answer has the correction
+    again = client.get(memento)
+    assert again.status_code == 200
+    assert json.loads(without_as_of(again.content, version)) == cited.json()
+    assert "Corrected." not in again.text
+    assert _version(again) == version
+    assert again.headers["cache-control"] == "public, max-age=31536000, immutable"
+    plain = client.get(memento, headers={"Accept-Encoding": "identity"})
+    assert not plain.headers["etag"].startswith("W/")  # strong: the bytes never change
+    assert again.headers["link"].endswith(f'<{url.replace("?", "?", 1)}>; rel="original"')
+    # Links in the answer stay in the version.
+    assert all("as_of=" in party["country"]["url"] for party in again.json()["items"])
+    # The answer is the same in every form: a 304 for the tag it had.
+    etag = again.headers["etag"]
+    assert client.get(memento, headers={"If-None-Match": etag}).status_code == 304
+
+
+def test_as_of_a_time_reads_the_version_in_force_then(curator: Curator) -> None:
+    client = curator.client
+    before = client.get("/v1/meta").json()
+    made = before["changed_at"]
+    response = curator.send("POST", "/records/statements", curator.editor, json=NEW_STATEMENT)
+    assert response.status_code == 201
+    at = client.get("/v1/statements/" + NEW_STATEMENT["id"], params={"as_of": made})
+    assert at.status_code == 404  # not there yet at the time the earlier version was made
+    assert _version(at) == before["data_version"]
+    now = client.get("/v1/statements/" + NEW_STATEMENT["id"])
+    assert now.status_code == 200
+    later = client.get("/v1/meta", params={"as_of": "2999-01-01T00:00:00Z"})
+    assert later.status_code == 404
+    assert "cannot be read" in later.json()["detail"]
+    early = client.get("/v1/meta", params={"as_of": "1999-01-01T00:00:00+02:00"})
+    assert early.status_code == 404
+
+
+NEW_STATEMENT = {
+    "id": "as-of-new",
+    "text": "A statement written after the citation.",
+    "speaker": "sergei-ryabkov",
+    "said_on": "2021-01",
+    "treaties": ["new-start"],
+    "sources": ["jpnd-2021-new-start-extension"],
+}
+
+
+@pytest.mark.parametrize("given", ["abc", "12.5", "2026-12-01", "-1", "2026-12-01T10:00:00"])
+def test_a_malformed_as_of_is_a_problem(client: TestClient, given: str) -> None:
+    response = client.get("/v1/treaties", params={"as_of": given})
+    assert response.status_code == 422
+    assert response.headers["content-type"] == "application/problem+json"
+    assert "RFC 3339" in response.json()["detail"]
+
+
+def test_a_version_that_does_not_exist_names_those_that_do(client: TestClient) -> None:
+    current = _version(client.get("/v1/meta"))
+    response = client.get("/v1/treaties/new-start", params={"as_of": current + 1000})
+    assert response.status_code == 404
+    assert response.headers["content-type"] == "application/problem+json"
+    assert f"to {current} can be read" in response.json()["detail"]
+
+
+def test_search_is_refused_at_a_past_version_but_not_at_the_current_one(
+    curator: Curator,
+) -> None:
+    client = curator.client
+    version = _version(client.get("/v1/meta"))
+    curator.send("POST", "/records/statements", curator.editor, json=NEW_STATEMENT)
+    for url in ("/v1/search?q=treaty", "/v1/statements?q=treaty"):
+        past = client.get(f"{url}&as_of={version}")
+        assert past.status_code == 501, past.text
+        assert "past data version" in past.json()["detail"]
+        assert client.get(f"{url}&as_of={version + 1}").status_code == 200
+
+
+def test_the_export_at_a_version_holds_the_records_then(curator: Curator) -> None:
+    client = curator.client
+    version = _version(client.get("/v1/meta"))
+    before = client.get("/v1/export", params={"format": "ndjson"}).text
+    curator.send("POST", "/records/statements", curator.editor, json=NEW_STATEMENT)
+    assert NEW_STATEMENT["id"] in client.get("/v1/export", params={"format": "ndjson"}).text
+    past = client.get("/v1/export", params={"format": "ndjson", "as_of": version})
+    assert past.text == before
+
+
+def test_pruning_forgets_older_versions_and_keeps_the_rest(curator: Curator) -> None:
+    client, writer = curator.client, Writer(curator, seed=3)
+    answers = {}
+    for _ in range(6):
+        version, answers[version] = answer(client, "/v1/statements?limit=50&sort=id")
+        writer.write()
+    versions = sorted(answers)
+    engine = make_engine(curator.url)
+    with Session(engine) as session:
+        kept_before = sum(
+            session.execute(select(func.count()).select_from(hist)).scalar_one()
+            for hist in HISTORY_OF.values()
+        )
+    removed = prune(engine, versions[3])
+    engine.dispose()
+    assert 0 < removed <= kept_before
+    gone = client.get("/v1/statements", params={"as_of": versions[2]})
+    assert gone.status_code == 404
+    assert f"versions {versions[3]} to" in gone.json()["detail"]
+    for version in versions[3:]:
+        _, again = answer(client, f"/v1/statements?limit=50&sort=id&as_of={version}")
+        assert same(answers[version], again, version)

@@ -6,6 +6,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Query, Request, Response
 from pydantic import BaseModel, Field
 from sqlalchemy import select
+from sqlmodel import col
 
 from app import models as m
 from app.db import SessionDep, dialect_of
@@ -68,10 +69,10 @@ def list_versions(
     plan = VERSIONS.plan(filters, sort)
     query = plan.filtered(select(m.DataVersionLog), dialect_of(session))
     base = urls_for(request).base
-    oldest = session.execute(select(m.DataVersion.history_from)).scalar()
+    oldest = session.execute(select(col(m.DataVersion.history_from))).scalar()
     newest = request.state.data_version  # at `as_of`, the versions there were then
-    version = m.DataVersionLog.version
-    query = query.where(version >= (oldest or 0), version <= newest)  # type: ignore[operator]
+    version = col(m.DataVersionLog.version)
+    query = query.where(version >= (oldest or 0), version <= newest)
 
     def public(row: m.DataVersionLog) -> VersionPublic:
         made = row.made_at if row.made_at.tzinfo else row.made_at.replace(tzinfo=dt.UTC)

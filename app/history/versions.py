@@ -1,9 +1,9 @@
 """Data versions: which can be read, what `as_of` names, and pruning the oldest."""
 
 import datetime as dt
-from typing import NamedTuple
+from typing import Any, NamedTuple, cast
 
-from sqlalchemy import Connection, Engine, select, update
+from sqlalchemy import Connection, CursorResult, Engine, select, update
 from sqlmodel import Session, col
 
 from app import models as m
@@ -58,6 +58,8 @@ def resolve(connection: Connection, raw: str, current: int) -> Past:
     else:
         query = query.where(col(log.made_at) <= wanted).order_by(col(log.version).desc())
     found = connection.execute(query.limit(1)).first()
+    if isinstance(wanted, dt.datetime) and wanted > dt.datetime.now(dt.UTC):
+        found = None  # the version in force then is not known yet
     if oldest is None or found is None or not oldest <= found[0] <= current:
         readable = (
             "no version can be read yet" if oldest is None
@@ -94,7 +96,8 @@ def prune(engine: Engine, before: int) -> int:
             )
         for hist in HISTORY_OF.values():
             # A row replaced at or before `before` was never seen at `before` or after.
-            removed += session.execute(hist.delete().where(hist.c.sys_to <= before)).rowcount
+            gone = session.execute(hist.delete().where(hist.c.sys_to <= before))
+            removed += cast(CursorResult[Any], gone).rowcount
         session.execute(update(m.DataVersion).values(history_from=before))
         bump_version(session)
     return removed
