@@ -1,6 +1,7 @@
 """The explorer page in a real browser (Debian's Chromium driven by Playwright)."""
 
 import os
+import re
 import shutil
 import socket
 import threading
@@ -211,3 +212,25 @@ def test_the_chart_stacks_by_country_and_shows_on_a_treaty_page(page: object) ->
         for i in range(bars.count())
     )
     assert total == 12  # New START's statements in the seed, every one dated to a month
+
+
+def test_every_page_is_citable_and_readable_as_it_was(page: object) -> None:
+    """The footer gives the data version and a permalink to cite; a page opened at an
+    earlier version says so, reads that version's data, and its links stay there."""
+    page.goto("/#/statements")  # type: ignore[attr-defined]
+    playwright_api.expect(page.locator("#count")).to_have_text("27 statements")  # type: ignore[attr-defined]
+    cite = page.get_by_role("link", name="Cite this page")  # type: ignore[attr-defined]
+    playwright_api.expect(cite).to_have_attribute("href", re.compile(r"#/statements\?as_of=1$"))
+    playwright_api.expect(page.locator("#citation")).to_contain_text("data version 1")  # type: ignore[attr-defined]
+    playwright_api.expect(page.locator("#past")).to_be_hidden()  # type: ignore[attr-defined]
+    # Version 0: the database before the seed data was loaded.
+    page.get_by_label("Open as of version").fill("0")  # type: ignore[attr-defined]
+    page.get_by_role("button", name="Open").click()  # type: ignore[attr-defined]
+    banner = page.locator("#past")  # type: ignore[attr-defined]
+    playwright_api.expect(banner).to_contain_text("as it was at version 0")
+    playwright_api.expect(page.locator("#count")).to_have_text("0 statements")  # type: ignore[attr-defined]
+    nav = page.get_by_role("navigation", name="Main").get_by_role("link", name="Treaties")  # type: ignore[attr-defined]
+    playwright_api.expect(nav).to_have_attribute("href", "#/?as_of=0")
+    page.get_by_role("link", name="See the current data").click()  # type: ignore[attr-defined]
+    playwright_api.expect(banner).to_be_hidden()
+    playwright_api.expect(page.locator("#count")).to_have_text("27 statements")  # type: ignore[attr-defined]

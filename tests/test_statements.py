@@ -144,9 +144,9 @@ def test_paging_visits_every_statement_once_newest_first(client: TestClient, lim
         seen.extend(body["items"])
         url = body["next"]
         if url:
-            assert response.headers["link"] == f'<{url}>; rel="next"'
+            assert response.headers["link"].startswith(f'<{url}>; rel="next", ')
         else:
-            assert "link" not in response.headers
+            assert 'rel="next"' not in response.headers["link"]  # the permalink only
         pages += 1
     assert pages == -(-27 // limit)
     keys = [(s["said_on"], s["id"]) for s in seen]

@@ -34,7 +34,7 @@ def as_of(
     route runs (app/http/edge.py), so the route reads at that version."""
 
 
-router = APIRouter(tags=["meta"])
+router = APIRouter(tags=["versions"])
 
 
 class VersionPublic(BaseModel):

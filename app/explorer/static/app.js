@@ -28,11 +28,15 @@ const svg = (tag, attrs = {}, ...children) => {
   return el;
 };
 
+// The data version the explorer reads at (the page's `as_of`), or null: the current data.
+let asOf = null;
+
 async function api(path, params = {}) {
   const url = new URL(API + path, location.origin);
   for (const [name, value] of Object.entries(params)) {
     if (value !== "" && value !== null && value !== undefined) url.searchParams.set(name, value);
   }
+  if (asOf) url.searchParams.set("as_of", asOf);
   return fetchJson(url);
 }
 
@@ -402,6 +406,8 @@ async function route() {
   const [path, query = ""] = location.hash.replace(/^#/, "").split("?");
   const params = new URLSearchParams(query);
   const parts = path.split("/").filter(Boolean);
+  asOf = params.get("as_of");
+  params.delete("as_of");
   showError("");
   main.classList.add("loading");
   main.setAttribute("aria-busy", "true");
@@ -417,12 +423,66 @@ async function route() {
   } finally {
     main.classList.remove("loading");
     main.removeAttribute("aria-busy");
+    keepVersion();
+    showVersion();
   }
 }
 
+// --- data versions: every page citable, and readable as it was -------------------------
+
+// A link to another page stays at the version this one is read at (or, reading the
+// current data, at the current data).
+function keepVersion() {
+  for (const link of document.querySelectorAll('a[href^="#/"]')) {
+    const [path, query = ""] = link.getAttribute("href").split("?");
+    const params = new URLSearchParams(query);
+    if (asOf) params.set("as_of", asOf);
+    else params.delete("as_of");
+    const rest = params.toString();
+    link.setAttribute("href", rest ? `${path}?${rest}` : path);
+  }
+}
+
+// This page's URL at `version`, or (null) at the current data.
+function pageAt(version) {
+  const [path, query = ""] = location.hash.replace(/^#/, "").split("?");
+  const params = new URLSearchParams(query);
+  if (version === null) params.delete("as_of");
+  else params.set("as_of", version);
+  const rest = params.toString();
+  return `#${path || "/"}${rest ? `?${rest}` : ""}`;
+}
+
+function versionTools() {
+  const footer = document.querySelector("footer");
+  const cite = h("a", { id: "cite" }, "Cite this page");
+  const field = h("input", { id: "at-version", type: "number", min: "0", inputmode: "numeric" });
+  const form = h("form", { id: "at" }, h("label", { for: "at-version" }, "Open as of version "),
+    field, " ", h("button", { type: "submit" }, "Open"));
+  form.addEventListener("submit", (event) => {
+    event.preventDefault();
+    if (field.value) location.hash = pageAt(field.value);
+  });
+  footer.append(" ", cite, h("p", { id: "citation" }), form);
+  main.before(h("p", { id: "past", role: "status", hidden: true }));
+}
+
 async function showVersion() {
-  try { document.getElementById("version").textContent = (await api("/meta")).data_version; }
-  catch (_) { /* the footer can do without it */ }
+  const banner = document.getElementById("past");
+  try {
+    const meta = await api("/meta");
+    document.getElementById("version").textContent = meta.data_version;
+    const cite = document.getElementById("cite");
+    cite.href = new URL(pageAt(meta.data_version), location.href).href;
+    document.getElementById("citation").textContent = meta.citation;
+    banner.replaceChildren(
+      `You are reading the data as it was at version ${meta.data_version}, made `
+      + `${meta.changed_at.slice(0, 10)}. `, h("a", { href: pageAt(null) }, "See the current data"));
+    banner.hidden = !asOf;
+  } catch (error) {
+    banner.hidden = !asOf;
+    if (asOf) banner.textContent = error.message;  // a version that cannot be read
+  }
 }
 
 // --- search as you type --------------------------------------------------------------
@@ -467,6 +527,7 @@ function quickSearch() {
     try {
       const url = new URL(`${API}/search`, location.origin);
       url.search = new URLSearchParams({ q: typedQuery(input.value), limit: 8 });
+      if (asOf) url.searchParams.set("as_of", asOf);
       const response = await fetch(url, { signal: pending.signal, headers: { Accept: "application/json" } });
       const body = await response.json();
       if (mine !== asked) return;  // a newer keystroke's answer is on its way
@@ -487,5 +548,5 @@ function quickSearch() {
 
 window.addEventListener("hashchange", route);
 quickSearch();
+versionTools();
 route();
-showVersion();
