@@ -63,7 +63,9 @@ def _sqlite_on_connect(mmap_bytes: int, dbapi_connection: Any, record: Any) -> N
     cursor.close()
 
 
-def make_engine(url: str, statement_timeout_ms: int = 0, sqlite_mmap_bytes: int = 0) -> Engine:
+def make_engine(
+    url: str, statement_timeout_ms: int = 0, sqlite_mmap_bytes: int = 0, pool_size: int = 20
+) -> Engine:
     """An engine for `url`. The server maps SQLite files (`sqlite_mmap_bytes`, from the
     settings); the CLI's loads don't: a bulk load reads pages it has just written, from
     SQLite's own cache, and mapped pages only raised its resident memory (300,000
@@ -84,7 +86,9 @@ def make_engine(url: str, statement_timeout_ms: int = 0, sqlite_mmap_bytes: int 
     # A pooled connection for each of the 16 read threads (limit_threads) and a few more:
     # at the default 5, busy threads opened and closed overflow connections, a new
     # PostgreSQL backend each time (by id, 100,000 ids at random: p99 175-246 ms).
-    engine = create_engine(url, connect_args={"options": options}, pool_size=20, max_overflow=10)
+    engine = create_engine(
+        url, connect_args={"options": options}, pool_size=pool_size, max_overflow=10
+    )
     _ping_when_idle(engine)
     return engine
 

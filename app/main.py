@@ -137,14 +137,16 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
     """The engine of the app's settings, from startup to shutdown."""
     settings = app.state.settings
 
-    def engine() -> Engine:
+    def engine(pool_size: int = 20) -> Engine:
         return make_engine(
-            settings.database_url, settings.statement_timeout_ms, settings.sqlite_mmap_bytes
-        )
+            settings.database_url, settings.statement_timeout_ms, settings.sqlite_mmap_bytes,
+            pool_size,
+        )  # fmt: skip
 
     app.state.engine = engine()
-    # Reads at a past data version (`as_of`): the same database, seen as it was then.
-    app.state.past_engine = past_engine(app.state.engine, engine)
+    # Reads at a past data version (`as_of`): the same database, seen as it was then, on a
+    # smaller pool of PostgreSQL connections (each instance's count against its limit).
+    app.state.past_engine = past_engine(app.state.engine, lambda: engine(pool_size=5))
     app.state.metrics.engine = app.state.engine
     limit_threads(app.state.engine, settings.read_threads)
     app.state.search = for_settings(settings)

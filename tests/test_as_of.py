@@ -6,6 +6,7 @@ set of URLs after each, and at the end asks every one again at the version it wa
 at: each must be the same answer, apart from `as_of` in its URLs.
 """
 
+import datetime as dt
 import json
 import random
 import re
@@ -242,6 +243,25 @@ def test_a_citation_is_read_again_unchanged_after_a_correction(curator: Curator)
     # The answer is the same in every form: a 304 for the tag it had.
     etag = again.headers["etag"]
     assert client.get(memento, headers={"If-None-Match": etag}).status_code == 304
+
+
+def test_an_answer_at_a_version_is_the_same_on_a_later_day(
+    curator: Curator, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Dated as on the version's own day, not today: the same bytes and validators."""
+    client = curator.client
+    url = "/v1/treaties/new-start/status"
+    version = _version(client.get(url))
+    curator.send("POST", "/records/statements", curator.editor, json=NEW_STATEMENT)
+    first = client.get(f"{url}?as_of={version}")
+    later = dt.date.today() + dt.timedelta(days=400)
+    monkeypatch.setattr("app.http.conditional.today", lambda: later)
+    monkeypatch.setattr("app.dates._day", lambda _: later)
+    assert client.get(url).json()["on"] == later.isoformat()  # today's answer moved on
+    again = client.get(f"{url}?as_of={version}")
+    assert again.content == first.content
+    for header in ("etag", "last-modified", "cache-control"):
+        assert again.headers[header] == first.headers[header], header
 
 
 def test_as_of_a_time_reads_the_version_in_force_then(curator: Curator) -> None:

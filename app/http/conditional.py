@@ -168,11 +168,16 @@ class KeptValidators:
         self._kept: dict[tuple[str, bytes, bytes | None], Validators] = {}
 
     def get(
-        self, scope: Scope, accept: bytes | None, current: tuple[int, dt.datetime]
+        self,
+        scope: Scope,
+        accept: bytes | None,
+        current: tuple[int, dt.datetime],
+        day: dt.date | None = None,
     ) -> Validators:
         """`current`: the data version the answer is at (the request's `as_of`, if any)
-        and when it was made; the day is today's, or, at a named version, its own."""
-        path, query, day = scope["path"], scope["query_string"], today()
+        and when it was made; `day`: the day it is dated (today, or a named version's
+        own: its answer and validators never change)."""
+        path, query, day = scope["path"], scope["query_string"], day or today()
         kept = self._kept.get(key := (path, query, accept))
         if kept is None or kept.number != current[0] or kept.day != day:
             if len(self._kept) >= self.MOST:

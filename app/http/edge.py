@@ -358,7 +358,8 @@ class Edge:
             return True
         scope["state"]["data_version"] = x.current[0]  # request.state.data_version
         scope["state"]["changed_at"] = x.current[1]
-        own = x.own = self.validators.get(scope, x.request.get(b"accept"), x.current)
+        day = x.past.made_at.date() if x.past else None
+        own = x.own = self.validators.get(scope, x.request.get(b"accept"), x.current, day)
         if_none_match = x.request.get(b"if-none-match")
         if own.fresh(if_none_match, x.request.get(b"if-modified-since")):
             if own.route is not None:  # metrics and the log name the route, as on the 200
