@@ -31,9 +31,15 @@ def _binds(plan: Plan) -> dict[str, list[Any]]:
 
 def page_query(plan: Plan, base: Base, dialect: str, values: Any, after: Sequence[Any] | None
                ) -> Select[Any]:  # fmt: skip
-    """A page of `base()` rows: filtered, in the plan's order, after the cursor's row."""
+    """A page of `base()` rows: filtered, in the plan's order, after the cursor's row.
+    The sort's columns are selected too, after `base()`'s (page_rows drops them): SQLite
+    flattens a UNION ALL view (a read at a past version, app/history/past.py) into the
+    query only when every ORDER BY term is selected, and then merges its arms' index
+    orders; otherwise it sorts every matching row of the view (a treaty's 100,000
+    statements at 1M, to show 50)."""
     order = plan.sort.order
     query = plan.filtered(base(dialect), dialect, values).order_by(*plan.sort.terms())
+    query = query.add_columns(*(column for column, _ in order))
     if after is not None:  # every sort runs one way: a row-value comparison, one seek
         columns, bound = tuple_(*(c for c, _ in order)), tuple_(*after)
         query = query.where(columns < bound if order[0][1] else columns > bound)
@@ -104,6 +110,8 @@ def page_rows(
     else:
         query = page_query(plan, base, dialect.name, None, after).limit(page.limit + 1)
         rows = list(connection.execute(query).all())
+    extra = len(plan.sort.order)  # the sort's own copies, after base()'s columns
+    rows = [row[:-extra] for row in rows]
     if len(rows) <= page.limit:
         return rows, None
     rows = rows[: page.limit]
