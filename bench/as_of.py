@@ -107,7 +107,9 @@ def storage(url: str, version: int) -> dict[str, Any]:
     sqlite = engine.dialect.name == "sqlite"
     names = [hist.name for hist in HISTORY_OF.values()]
     with engine.connect() as connection:
-        rows = {n: connection.execute(text(f'SELECT count(*) FROM "{n}"')).scalar_one() for n in names}
+        rows = {
+            n: connection.execute(text(f'SELECT count(*) FROM "{n}"')).scalar_one() for n in names
+        }
         if sqlite:
             sized = connection.execute(text(
                 "SELECT tbl_name, sum(pgsize) FROM dbstat JOIN sqlite_master USING (name) "
@@ -186,10 +188,18 @@ def measure_side(base: str, args: argparse.Namespace, tail: str) -> dict[str, An
 
 
 def run_engine(url: str, args: argparse.Namespace) -> dict[str, Any]:
-    figures = build(url, args.statements)
+    built = WORK / f"asof-build-{url.split(':')[0]}-{args.statements}.json"
+    if args.reuse and built.exists():
+        figures = json.loads(built.read_text())
+    else:
+        figures = build(url, args.statements)
+        built.write_text(json.dumps(figures))
     past = figures["version_before_corrections"]
     figures["storage"] = storage(url, past)
-    sides: list[tuple[str, Path | None, str]] = [("now", None, ""), ("as_of", None, f"&as_of={past}")]
+    sides: list[tuple[str, Path | None, str]] = [
+        ("now", None, ""),
+        ("as_of", None, f"&as_of={past}"),
+    ]
     if args.before:
         sides.append(("before_now", args.before, ""))
     for name, cwd, tail in sides:
@@ -204,17 +214,20 @@ def run_engine(url: str, args: argparse.Namespace) -> dict[str, Any]:
 
 
 def fresh_urls(args: argparse.Namespace) -> dict[str, str]:
+    """The databases, emptied (or, with --reuse, as an earlier run left them)."""
     db = WORK / f"bench-asof-{args.statements}.db"
-    for stale in WORK.glob(f"{db.name}*"):
-        subprocess.run(["rm", "-rf", str(stale)], check=True)
+    if not args.reuse and args.only in (None, "sqlite"):
+        for stale in WORK.glob(f"{db.name}*"):
+            subprocess.run(["rm", "-rf", str(stale)], check=True)
     found = {"sqlite": f"sqlite:///{db}"}
     if args.postgres:
         import psycopg
 
         name = f"bench_asof_{args.statements}"
-        with psycopg.connect(args.postgres, autocommit=True) as conn:
-            conn.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
-            conn.execute(f"CREATE DATABASE {name}")
+        if not args.reuse and args.only in (None, "postgresql"):
+            with psycopg.connect(args.postgres, autocommit=True) as conn:
+                conn.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+                conn.execute(f"CREATE DATABASE {name}")
         found["postgresql"] = str(httpx.URL(args.postgres).copy_with(path=f"/{name}")).replace(
             "postgresql://", "postgresql+psycopg://"
         )
@@ -229,6 +242,7 @@ def main() -> None:
     parser.add_argument("--duration", type=int, default=10)
     parser.add_argument("--connections", type=int, default=32)
     parser.add_argument("--only", choices=["sqlite", "postgresql"], default=None)
+    parser.add_argument("--reuse", action="store_true", help="measure the databases built before")
     args = parser.parse_args()
     WORK.mkdir(parents=True, exist_ok=True)
     results: dict[str, Any] = {"statements": args.statements}
