@@ -166,24 +166,42 @@ class Resource:
             self.write_companion(session, record)
 
     def write_links_many(self, session: Session, items: "list[Item]", *, replace: bool) -> None:
-        """Link rows of many records at once; `replace` drops their old links first."""
+        """Link rows of many records at once; `replace`: records that have links already,
+        whose rows are made what the records say (only the rows that differ are deleted
+        or written, so a record whose links did not change keeps its link rows and their
+        history stays empty: app/history)."""
         if not items:
             return
         keys = [self.key_in(item.data) for item in items]
         for link in self.links:
-            if replace:
-                owners = [getattr(link.model, c) for c in link.owner]
-                session.execute(delete(link.model).where(self._where(owners, keys)))
-            rows = [
+            rows = {
                 (*key, target, *(item.data[name] for name in link.copies))
                 for key, item in zip(keys, items, strict=True)
                 for target in item.data[link.field]
-            ]
+            }
+            if replace:
+                rows = _replace_links(session, link, self._where(_owners(link), keys), rows)
             table = link.model.__table__  # type: ignore[attr-defined]
-            insert_many(session, table, (*link.owner, link.target, *link.copies), rows)
+            columns = (*link.owner, link.target, *link.copies)
+            insert_many(session, table, columns, sorted(rows))
         if self.write_children:
             for item in items:
                 self.write_children(session, item.record)
+
+
+def _owners(link: Link) -> list[Any]:
+    return [getattr(link.model, c) for c in link.owner]
+
+
+def _replace_links(session: Session, link: Link, where: Any, wanted: set[Key]) -> set[Key]:
+    """Delete the link rows under `where` that are not `wanted`; the wanted rows that are
+    not there yet, to be written."""
+    columns = [getattr(link.model, c) for c in (*link.owner, link.target, *link.copies)]
+    stored = {tuple(row) for row in session.execute(select(*columns).where(where))}
+    gone = stored - wanted
+    if gone:
+        session.execute(delete(link.model).where(tuple_(*columns).in_(sorted(gone))))
+    return wanted - stored
 
 
 def _read_links(session: Session, link: Link, where: Any = None) -> dict[Key, list[Any]]:
