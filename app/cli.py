@@ -216,14 +216,7 @@ def _history_commands(history: argparse.ArgumentParser) -> None:
     pruner.set_defaults(func=history_prune)
 
 
-def parser() -> argparse.ArgumentParser:
-    root = argparse.ArgumentParser(
-        prog="treatykb",
-        description="Arms-control treaty knowledge base. The database is TREATYKB_DATABASE_URL "
-        "(default: sqlite:///treatykb.db in the working directory).",
-    )
-    commands = root.add_subparsers(dest="command", required=True)
-    run = commands.add_parser("serve", help="migrate, load the seed data if empty, and serve")
+def _serve_command(run: argparse.ArgumentParser) -> None:
     run.add_argument("--host", default="127.0.0.1")
     run.add_argument("--port", type=int, default=8000)
     run.add_argument("--workers", type=int, default=1)
@@ -233,6 +226,17 @@ def parser() -> argparse.ArgumentParser:
         help="serve only (when a separate `treatykb db upgrade --seed` prepares the database)",
     )
     run.set_defaults(func=serve)
+
+
+def parser() -> argparse.ArgumentParser:
+    root = argparse.ArgumentParser(
+        prog="treatykb",
+        description="Arms-control treaty knowledge base. The database is TREATYKB_DATABASE_URL "
+        "(default: sqlite:///treatykb.db in the working directory).",
+    )
+    commands = root.add_subparsers(dest="command", required=True)
+    _serve_command(commands.add_parser("serve", help="migrate, load the seed data if empty, "
+                                       "and serve"))  # fmt: skip
     _db_commands(commands.add_parser("db", help="database schema"))
     _history_commands(commands.add_parser("history", help="past data versions (as_of)"))
     loader = commands.add_parser("load", help="validate and load YAML files, all or nothing")

@@ -292,7 +292,10 @@ NEW_STATEMENT = {
 }
 
 
-@pytest.mark.parametrize("given", ["abc", "12.5", "2026-12-01", "-1", "2026-12-01T10:00:00"])
+@pytest.mark.parametrize(
+    "given",
+    ["abc", "12.5", "2026-12-01", "-1", "2026-12-01T10:00:00", "²", "0001-01-01T00:00:00+05:00"],
+)
 def test_a_malformed_as_of_is_a_problem(client: TestClient, given: str) -> None:
     response = client.get("/v1/treaties", params={"as_of": given})
     assert response.status_code == 422

@@ -306,9 +306,10 @@ def test_identical_searches_sent_together_are_ranked_once(
         return real(session, index, q, *args, **kw)
 
     monkeypatch.setattr(search_service, "search", slow_search)
-    app = create_app(Settings(database_url=shared_url, rate_limit_enabled=False))
 
     async def together(path: str, times: int) -> list[httpx.Response]:
+        # An app per event loop: its locks belong to the loop they were first used in.
+        app = create_app(Settings(database_url=shared_url, rate_limit_enabled=False))
         async with app.router.lifespan_context(app):
             transport = httpx.ASGITransport(app=app)
             async with httpx.AsyncClient(transport=transport, base_url="http://t") as client:

@@ -27,18 +27,20 @@ class VersionGone(AppError):
 
 def parse(raw: str) -> int | dt.datetime:
     """`as_of` as given: a data version, or an RFC 3339 timestamp (with its offset)."""
-    if raw.isdigit() and len(raw) < 19:
+    if raw.isascii() and raw.isdigit() and len(raw) < 19:
         return int(raw)
     try:
-        moment = dt.datetime.fromisoformat(raw)
-    except ValueError:
+        moment: dt.datetime | None = dt.datetime.fromisoformat(raw)
+        if moment is not None and moment.tzinfo is not None:
+            moment = moment.astimezone(dt.UTC)
+    except (ValueError, OverflowError):  # not a time, or one UTC cannot hold
         moment = None
     if moment is None or moment.tzinfo is None or "T" not in raw.upper():
         raise InvalidParameter(
             f"as_of must be a data version (a whole number, as X-Data-Version gives) or an "
             f"RFC 3339 timestamp with its offset (2026-12-01T12:00:00Z); got {raw!r}."
         )
-    return moment.astimezone(dt.UTC)
+    return moment
 
 
 def _utc(moment: dt.datetime) -> dt.datetime:
