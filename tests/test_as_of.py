@@ -22,7 +22,7 @@ from sqlmodel import Session
 from app.db import make_engine
 from app.history.tables import HISTORY_OF
 from app.history.versions import prune
-from tests.test_curation import Curator
+from test_curation import Curator
 
 SPEAKERS = ["sergei-lavrov", "sergei-ryabkov", "stephen-biegun", "fu-cong", "vladimir-putin"]
 TREATIES = ["new-start", "inf", "open-skies"]
