@@ -18,11 +18,11 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 from sqlmodel import Session
+from test_curation import Curator
 
 from app.db import make_engine
 from app.history.tables import HISTORY_OF
 from app.history.versions import prune
-from test_curation import Curator
 
 SPEAKERS = ["sergei-lavrov", "sergei-ryabkov", "stephen-biegun", "fu-cong", "vladimir-putin"]
 TREATIES = ["new-start", "inf", "open-skies"]
