@@ -32,6 +32,7 @@ from sqlmodel import Session
 from app import models as m
 from app.curation.tokens import Role, create_token
 from app.db import is_sqlite, make_engine
+from app.meta.service import begin_write, bump_version
 
 pytestmark = pytest.mark.fault
 ROUNDS = 3
@@ -324,8 +325,10 @@ def test_two_instances_lose_no_acknowledged_write(databases: Any) -> None:
     url = databases.fresh()
     engine = make_engine(url)
     with Session(engine) as session, session.begin():
+        begin_write(session)  # a write like any other: a data version of its own
         for key in HOT:
             session.execute(text("UPDATE statement SET note = NULL WHERE id = :id"), {"id": key})
+        bump_version(session)
     engine.dispose()
     servers = [Server(url), Server(url)]
     token = _token(url)
