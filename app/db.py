@@ -78,8 +78,9 @@ def make_engine(
         pool = {} if in_memory else {"pool_size": 40, "max_overflow": 10}
         engine = create_engine(url, connect_args={"check_same_thread": False}, **pool)
         event.listen(engine, "connect", functools.partial(_sqlite_on_connect, sqlite_mmap_bytes))
-        for ended in ("commit", "rollback"):
-            event.listen(engine, ended, _forget_write_version)
+        # A pool event, not the engine's commit/rollback: engine events would take every
+        # Prepared read off the driver's own cursor (their listeners must see it).
+        event.listen(engine.pool, "checkin", _forget_write_version)
         return engine
     # A runaway query is cancelled by the server itself, whatever the client does.
     options = f"-c statement_timeout={statement_timeout_ms}" if statement_timeout_ms else ""
@@ -93,9 +94,9 @@ def make_engine(
     return engine
 
 
-def _forget_write_version(connection: Connection) -> None:
-    """A transaction ended: its version is no longer the connection's to write."""
-    connection.connection.info.pop(WRITE_VERSION, None)
+def _forget_write_version(_dbapi_connection: Any, record: Any) -> None:
+    """Back in the pool: the version of the write it made is no longer its to write."""
+    record.info.pop(WRITE_VERSION, None)
 
 
 IDLE_PING_SECONDS = 5.0
