@@ -215,6 +215,10 @@ def reference_load(statements: int) -> dict[str, float]:
     started = time.perf_counter()
     connection = sqlite3.connect(db, isolation_level=None)
     connection.execute("PRAGMA foreign_keys=ON")
+    # The schema's rows carry the data version that wrote them (app/history): a version
+    # of its own, as the service's write path names one.
+    version = connection.execute("SELECT version + 1 FROM data_version").fetchone()[0]
+    connection.create_function("treatykb_write_version", 0, lambda: version)
     names = dict(connection.execute("SELECT slug, name FROM person"))
     now = time.strftime("%Y-%m-%d %H:%M:%S.000000")
     connection.execute("BEGIN")
@@ -248,6 +252,10 @@ def reference_load_postgres(admin: str, statements: int) -> dict[str, float]:
     _seeded(url)
     started = time.perf_counter()
     with psycopg.connect(url) as conn:
+        conn.execute(  # a data version of its own for the rows (app/history), as ours
+            "SELECT set_config('treatykb.version', (SELECT version + 1 FROM data_version)::text, "
+            "true)"
+        )
         names = dict(conn.execute("SELECT slug, name FROM person").fetchall())
         now = time.strftime("%Y-%m-%d %H:%M:%S+00")
         with conn.cursor() as cursor:
