@@ -112,6 +112,7 @@ class Validators:
         max_age: int,
         on_304: Callable[[RawHeaders], RawHeaders],
         link: bytes = b"",
+        fixed: bool = False,
     ) -> None:
         self.number, changed = current
         self.day = day
@@ -121,13 +122,12 @@ class Validators:
         self.link = link  # the permalinks (RFC 7089), added to any Link the answer has
         midnight = dt.datetime.combine(day, dt.time(), tzinfo=dt.UTC)
         self.modified = max(changed, midnight).replace(microsecond=0)
-        # An answer at a named version (`as_of`) never changes: its data, its day and its
-        # URLs are all fixed by the URL.
-        forever = b'rel="original"' in link
+        # `fixed`: an answer at a named version (`as_of`) never changes: its data, its day
+        # and its URLs are all fixed by the URL.
         self.headers = [
             (b"etag", self.etag),
             (b"last-modified", format_datetime(self.modified, usegmt=True).encode()),
-            (b"cache-control", IMMUTABLE if forever else f"public, max-age={max_age}".encode()),
+            (b"cache-control", IMMUTABLE if fixed else f"public, max-age={max_age}".encode()),
             (VERSION_KEY, self.version),
             (b"vary", b"Accept, Accept-Encoding"),
         ]
@@ -177,6 +177,7 @@ class KeptValidators:
         """`current`: the data version the answer is at (the request's `as_of`, if any)
         and when it was made; `day`: the day it is dated (today, or a named version's
         own: its answer and validators never change)."""
+        fixed = day is not None
         path, query, day = scope["path"], scope["query_string"], day or today()
         kept = self._kept.get(key := (path, query, accept))
         if kept is None or kept.number != current[0] or kept.day != day:
@@ -185,7 +186,9 @@ class KeptValidators:
             # The representation Accept picks, not its spelling, makes the tag.
             tag = f"{current[0]}|{day}|{path}?{query.decode('latin-1')}|{media_of(accept)}"
             link = permalinks(scope, current[0])
-            kept = self._kept[key] = Validators(current, day, tag, self.max_age, self.on_304, link)
+            kept = self._kept[key] = Validators(
+                current, day, tag, self.max_age, self.on_304, link, fixed
+            )
         return kept
 
 

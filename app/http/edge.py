@@ -388,6 +388,8 @@ class Edge:
             if past is None:
                 engine = scope["app"].state.engine
                 past = await inline_on_sqlite(engine, read_past, engine, given[0], current[0])
+                if len(self.pasts) >= MOST_PASTS:  # any time a client sends is a key
+                    self.pasts.clear()
                 self.pasts[given[0]] = past
         except AppError as error:
             await app_error_response(Request(scope), error)(scope, x.receive, x.reply)
@@ -446,6 +448,7 @@ class Edge:
 
 
 ID_KEY = b"x-request-id"
+MOST_PASTS = 4096  # `as_of` values resolved and kept at once
 LINK = b"link"
 
 
